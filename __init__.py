@@ -1,0 +1,7 @@
+"""imcmap: optimal mappings and costs for SRAM in-memory-computing DNN accelerators.
+
+Layout: ``specs`` (input language) and ``solver`` (CP-SAT mapping search) both build on
+``models`` (domain types, cost models, the exact evaluator); ``cli`` renders.
+"""
+
+__version__ = "0.1.0"

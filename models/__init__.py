@@ -1,0 +1,1 @@
+"""Domain types, cost models and the exact evaluator (pure Python + numpy)."""

@@ -1,0 +1,88 @@
+"""The user's mapping spec, resolved per layer: fixed or restricted spatial unrolling, operand links,
+and user constraints (kept as text with their source location; the solver compiles them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .workload import Layer, Operand
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a piece of user input came from (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class UserConstraint:
+    """One constraint as the user wrote it (``text``), with its scope and origin."""
+
+    text: str
+    source: SourceRef | None = None
+    scope: str = "*"  # "*", an op type, or a layer-name glob
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRule:
+    """One entry of a mapping spec; ``None`` fields defer to the next less specific entry."""
+
+    selector: str  # "default", an op type (Conv, Gemm, MatMul), or a layer name
+    fixed_spatial: dict[str, dict[str, int]] | None = None  # array dim -> {loop dim: factor}
+    allowed_spatial: dict[str, tuple[str, ...]] | None = None  # array dim -> loop dims allowed
+    allow_diagonal: bool | None = None
+    operand_links: dict[Operand, str] | None = None  # layer operand -> memory operand
+    constraints: tuple[UserConstraint, ...] = ()
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedRule:
+    fixed_spatial: dict[str, dict[str, int]] | None
+    allowed_spatial: dict[str, tuple[str, ...]] | None
+    allow_diagonal: bool
+    operand_links: dict[Operand, str]
+    constraints: tuple[UserConstraint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MappingSpec:
+    rules: tuple[MappingRule, ...] = ()
+    name: str = "default"
+
+    def resolve(self, layer: Layer) -> ResolvedRule:
+        """Layer name beats op type beats ``default``; constraints of every matching entry apply."""
+        by_selector = {r.selector: r for r in self.rules}
+        chain = [by_selector.get(layer.name), by_selector.get(layer.op), by_selector.get("default")]
+        picked = [r for r in chain if r is not None]
+
+        def first(attr: str):  # noqa: ANN202 - small local helper
+            for rule in picked:
+                value = getattr(rule, attr)
+                if value is not None:
+                    return value
+            return None
+
+        from .mapping import DEFAULT_OPERAND_LINKS
+
+        links = first("operand_links") or dict(DEFAULT_OPERAND_LINKS)
+        diagonal = first("allow_diagonal")
+        constraints: tuple[UserConstraint, ...] = ()
+        for rule in reversed(picked):
+            constraints += rule.constraints
+        return ResolvedRule(
+            fixed_spatial=first("fixed_spatial"),
+            allowed_spatial=first("allowed_spatial"),
+            allow_diagonal=True if diagonal is None else bool(diagonal),
+            operand_links=links,
+            constraints=constraints,
+        )
+
+
+EMPTY_MAPPING_SPEC = MappingSpec()

@@ -1,0 +1,121 @@
+"""Layers: loop dimensions, operand relevance, precisions.
+
+A layer is the loop nest ``O[b,g,k,oy,ox] += W[g,k,c,fy,fx] * I[b,g,c,iy,ix]`` with
+``ix = stride_x*ox + dilation_x*fx - pad_left`` (same for y). Gemm/MatMul use B, K, C only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+LOOP_DIMS: tuple[str, ...] = ("B", "G", "K", "C", "OY", "OX", "FY", "FX")
+
+
+class Operand(str, Enum):
+    """A layer operand (not a memory operand: those are I1, I2, O in the hardware)."""
+
+    W = "W"
+    I = "I"  # noqa: E741 - the conventional name of the input operand
+    O = "O"
+
+
+OPERANDS: tuple[Operand, ...] = (Operand.W, Operand.I, Operand.O)
+
+RELEVANT_DIMS: dict[Operand, frozenset[str]] = {
+    Operand.W: frozenset({"G", "K", "C", "FY", "FX"}),
+    Operand.I: frozenset({"B", "G", "C", "OY", "OX", "FY", "FX"}),
+    Operand.O: frozenset({"B", "G", "K", "OY", "OX"}),
+}
+
+
+def is_relevant(operand: Operand, dim: str) -> bool:
+    return dim in RELEVANT_DIMS[operand]
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """Operand precisions in bits; ``psum_bits`` is the width of an unfinished output."""
+
+    w_bits: int = 8
+    i_bits: int = 8
+    o_bits: int = 8
+    psum_bits: int = 16
+
+    def bits(self, operand: Operand, final: bool = True) -> int:
+        if operand is Operand.W:
+            return self.w_bits
+        if operand is Operand.I:
+            return self.i_bits
+        return self.o_bits if final else self.psum_bits
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One compute layer. ``dims`` holds every loop dimension of LOOP_DIMS (size 1 if absent)."""
+
+    name: str
+    op: str
+    dims: dict[str, int]
+    stride: tuple[int, int] = (1, 1)  # (y, x)
+    dilation: tuple[int, int] = (1, 1)  # (y, x)
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # (top, left, bottom, right)
+    precision: Precision = field(default_factory=Precision)
+    sources: tuple[str, ...] = ()  # names of the layers whose outputs feed this one's input
+
+    def size(self, dim: str) -> int:
+        return self.dims.get(dim, 1)
+
+    @property
+    def macs(self) -> int:
+        total = 1
+        for dim in LOOP_DIMS:
+            total *= self.size(dim)
+        return total
+
+    def input_extent(self, axis: str, out_tile: int, filt_tile: int) -> int:
+        """Input rows (axis 'Y') or columns ('X') touched by ``out_tile`` outputs and ``filt_tile`` taps."""
+        index = 0 if axis == "Y" else 1
+        return self.stride[index] * (out_tile - 1) + self.dilation[index] * (filt_tile - 1) + 1
+
+    def footprint(self, operand: Operand, tile: dict[str, int]) -> int:
+        """Elements of ``operand`` touched by a tile of loop extents ``tile`` (missing dims = 1)."""
+        t = {d: tile.get(d, 1) for d in LOOP_DIMS}
+        if operand is Operand.W:
+            return t["G"] * t["K"] * t["C"] * t["FY"] * t["FX"]
+        if operand is Operand.O:
+            return t["B"] * t["G"] * t["K"] * t["OY"] * t["OX"]
+        iy = self.input_extent("Y", t["OY"], t["FY"])
+        ix = self.input_extent("X", t["OX"], t["FX"])
+        return t["B"] * t["G"] * t["C"] * iy * ix
+
+    def operand_size(self, operand: Operand) -> int:
+        """Elements of the whole operand (inputs without padding beyond the touched window)."""
+        return self.footprint(operand, self.dims)
+
+    def signature(self) -> tuple[object, ...]:
+        """What makes two layers cost the same (identical layers are solved once)."""
+        return (
+            self.op,
+            tuple(self.size(d) for d in LOOP_DIMS),
+            self.stride,
+            self.dilation,
+            self.precision,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UnmodelledOp:
+    """ONNX operators imcmap does not price: listed in every report, never dropped silently."""
+
+    op_type: str
+    count: int
+    node_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    name: str
+    layers: tuple[Layer, ...]
+    unmodelled_ops: tuple[UnmodelledOp, ...] = ()
+    warnings: tuple[str, ...] = ()
