@@ -107,6 +107,7 @@ class DigitalArray:
     dims: tuple[ArrayDim, ...]
     mac_energy_pj: float
     pe_area_mm2: float = 0.0  # per PE
+    tclk_ns: float = 1.0
 
 
 OperationalArray = ImcArray | DigitalArray

@@ -1,0 +1,404 @@
+"""The exact evaluator: the executable specification of imcmap's cost model.
+
+``check(layer, accel, mapping)`` lists why a mapping is illegal; ``evaluate`` prices a legal one.
+The solver's linearization is judged against this module, so every rule lives here once.
+
+Traffic rules, for an operand X whose memory chain (levels holding X's memory operand, lowest
+first) is l_0 .. l_n and whose cut ``c_i`` puts ``loops[:c_i]`` at or below l_i:
+
+* ``refills(X, c)`` = product of the loops above ``c``, divided by the leading run of loops
+  irrelevant to X directly above ``c`` (while only X-irrelevant loops iterate, the tile below
+  stays valid: stationarity). ``distinct(X, c)`` = product of the X-relevant loops above ``c``.
+* ``tile(X, c, level)`` = X's footprint over ``loops[:c]`` and the spatial unrolling on the
+  array dims ``level`` serves (the input footprint includes the OX/FX and OY/FY halo);
+  ``inst(level)`` = product of the array-dim usage over the dims ``level`` does not serve.
+* W and I: the array reads l_0 ``refills(X, 0) * tile(X, 0, l_0) * inst(l_0)`` elements; across
+  each boundary i -> i+1 the child is written and the parent read ``refills(X, c_i)`` times a
+  tile (child: ``tile(.., l_i) * inst(l_i)``, parent: ``tile(.., l_i+1) * inst(l_i+1)``).
+* O: the same transfers go upward (the array writes l_0); ``refills - distinct`` of them are
+  partial sums that must first come back down (read from the parent, written to the child).
+  Partial sums travel at ``psum_bits``, final outputs at ``o_bits``.
+* Memory energy = bits / port width * energy per access. IMC array energy follows
+  ``models.imc`` (ZigZag's form); a digital array pays ``mac_energy_pj`` per MAC.
+
+Latency (cycles): ``max(compute, slowest memory port)`` + IMC weight loading (a macro cannot
+compute while its cells are written) + filling the lowest levels before the first MAC and
+draining the outputs after the last one. Compute = temporal iterations x Bi/Bc on IMC arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from .hardware import Accelerator, DigitalArray, ImcArray, MemoryLevel
+from .mapping import Loop, Mapping
+from .report import Accesses, CostReport, EnergyItem, Violation
+from .workload import LOOP_DIMS, OPERANDS, Layer, Operand, is_relevant
+
+IMC_COLUMN_DIMS = frozenset({"K", "OX", "OY", "G"})  # D1: one weight word per column
+IMC_ROW_DIMS = frozenset({"C", "FX", "FY"})  # D2: summed by the adder tree / bitline
+
+
+class IllegalMapping(ValueError):
+    """Raised by ``evaluate`` for a mapping that ``check`` rejects."""
+
+    def __init__(self, violations: list[Violation]):
+        self.violations = violations
+        super().__init__("; ".join(f"{v.where}: {v.message}" for v in violations))
+
+
+# ----------------------------------------------------------------------------- loop helpers
+
+
+def refills(operand: Operand, loops: tuple[Loop, ...], cut: int) -> int:
+    """Times the tile below ``cut`` is (re)loaded: loops above it, less the stationary run."""
+    above = loops[cut:]
+    total = prod(loop.size for loop in above)
+    run = 1
+    for loop in above:
+        if loop.size == 1:
+            continue
+        if is_relevant(operand, loop.dim):
+            break
+        run *= loop.size
+    return total // run
+
+
+def distinct_tiles(operand: Operand, loops: tuple[Loop, ...], cut: int) -> int:
+    return prod(loop.size for loop in loops[cut:] if is_relevant(operand, loop.dim))
+
+
+def _tile_extents(loops: tuple[Loop, ...], spatial: dict[str, dict[str, int]], array_dims) -> dict[str, int]:
+    extents = {d: 1 for d in LOOP_DIMS}
+    for loop in loops:
+        extents[loop.dim] *= loop.size
+    for adim in array_dims:
+        for dim, factor in spatial.get(adim, {}).items():
+            extents[dim] *= factor
+    return extents
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    layer: Layer
+    accel: Accelerator
+    mapping: Mapping
+
+    def chain(self, operand: Operand) -> tuple[MemoryLevel, ...]:
+        return self.accel.chain(self.mapping.operand_links[operand])
+
+    def served(self, level: MemoryLevel) -> tuple[str, ...]:
+        return tuple(d for d in level.served_dims)
+
+    def tile(self, operand: Operand, cut: int, level: MemoryLevel) -> int:
+        extents = _tile_extents(self.mapping.loops[:cut], self.mapping.spatial, self.served(level))
+        return self.layer.footprint(operand, extents)
+
+    def instances_used(self, level: MemoryLevel) -> int:
+        return prod(
+            self.mapping.array_dim_use(d.name) for d in self.accel.array_dims if d.name not in level.served_dims
+        )
+
+    def output_partial_at(self, cut: int) -> bool:
+        """Outputs held below ``cut`` are unfinished while an output-irrelevant loop remains above."""
+        return any(loop.size > 1 and not is_relevant(Operand.O, loop.dim) for loop in self.mapping.loops[cut:])
+
+
+# ----------------------------------------------------------------------------- legality
+
+
+def check(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[Violation]:
+    """Every reason ``mapping`` cannot run ``layer`` on ``accel`` (empty when legal)."""
+    violations: list[Violation] = []
+    violations += _check_factorization(layer, mapping)
+    violations += _check_spatial(layer, accel, mapping)
+    violations += _check_cuts(accel, mapping)
+    if violations:
+        return violations  # capacity needs consistent cuts and factors
+    violations += _check_capacity(_Context(layer, accel, mapping))
+    return violations
+
+
+def _check_factorization(layer: Layer, mapping: Mapping) -> list[Violation]:
+    out: list[Violation] = []
+    for loop in mapping.loops:
+        if loop.dim not in LOOP_DIMS or loop.size < 1:
+            out.append(Violation("factorization", loop.dim, f"temporal loop {loop.dim}={loop.size} is not a loop dimension of size >= 1"))
+    for unrolls in mapping.spatial.values():
+        for dim, factor in unrolls.items():
+            if dim not in LOOP_DIMS or factor < 1:
+                out.append(Violation("factorization", dim, f"spatial unroll {dim}={factor} is not a loop dimension of size >= 1"))
+    if out:
+        return out
+    for dim in LOOP_DIMS:
+        got = mapping.spatial_factor(dim) * mapping.temporal_factor(dim)
+        if got != layer.size(dim):
+            out.append(
+                Violation("factorization", dim, f"spatial x temporal factors give {got}, the layer has {dim}={layer.size(dim)}")
+            )
+    return out
+
+
+def _check_spatial(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[Violation]:
+    out: list[Violation] = []
+    names = [d.name for d in accel.array_dims]
+    for adim in mapping.spatial:
+        if adim not in names:
+            out.append(Violation("array_size", adim, f"array dimension {adim} does not exist (have {', '.join(names)})"))
+    for d in accel.array_dims:
+        used = mapping.array_dim_use(d.name)
+        if used > d.size:
+            out.append(Violation("array_size", d.name, f"unrolls {used} > size {d.size}"))
+    array = accel.array
+    if isinstance(array, ImcArray) and not out:
+        d1, d2 = names[0], names[1]
+        for dim, factor in mapping.spatial.get(d1, {}).items():
+            if factor > 1 and dim not in IMC_COLUMN_DIMS:
+                out.append(Violation("unroll_dim", d1, f"{dim} cannot be unrolled over IMC columns (allowed: K, OX, OY, G)"))
+        for dim, factor in mapping.spatial.get(d2, {}).items():
+            if factor > 1 and dim not in IMC_ROW_DIMS:
+                out.append(Violation("unroll_dim", d2, f"{dim} cannot be unrolled over IMC rows (allowed: C, FX, FY)"))
+        rows_total, _ = imc_rows(layer, accel, mapping)
+        if rows_total > array.rows:
+            out.append(
+                Violation("imc_rows", d2, f"diagonal OX/OY unrolling needs {rows_total} input rows, the macro has {array.rows}")
+            )
+    return out
+
+
+def _check_cuts(accel: Accelerator, mapping: Mapping) -> list[Violation]:
+    out: list[Violation] = []
+    n_loops = len(mapping.loops)
+    for operand in OPERANDS:
+        link = mapping.operand_links.get(operand)
+        chain = accel.chain(link) if link else ()
+        if not chain:
+            out.append(Violation("cuts", operand.value, f"no memory level holds memory operand {link!r}"))
+            continue
+        cuts = mapping.cuts.get(operand)
+        if cuts is None or len(cuts) != len(chain):
+            out.append(
+                Violation("cuts", operand.value, f"needs {len(chain)} level cuts ({', '.join(m.name for m in chain)}), got {cuts}")
+            )
+            continue
+        if list(cuts) != sorted(cuts) or cuts[0] < 0 or cuts[-1] != n_loops:
+            out.append(Violation("cuts", operand.value, f"cuts {cuts} must rise from >= 0 to {n_loops}"))
+    return out
+
+
+def _check_capacity(ctx: _Context) -> list[Violation]:
+    out: list[Violation] = []
+    need: dict[str, int] = {}
+    for operand in OPERANDS:
+        for level, cut in zip(ctx.chain(operand), ctx.mapping.cuts[operand]):
+            need[level.name] = need.get(level.name, 0) + tile_bits(ctx, operand, cut, level)
+    for level in ctx.accel.memories:
+        bits = need.get(level.name, 0)
+        capacity = level.capacity_bits // (2 if level.double_buffered else 1)
+        if bits > capacity:
+            out.append(Violation("capacity", level.name, f"tiles need {bits} bits per instance, capacity is {capacity}"))
+    return out
+
+
+def tile_bits(ctx: _Context, operand: Operand, cut: int, level: MemoryLevel) -> int:
+    final = operand is not Operand.O or not ctx.output_partial_at(cut)
+    return ctx.tile(operand, cut, level) * ctx.layer.precision.bits(operand, final=final)
+
+
+def imc_rows(layer: Layer, accel: Accelerator, mapping: Mapping) -> tuple[int, int]:
+    """(rows receiving an input, rows feeding the adder tree) per macro; diagonal when OX/OY/G are on D1."""
+    from .imc import diagonal_rows
+
+    names = [d.name for d in accel.array_dims]
+    return diagonal_rows(
+        mapping.spatial.get(names[0], {}),
+        mapping.spatial.get(names[1], {}),
+        stride=layer.stride,
+        dilation=layer.dilation,
+    )
+
+
+# ----------------------------------------------------------------------------- costs
+
+
+@dataclass
+class _Traffic:
+    reads: float = 0.0
+    writes: float = 0.0
+    read_bits: float = 0.0
+    write_bits: float = 0.0
+
+    def read(self, elements: float, bits: int) -> None:
+        self.reads += elements
+        self.read_bits += elements * bits
+
+    def write(self, elements: float, bits: int) -> None:
+        self.writes += elements
+        self.write_bits += elements * bits
+
+
+def traffic(ctx: _Context) -> dict[tuple[str, Operand], _Traffic]:
+    """Element reads and writes per (level, operand), following the module's rules."""
+    out: dict[tuple[str, Operand], _Traffic] = {}
+    loops = ctx.mapping.loops
+    prec = ctx.layer.precision
+
+    def at(level: MemoryLevel, operand: Operand) -> _Traffic:
+        return out.setdefault((level.name, operand), _Traffic())
+
+    for operand in OPERANDS:
+        chain = ctx.chain(operand)
+        cuts = ctx.mapping.cuts[operand]
+        bottom = chain[0]
+        r0 = refills(operand, loops, 0)
+        per_pe = ctx.tile(operand, 0, bottom) * ctx.instances_used(bottom)
+        if operand is Operand.O:
+            d0 = distinct_tiles(operand, loops, 0)
+            at(bottom, operand).write((r0 - d0) * per_pe, prec.psum_bits)
+            at(bottom, operand).write(d0 * per_pe, prec.o_bits)
+            at(bottom, operand).read((r0 - d0) * per_pe, prec.psum_bits)
+        else:
+            at(bottom, operand).read(r0 * per_pe, prec.bits(operand))
+        for i in range(len(chain) - 1):
+            child, parent, cut = chain[i], chain[i + 1], cuts[i]
+            r = refills(operand, loops, cut)
+            child_elems = ctx.tile(operand, cut, child) * ctx.instances_used(child)
+            parent_elems = ctx.tile(operand, cut, parent) * ctx.instances_used(parent)
+            if operand is Operand.O:
+                d = distinct_tiles(operand, loops, cut)
+                at(child, operand).read((r - d) * child_elems, prec.psum_bits)
+                at(child, operand).read(d * child_elems, prec.o_bits)
+                at(parent, operand).write((r - d) * parent_elems, prec.psum_bits)
+                at(parent, operand).write(d * parent_elems, prec.o_bits)
+                at(parent, operand).read((r - d) * parent_elems, prec.psum_bits)
+                at(child, operand).write((r - d) * child_elems, prec.psum_bits)
+            else:
+                bits = prec.bits(operand)
+                at(child, operand).write(r * child_elems, bits)
+                at(parent, operand).read(r * parent_elems, bits)
+    return out
+
+
+def _array_energy(ctx: _Context) -> dict[str, float]:
+    array = ctx.accel.array
+    if isinstance(array, DigitalArray):
+        return {"mac": ctx.layer.macs * array.mac_energy_pj}
+    from .imc import imc_layer_energy_pj
+
+    names = [d.name for d in ctx.accel.array_dims]
+    rows_total, rows_adder = imc_rows(ctx.layer, ctx.accel, ctx.mapping)
+    unrolled = ctx.mapping.array_dim_use(names[0]) * ctx.mapping.array_dim_use(names[1])
+    return imc_layer_energy_pj(
+        array,
+        cols=ctx.mapping.array_dim_use(names[0]),
+        rows_total=rows_total,
+        rows_adder=rows_adder,
+        activations=ctx.layer.macs / unrolled,
+    )
+
+
+def accelerator_area_mm2(accel: Accelerator) -> float:
+    area = sum(m.area_mm2 * accel.instances(m) for m in accel.memories)
+    array = accel.array
+    if isinstance(array, DigitalArray):
+        return area + array.pe_area_mm2 * prod(d.size for d in array.dims)
+    from .imc import imc_area_mm2
+
+    return area + sum(imc_area_mm2(array).values())
+
+
+def clock_period_ns(accel: Accelerator) -> float:
+    array = accel.array
+    if isinstance(array, DigitalArray):
+        return array.tclk_ns
+    from .imc import imc_tclk_ns
+
+    return imc_tclk_ns(array)
+
+
+def _weight_cells(ctx: _Context) -> MemoryLevel | None:
+    """On an IMC array the lowest weight level is the macro's cell storage."""
+    if isinstance(ctx.accel.array, ImcArray):
+        return ctx.chain(Operand.W)[0]
+    return None
+
+
+def evaluate(layer: Layer, accel: Accelerator, mapping: Mapping) -> CostReport:
+    """Price a legal mapping; raise ``IllegalMapping`` with the reasons otherwise."""
+    violations = check(layer, accel, mapping)
+    if violations:
+        raise IllegalMapping(violations)
+    ctx = _Context(layer, accel, mapping)
+    moved = traffic(ctx)
+
+    breakdown: list[EnergyItem] = [
+        EnergyItem(component, "array", "", energy) for component, energy in _array_energy(ctx).items()
+    ]
+    accesses: list[Accesses] = []
+    by_level: dict[str, list[float]] = {}  # level -> [read bits, write bits] per instance
+    cells = _weight_cells(ctx)
+    weight_load_cycles = 0.0
+    for level in accel.memories:
+        for operand in OPERANDS:
+            t = moved.get((level.name, operand))
+            if t is None:
+                continue
+            accesses.append(Accesses(level.name, operand, t.reads, t.writes, t.read_bits, t.write_bits))
+            breakdown.append(EnergyItem("mem_read", level.name, operand.value, t.read_bits / level.read_bw_bits * level.read_energy_pj))
+            breakdown.append(
+                EnergyItem("mem_write", level.name, operand.value, t.write_bits / level.write_bw_bits * level.write_energy_pj)
+            )
+            n = max(ctx.instances_used(level), 1)
+            if level is cells and operand is Operand.W:
+                weight_load_cycles += t.write_bits / n / level.write_bw_bits
+                continue  # reading the cells is the computation itself
+            bits = by_level.setdefault(level.name, [0.0, 0.0])
+            bits[0] += t.read_bits / n
+            bits[1] += t.write_bits / n
+
+    array = accel.array
+    iterations = prod(loop.size for loop in mapping.loops)
+    compute = float(iterations * (array.cycles_per_mac if isinstance(array, ImcArray) else 1))
+    port_bound = 0.0
+    for level in accel.memories:
+        if level.name not in by_level:
+            continue
+        read_bits, write_bits = by_level[level.name]
+        r_cycles, w_cycles = read_bits / level.read_bw_bits, write_bits / level.write_bw_bits
+        port_bound = max(port_bound, r_cycles + w_cycles if level.ports == 1 else max(r_cycles, w_cycles))
+    load = _fill_and_drain_cycles(ctx, cells)
+    stall = max(0.0, port_bound - compute) + weight_load_cycles
+    latency = compute + stall + load
+
+    total_units = prod(d.size for d in accel.array_dims)
+    used_units = prod(mapping.array_dim_use(d.name) for d in accel.array_dims)
+    return CostReport(
+        layer=layer.name,
+        energy_pj=sum(item.energy_pj for item in breakdown),
+        energy_breakdown=tuple(breakdown),
+        latency_cycles=latency,
+        compute_cycles=compute,
+        stall_cycles=stall,
+        load_cycles=load,
+        spatial_utilization=used_units / total_units,
+        temporal_utilization=compute / latency if latency > 0 else 1.0,
+        area_mm2=accelerator_area_mm2(accel),
+        tclk_ns=clock_period_ns(accel),
+        macs=layer.macs,
+        accesses=tuple(accesses),
+    )
+
+
+def _fill_and_drain_cycles(ctx: _Context, cells: MemoryLevel | None) -> float:
+    """Before the first MAC the lowest non-top levels of W and I are filled; after the last, O drains."""
+    cycles = 0.0
+    for operand in OPERANDS:
+        chain = ctx.chain(operand)
+        for level, cut in zip(chain[:-1], ctx.mapping.cuts[operand][:-1]):
+            if level is cells:
+                continue  # weight loading is counted in full as a stall
+            per_instance = tile_bits(ctx, operand, cut, level)
+            bw = level.read_bw_bits if operand is Operand.O else level.write_bw_bits
+            cycles += per_instance / bw
+    return cycles
