@@ -1,0 +1,592 @@
+"""Import an ONNX graph as a :class:`~imcmap.models.workload.Workload` (shapes only, never weights).
+
+``load_onnx(path)`` reads the model with ``load_external_data=False`` (so files whose external
+weight file is absent import), runs ONNX shape inference, and turns every compute node into a
+:class:`Layer`; every other node is listed in ``Workload.unmodelled_ops``, never dropped.
+
+Compute nodes (default ONNX domain only) and their loop dimensions:
+
+* ``Conv``, ``ConvInteger``, ``QLinearConv`` -> op ``"Conv"``. ``group = g`` gives ``G = g``,
+  ``C = in_channels / g``, ``K = out_channels / g`` (depthwise: ``C = 1``). The kernel comes from
+  the weight shape; strides, dilations, explicit ``pads`` and ``auto_pad`` (SAME_UPPER, SAME_LOWER,
+  VALID) are honoured; OY/OX are computed from them and checked against the inferred output shape.
+  A 1-D convolution has ``OY = FY = 1`` and its single spatial axis on X. 3-D convolutions do not
+  fit the loop nest: they are listed as unmodelled, with a warning.
+* ``Gemm`` -> op ``"Gemm"`` (``transA``/``transB`` honoured): ``B`` = rows of A, ``C`` = the
+  reduction, ``K`` = output features.
+* ``MatMul``, ``MatMulInteger``, ``QLinearMatMul`` -> op ``"MatMul"``: for ``A[..., M, R] x
+  W[..., R, N]`` the layer has ``C = R`` and ``K = N``. The broadcast leading (batch) dims split by
+  whether the second operand varies along them: where it does not (size 1 or absent, e.g. a 2-D
+  weight) they multiply into ``B`` together with ``M``; where it does (attention's ``Q x K^T``)
+  each slice has its own "weight", which is what ``G`` means, so they multiply into ``G``. With a
+  2-D second operand this is simply ``B = prod(leading dims) * M``. A 1-D ``A`` has ``M = 1``, a
+  1-D second operand ``N = 1``.
+
+Shapes: a dynamic (``dim_param``) or missing batch dimension (dim 0 of a graph input that is not
+an initializer) is set to 1 before shape inference, with a warning; every other dimension a compute
+layer needs must be static, else the import fails naming the node and tensor.
+
+Precisions (bits per operand, from the ONNX element type of the layer's input, weight and output
+tensors; a tensor produced by ``DequantizeLinear`` counts with its quantized input's type):
+int2/uint2 -> 2, int4/uint4/float4 -> 4, int8/uint8/float8 -> 8, int16/uint16/float16/bfloat16 ->
+16, int32/uint32 -> 32. float32 (and float64, or an unknown type) is priced at the *default
+precision* (``Precision()`` = W 8 / I 8 / O 8 / partial sums 16, ZigZag's default, or
+``default_precision``): a float32 export usually stands for a network that will be quantized before
+it runs on an IMC macro. ``Workload.warnings`` then says so once, e.g. "float32 tensors priced at
+8-bit (default precision)". Partial sums are ``max(default psum_bits, o_bits)`` wide.
+
+``Layer.sources``: the nearest upstream compute layers feeding the layer's data input (the I
+operand: input 0 of Conv/Gemm/MatMul), found by walking back through every non-compute node (Relu,
+MaxPool, Add -> both branches, BatchNormalization, Flatten, Reshape, ...) but not through
+``Shape``/``Size``, whose outputs carry metadata rather than data. Listed in graph order.
+
+Layer names are the ONNX node names; an empty name becomes ``<op_type>_<node index>`` and a
+repeated one gets a ``_1``, ``_2`` ... suffix (with a warning), so names are unique.
+
+Every problem with the file raises :class:`~imcmap.specs.errors.SpecError`: a missing or unreadable
+file, a file that is not an ONNX model (issue key ``onnx``), or compute nodes whose shapes cannot be
+resolved (one issue per node, key ``onnx.node[<name>]``, all collected into one error). Not imported: nodes
+inside control-flow subgraphs (``If``/``Loop``/``Scan`` count as unmodelled ops themselves) and
+custom-domain operators (listed as ``<domain>.<op_type>``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto, shape_inference
+
+from ..models.workload import LOOP_DIMS, Layer, Precision, UnmodelledOp, Workload
+from .errors import SpecError, SpecIssue
+
+__all__ = ["load_onnx"]
+
+# ONNX op type -> (imcmap op, index of the data input I, index of the weight input W).
+_COMPUTE_OPS: dict[str, tuple[str, int, int]] = {
+    "Conv": ("Conv", 0, 1),
+    "ConvInteger": ("Conv", 0, 1),
+    "QLinearConv": ("Conv", 0, 3),
+    "Gemm": ("Gemm", 0, 1),
+    "MatMul": ("MatMul", 0, 1),
+    "MatMulInteger": ("MatMul", 0, 1),
+    "QLinearMatMul": ("MatMul", 0, 3),
+}
+
+_DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
+
+# Ops whose outputs describe a tensor rather than carry its data: the source walk stops there.
+_METADATA_OPS = frozenset({"Shape", "Size"})
+
+_BITS_BY_TYPE_NAME: dict[str, int] = {
+    "INT2": 2,
+    "UINT2": 2,
+    "INT4": 4,
+    "UINT4": 4,
+    "FLOAT4E2M1": 4,
+    "INT8": 8,
+    "UINT8": 8,
+    "FLOAT8E4M3FN": 8,
+    "FLOAT8E4M3FNUZ": 8,
+    "FLOAT8E5M2": 8,
+    "FLOAT8E5M2FNUZ": 8,
+    "FLOAT8E8M0": 8,
+    "INT16": 16,
+    "UINT16": 16,
+    "FLOAT16": 16,
+    "BFLOAT16": 16,
+    "INT32": 32,
+    "UINT32": 32,
+}
+
+
+def _bits_by_type() -> dict[int, int]:
+    """The table above keyed by the element type numbers this onnx version knows."""
+    table: dict[int, int] = {}
+    for type_name, bits in _BITS_BY_TYPE_NAME.items():
+        number = getattr(TensorProto, type_name, None)
+        if isinstance(number, int):
+            table[number] = bits
+    return table
+
+
+_BITS: dict[int, int] = _bits_by_type()
+
+Dim = int | str | None  # static size, symbolic name, or unknown
+
+
+@dataclass(frozen=True, slots=True)
+class _TensorInfo:
+    elem_type: int
+    shape: tuple[Dim, ...] | None  # None: rank unknown
+
+
+class _NodeProblem(Exception):
+    """A compute node whose dimensions cannot be resolved (becomes one SpecIssue)."""
+
+
+class _NotModelled(Exception):
+    """A compute op in a form the loop nest cannot express (listed as unmodelled, warned)."""
+
+
+def load_onnx(path: str | Path, *, default_precision: Precision | None = None) -> Workload:
+    """Read an ONNX file into a Workload; raise SpecError (and nothing else) for a bad file."""
+    file = str(path)
+    model = _read_model(Path(path))
+    default = default_precision if default_precision is not None else Precision()
+    graph = model.graph
+
+    _check_topological(graph.node, file)
+    warnings: list[str] = _fix_dynamic_batch(graph)
+    try:
+        inferred = shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+    except Exception as exc:  # onnx raises several unrelated types (ValidationError, RuntimeError...)
+        raise _file_error(file, f"ONNX shape inference failed: {_one_line(exc)}") from exc
+
+    nodes = list(inferred.graph.node)
+    names, rename_warnings = _node_names(nodes)
+    warnings += rename_warnings
+    infos = _tensor_infos(inferred.graph)
+    producers = {out: node for node in nodes for out in node.output if out}
+
+    issues: list[SpecIssue] = []
+    layers: dict[int, Layer] = {}  # node index -> layer (sources filled in below)
+    unmodelled: dict[str, list[str]] = {}
+    unpriced_types: set[int] = set()
+    for index, node in enumerate(nodes):
+        compute = _COMPUTE_OPS.get(node.op_type) if node.domain in _DEFAULT_DOMAINS else None
+        if compute is None:
+            unmodelled.setdefault(_op_label(node), []).append(names[index])
+            continue
+        try:
+            layers[index] = _build_layer(
+                node, names[index], compute, infos, producers, default, unpriced_types
+            )
+        except _NodeProblem as problem:
+            issues.append(SpecIssue(file, 0, 0, f"onnx.node[{names[index]}]", str(problem)))
+        except _NotModelled as reason:
+            unmodelled.setdefault(_op_label(node), []).append(names[index])
+            warnings.append(f"{node.op_type} '{names[index]}' not modelled: {reason}")
+    if issues:
+        raise SpecError(issues)
+
+    upstream = _upstream_compute(nodes, set(layers))
+    finished: list[Layer] = []
+    for index, layer in layers.items():
+        data_input = nodes[index].input[_COMPUTE_OPS[nodes[index].op_type][1]]
+        sources = tuple(layers[i].name for i in sorted(upstream.get(data_input, frozenset())))
+        finished.append(dataclasses.replace(layer, sources=sources))
+
+    warnings += _precision_warnings(unpriced_types, default)
+    return Workload(
+        name=Path(path).stem,
+        layers=tuple(finished),
+        unmodelled_ops=tuple(
+            UnmodelledOp(op_type=label, count=len(members), node_names=tuple(members))
+            for label, members in sorted(unmodelled.items())
+        ),
+        warnings=tuple(warnings),
+    )
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _read_model(path: Path) -> onnx.ModelProto:
+    file = str(path)
+    hint = ""
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        hint = "YAML workloads are read by the workload spec loader, not the ONNX importer"
+    try:
+        if not path.exists():
+            raise _file_error(file, "file not found", hint)
+        if not path.is_file():
+            raise _file_error(file, "not a regular file (a directory?)", hint)
+        if path.stat().st_size == 0:
+            raise _file_error(file, "empty file, not an ONNX model", hint)
+        model = onnx.load(path, load_external_data=False)
+    except SpecError:
+        raise
+    except OSError as exc:
+        raise _file_error(file, f"cannot read file: {exc.strerror or exc}", hint) from exc
+    except Exception as exc:  # protobuf's DecodeError, onnx's C++ ValidationError, ...: none may escape
+        raise _file_error(file, f"not an ONNX model ({_one_line(exc)})", hint) from exc
+    if model.ir_version <= 0 or not model.HasField("graph"):
+        raise _file_error(file, "not an ONNX model (no IR version or no graph)", hint)
+    return model
+
+
+def _file_error(file: str, message: str, hint: str = "") -> SpecError:
+    return SpecError([SpecIssue(file, 0, 0, "onnx", message, hint)])
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    text = text or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _fix_dynamic_batch(graph: onnx.GraphProto) -> list[str]:
+    """Set a symbolic or missing dim 0 of each graph data input to 1 (and the same symbol elsewhere)."""
+    initializers = {t.name for t in graph.initializer}
+    symbols: set[str] = set()
+    warnings: list[str] = []
+    for value in graph.input:
+        if value.name in initializers or not value.type.HasField("tensor_type"):
+            continue
+        tensor_type = value.type.tensor_type
+        if not tensor_type.HasField("shape") or not tensor_type.shape.dim:
+            continue
+        batch = tensor_type.shape.dim[0]
+        if batch.HasField("dim_value"):
+            continue
+        symbol = batch.dim_param if batch.HasField("dim_param") else ""
+        if symbol:
+            symbols.add(symbol)
+        batch.dim_value = 1  # clears dim_param (a oneof)
+        label = f"'{symbol}'" if symbol else "(unnamed)"
+        warnings.append(f"input '{value.name}': dynamic batch dimension {label} set to 1")
+    if symbols:
+        for value in [*graph.input, *graph.output, *graph.value_info]:
+            if not value.type.HasField("tensor_type"):
+                continue
+            for dim in value.type.tensor_type.shape.dim:
+                if dim.HasField("dim_param") and dim.dim_param in symbols:
+                    dim.dim_value = 1
+    return warnings
+
+
+def _check_topological(nodes: Sequence[onnx.NodeProto], file: str) -> None:
+    """ONNX requires nodes in topological order; shape inference and the source walk rely on it."""
+    produced_by = {out: i for i, node in enumerate(nodes) for out in node.output if out}
+    for i, node in enumerate(nodes):
+        for name in node.input:
+            if produced_by.get(name, -1) >= i:
+                raise _file_error(
+                    file,
+                    f"nodes are not in topological order: '{node.name or node.op_type}' reads "
+                    f"'{name}' before it is produced",
+                )
+
+
+def _node_names(nodes: Sequence[onnx.NodeProto]) -> tuple[list[str], list[str]]:
+    """Unique names: the node name, else ``<op_type>_<index>``; repeats get a numeric suffix."""
+    given = {node.name for node in nodes if node.name}
+    names: list[str] = []
+    used: set[str] = set()
+    warnings: list[str] = []
+    for index, node in enumerate(nodes):
+        base = node.name or f"{node.op_type}_{index}"
+        name, suffix = base, 0
+        while name in used or (not node.name and name in given):
+            suffix += 1
+            name = f"{base}_{suffix}"
+        if node.name and name != node.name:
+            warnings.append(f"duplicate node name '{node.name}' renamed to '{name}'")
+        used.add(name)
+        names.append(name)
+    return names, warnings
+
+
+def _op_label(node: onnx.NodeProto) -> str:
+    return node.op_type if node.domain in _DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
+
+
+def _tensor_infos(graph: onnx.GraphProto) -> dict[str, _TensorInfo]:
+    infos: dict[str, _TensorInfo] = {}
+    for value in [*graph.value_info, *graph.input, *graph.output]:
+        if not value.type.HasField("tensor_type"):
+            continue
+        tensor_type = value.type.tensor_type
+        shape: tuple[Dim, ...] | None = None
+        if tensor_type.HasField("shape"):
+            shape = tuple(
+                dim.dim_value
+                if dim.HasField("dim_value")
+                else (dim.dim_param if dim.HasField("dim_param") else None)
+                for dim in tensor_type.shape.dim
+            )
+        infos[value.name] = _TensorInfo(tensor_type.elem_type, shape)
+    for tensor in graph.initializer:  # authoritative; their data may be absent (external)
+        infos[tensor.name] = _TensorInfo(tensor.data_type, tuple(int(d) for d in tensor.dims))
+    return infos
+
+
+# --- layers --------------------------------------------------------------------------------------
+
+
+def _build_layer(
+    node: onnx.NodeProto,
+    name: str,
+    compute: tuple[str, int, int],
+    infos: dict[str, _TensorInfo],
+    producers: dict[str, onnx.NodeProto],
+    default: Precision,
+    unpriced_types: set[int],
+) -> Layer:
+    op, data_index, weight_index = compute
+    if len(node.input) <= max(data_index, weight_index) or not node.input[weight_index] or not node.output:
+        raise _NodeProblem(f"{node.op_type} node lacks inputs or outputs")
+    data, weight, output = node.input[data_index], node.input[weight_index], node.output[0]
+    x_shape = _static_shape(data, infos)
+    w_shape = _static_shape(weight, infos)
+    attrs = _Attributes(node)
+    geometry: _Geometry
+    if op == "Conv":
+        geometry = _conv_geometry(x_shape, w_shape, attrs, _known_shape(output, infos))
+    elif op == "Gemm":
+        geometry = _gemm_geometry(x_shape, w_shape, attrs)
+    else:
+        geometry = _matmul_geometry(x_shape, w_shape)
+
+    def bits(tensor: str, fallback: int) -> int:
+        elem = _storage_type(tensor, infos, producers)
+        if elem in _BITS:
+            return _BITS[elem]
+        unpriced_types.add(elem)
+        return fallback
+
+    w_bits = bits(weight, default.w_bits)
+    i_bits = bits(data, default.i_bits)
+    o_bits = bits(output, default.o_bits)
+    precision = Precision(w_bits, i_bits, o_bits, max(default.psum_bits, o_bits))
+    dims = {dim: 1 for dim in LOOP_DIMS}
+    dims.update(geometry.dims)
+    return Layer(
+        name=name,
+        op=op,
+        dims=dims,
+        stride=geometry.stride,
+        dilation=geometry.dilation,
+        padding=geometry.padding,
+        precision=precision,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Geometry:
+    dims: dict[str, int]
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+def _static_shape(tensor: str, infos: dict[str, _TensorInfo]) -> tuple[int, ...]:
+    info = infos.get(tensor)
+    if info is None or info.shape is None:
+        raise _NodeProblem(f"shape of '{tensor}' unknown (ONNX shape inference could not derive it)")
+    sizes: list[int] = []
+    for axis, dim in enumerate(info.shape):
+        if isinstance(dim, int) and dim > 0:
+            sizes.append(dim)
+        elif isinstance(dim, str) and dim:
+            raise _NodeProblem(
+                f"dimension {axis} of '{tensor}' is dynamic ('{dim}'); only the batch dimension "
+                "of a graph input may be dynamic"
+            )
+        else:
+            raise _NodeProblem(f"dimension {axis} of '{tensor}' is unknown or not positive")
+    return tuple(sizes)
+
+
+def _known_shape(tensor: str, infos: dict[str, _TensorInfo]) -> tuple[Dim, ...] | None:
+    info = infos.get(tensor)
+    return None if info is None else info.shape
+
+
+def _storage_type(tensor: str, infos: dict[str, _TensorInfo], producers: dict[str, onnx.NodeProto]) -> int:
+    """Element type a tensor is stored in; a DequantizeLinear output counts as its quantized input."""
+    producer = producers.get(tensor)
+    if producer is not None and producer.op_type == "DequantizeLinear" and producer.input:
+        tensor = producer.input[0]
+    info = infos.get(tensor)
+    return TensorProto.UNDEFINED if info is None else info.elem_type
+
+
+class _Attributes:
+    """Typed access to a node's attributes (a wrong type is a _NodeProblem)."""
+
+    def __init__(self, node: onnx.NodeProto) -> None:
+        self._by_name = {attribute.name: attribute for attribute in node.attribute}
+
+    def _get(self, name: str, kind: int) -> onnx.AttributeProto | None:
+        attribute = self._by_name.get(name)
+        if attribute is not None and attribute.type != kind:
+            expected = onnx.AttributeProto.AttributeType.Name(kind).lower()
+            raise _NodeProblem(f"attribute {name} must be of type {expected}")
+        return attribute
+
+    def get_int(self, name: str, default: int) -> int:
+        attribute = self._get(name, onnx.AttributeProto.INT)
+        return default if attribute is None else int(attribute.i)
+
+    def get_ints(self, name: str, length: int, default: int) -> list[int]:
+        attribute = self._get(name, onnx.AttributeProto.INTS)
+        if attribute is None:
+            return [default] * length
+        values = [int(v) for v in attribute.ints]
+        if len(values) != length:
+            raise _NodeProblem(f"attribute {name} has {len(values)} values, expected {length}")
+        return values
+
+    def get_str(self, name: str, default: str) -> str:
+        attribute = self._get(name, onnx.AttributeProto.STRING)
+        return default if attribute is None else attribute.s.decode("utf-8", "replace")
+
+    def has(self, name: str) -> bool:
+        return name in self._by_name
+
+
+def _conv_geometry(
+    x: tuple[int, ...],
+    w: tuple[int, ...],
+    attrs: _Attributes,
+    inferred_out: tuple[Dim, ...] | None,
+) -> _Geometry:
+    if len(x) != len(w):
+        raise _NodeProblem(f"input rank {len(x)} and weight rank {len(w)} differ")
+    spatial = len(x) - 2
+    if spatial not in (1, 2):
+        raise _NotModelled(f"{spatial}-D convolution (only 1-D and 2-D fit the loop nest)")
+    batch, in_channels = x[0], x[1]
+    out_channels, group_channels, kernel = w[0], w[1], list(w[2:])
+    group = attrs.get_int("group", 1)
+    if group < 1:
+        raise _NodeProblem(f"group must be a positive integer (got {group})")
+    if in_channels != group_channels * group:
+        raise _NodeProblem(
+            f"input has {in_channels} channels but weight expects {group_channels} x group {group}"
+        )
+    if out_channels % group:
+        raise _NodeProblem(f"{out_channels} output channels not divisible by group {group}")
+    if attrs.has("kernel_shape") and attrs.get_ints("kernel_shape", spatial, 1) != kernel:
+        raise _NodeProblem(
+            f"kernel_shape {attrs.get_ints('kernel_shape', spatial, 1)} differs from the weight's {kernel}"
+        )
+    strides = attrs.get_ints("strides", spatial, 1)
+    dilations = attrs.get_ints("dilations", spatial, 1)
+    if min(strides + dilations) < 1:
+        raise _NodeProblem("strides and dilations must be positive")
+    auto_pad = attrs.get_str("auto_pad", "NOTSET")
+
+    begins: list[int] = []
+    ends: list[int] = []
+    outs: list[int] = []
+    explicit = attrs.get_ints("pads", 2 * spatial, 0)
+    for axis in range(spatial):
+        size, stride = x[2 + axis], strides[axis]
+        reach = dilations[axis] * (kernel[axis] - 1) + 1  # input span of one output
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            out = -(-size // stride)
+            total = max((out - 1) * stride + reach - size, 0)
+            small, large = total // 2, total - total // 2
+            begin, end = (small, large) if auto_pad == "SAME_UPPER" else (large, small)
+        elif auto_pad == "VALID":
+            begin = end = 0
+        elif auto_pad == "NOTSET":
+            begin, end = explicit[axis], explicit[spatial + axis]
+        else:
+            raise _NodeProblem(f"unknown auto_pad '{auto_pad}'")
+        out = (size + begin + end - reach) // stride + 1
+        if out < 1:
+            raise _NodeProblem(
+                f"spatial axis {axis}: kernel span {reach} exceeds padded input {size + begin + end}"
+            )
+        begins.append(begin)
+        ends.append(end)
+        outs.append(out)
+    if inferred_out is not None and len(inferred_out) == len(x):
+        for axis in range(spatial):
+            known = inferred_out[2 + axis]
+            if isinstance(known, int) and known > 0 and known != outs[axis]:
+                raise _NodeProblem(
+                    f"spatial axis {axis}: output size {outs[axis]} computed from the attributes, "
+                    f"{known} in the model"
+                )
+
+    dims = {"B": batch, "G": group, "K": out_channels // group, "C": group_channels}
+    if spatial == 1:
+        dims.update(OY=1, OX=outs[0], FY=1, FX=kernel[0])
+        return _Geometry(dims, (1, strides[0]), (1, dilations[0]), (0, begins[0], 0, ends[0]))
+    dims.update(OY=outs[0], OX=outs[1], FY=kernel[0], FX=kernel[1])
+    return _Geometry(
+        dims,
+        (strides[0], strides[1]),
+        (dilations[0], dilations[1]),
+        (begins[0], begins[1], ends[0], ends[1]),
+    )
+
+
+def _gemm_geometry(a: tuple[int, ...], b: tuple[int, ...], attrs: _Attributes) -> _Geometry:
+    if len(a) != 2 or len(b) != 2:
+        raise _NodeProblem(f"Gemm operands must be 2-D (got ranks {len(a)} and {len(b)})")
+    rows, reduction = (a[1], a[0]) if attrs.get_int("transA", 0) else (a[0], a[1])
+    reduction_b, features = (b[1], b[0]) if attrs.get_int("transB", 0) else (b[0], b[1])
+    if reduction != reduction_b:
+        raise _NodeProblem(f"reduction sizes differ: A has {reduction}, B has {reduction_b}")
+    return _Geometry({"B": rows, "C": reduction, "K": features})
+
+
+def _matmul_geometry(a: tuple[int, ...], b: tuple[int, ...]) -> _Geometry:
+    a_lead, rows, reduction = (tuple[int, ...](), 1, a[0]) if len(a) == 1 else (a[:-2], a[-2], a[-1])
+    b_lead, reduction_b, features = (tuple[int, ...](), b[0], 1) if len(b) == 1 else (b[:-2], b[-2], b[-1])
+    if reduction != reduction_b:
+        raise _NodeProblem(f"reduction sizes differ: A has {reduction}, B has {reduction_b}")
+    rank = max(len(a_lead), len(b_lead))
+    a_lead = (1,) * (rank - len(a_lead)) + a_lead
+    b_lead = (1,) * (rank - len(b_lead)) + b_lead
+    shared, separate = 1, 1  # leading dims along which the second operand is shared / differs
+    for size_a, size_b in zip(a_lead, b_lead, strict=True):
+        if size_a != size_b and 1 not in (size_a, size_b):
+            raise _NodeProblem(f"batch dims {a_lead} and {b_lead} do not broadcast")
+        if size_b == 1:
+            shared *= size_a
+        else:
+            separate *= max(size_a, size_b)
+    return _Geometry({"B": shared * rows, "G": separate, "C": reduction, "K": features})
+
+
+# --- graph walk and warnings ---------------------------------------------------------------------
+
+
+def _upstream_compute(nodes: Sequence[onnx.NodeProto], compute: set[int]) -> dict[str, frozenset[int]]:
+    """For each tensor, the indices of the nearest compute nodes whose outputs flow into it."""
+    upstream: dict[str, frozenset[int]] = {}
+    for index, node in enumerate(nodes):  # topological order (checked on load)
+        if index in compute:
+            reached = frozenset({index})
+        elif node.op_type in _METADATA_OPS:
+            reached = frozenset()
+        else:
+            reached = frozenset().union(*(upstream.get(name, frozenset()) for name in node.input if name))
+        for out in node.output:
+            if out:
+                upstream[out] = reached
+    return upstream
+
+
+def _precision_warnings(unpriced_types: Iterable[int], default: Precision) -> list[str]:
+    labels: dict[int, str] = {
+        TensorProto.FLOAT: "float32",
+        TensorProto.DOUBLE: "float64",
+        TensorProto.UNDEFINED: "untyped",
+    }
+    if default.w_bits == default.i_bits == default.o_bits:
+        priced = f"{default.w_bits}-bit (default precision)"
+    else:
+        priced = f"the default precision (W {default.w_bits} / I {default.i_bits} / O {default.o_bits} bits)"
+    warnings: list[str] = []
+    for elem in sorted(set(unpriced_types)):
+        label = labels.get(elem) or _type_name(elem)
+        warnings.append(f"{label} tensors priced at {priced}")
+    return warnings
+
+
+def _type_name(elem: int) -> str:
+    try:
+        return str(TensorProto.DataType.Name(elem)).lower()
+    except ValueError:
+        return f"element-type-{elem}"
