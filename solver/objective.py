@@ -1,0 +1,232 @@
+"""Objective terms: the evaluator's traffic, energy and latency rules as CP-SAT expressions.
+
+Each transfer of ``models.evaluator.traffic`` becomes a ``Flow``: a product of loop factors
+(refills x tile x instances, plus the input halo) times a precision. Output partial sums add
+``refills - distinct`` transfers; ``distinct x tile x instances`` does not depend on the temporal
+mapping (it equals |O| times the output-irrelevant unrolling over the array dims the level does not
+serve), so it enters exactly, through a table over the spatial choice, as a ``Correction``.
+Positive flows enter as tangent lower bounds (``terms.lower_bound``), so the model's objective
+never exceeds the evaluator's cost of the decoded mapping: CP-SAT's bound is a valid lower bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import ceil, floor, prod
+
+from ortools.sat.python import cp_model
+
+from imcmap.models.evaluator import accelerator_area_mm2  # noqa: F401 - re-exported for reports
+from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
+from imcmap.models.imc import diagonal_rows, imc_layer_energy_pj
+from imcmap.models.workload import OPERANDS, Operand
+
+from .constraints import dims_bounds, input_halo, level_cut, nonhalo_relevant, tile_exps
+from .problem import MappingProblem
+from .terms import Term, exact_value, lower_bound
+from .variables import Exps, MappingVars, add_exps, sub_exps
+
+
+@dataclass
+class Flow:
+    """``elements(exps, halo) * bits`` moved at ``level`` (total over its instances)."""
+
+    level: MemoryLevel
+    operand: Operand
+    direction: str  # "read" | "write"
+    bits: int
+    exps: Exps
+    inst_exps: Exps
+    halo: list = field(default_factory=list)
+
+
+@dataclass
+class Correction:
+    """Exact elements to subtract (``total``) and their per-instance share (``per_instance``)."""
+
+    level: MemoryLevel
+    direction: str
+    bits: int
+    total: cp_model.IntVar
+    per_instance: cp_model.IntVar
+
+
+def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str):
+    """|O| * (output-irrelevant unrolling over the dims ``level`` does not serve), and per instance
+    |O| / (output-relevant unrolling over those dims)."""
+    size_o = problem.layer.operand_size(Operand.O)
+    unserved = [a for a in v.array_dims() if a not in level.served_dims]
+    irr, rel = v.irrelevant(Operand.O), v.relevant(Operand.O)
+    total = exact_value(model, [(v.spatial_exps(unserved, irr), dims_bounds(problem, irr))], lambda x: size_o * x, f"{name}.tot")
+    per = exact_value(model, [(v.spatial_exps(unserved, rel), dims_bounds(problem, rel))], lambda x: size_o // x, f"{name}.per")
+    return Correction(level, direction, bits, total, per)
+
+
+def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> tuple[list[Flow], list[Correction]]:
+    flows: list[Flow] = []
+    corrections: list[Correction] = []
+    prec = problem.layer.precision
+    for op in OPERANDS:
+        levels = [problem.accel.memories[t] for t in problem.chain_tiers(op)]
+        rel = nonhalo_relevant(v, op)
+
+        def elements(cut: int, level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list]:
+            inst = v.instances_exps(level.served_dims)
+            exps = add_exps(refill, tile_exps(v, op, cut, level.served_dims, rel), inst)
+            halo = input_halo(model, v, problem, cut, level.served_dims, f"h[{op.value}@{cut}/{level.name}]") if op is Operand.I else []
+            return exps, inst, [(h[1], h[2]) for h in halo]
+
+        def refills(cut: int) -> Exps:
+            return sub_exps(v.temporal_exps(v.above(cut), sorted(problem.dim_primes)), v.runs[(op, cut)])
+
+        bottom = levels[0]
+        exps, inst, halo = elements(-1, bottom, refills(-1))
+        if op is Operand.O:
+            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo))
+            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo))
+            corrections.append(_correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]"))
+            corrections.append(_correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]"))
+        else:
+            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo))
+        for i in range(len(levels) - 1):
+            child, parent, cut = levels[i], levels[i + 1], level_cut(problem, op, i)
+            r = refills(cut)
+            c_exps, c_inst, c_halo = elements(cut, child, r)
+            p_exps, p_inst, p_halo = elements(cut, parent, r)
+            if op is Operand.O:
+                for lvl, e, ins, h, first, second in (
+                    (child, c_exps, c_inst, c_halo, "read", "write"),
+                    (parent, p_exps, p_inst, p_halo, "write", "read"),
+                ):
+                    flows.append(Flow(lvl, op, first, prec.psum_bits, e, ins, h))
+                    flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h))
+                    tag = f"c[O@{cut}/{lvl.name}"
+                    corrections.append(_correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]"))
+                    corrections.append(_correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]"))
+            else:
+                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo))
+                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo))
+    return flows, corrections
+
+
+def _energy_per_bit(level: MemoryLevel, direction: str) -> float:
+    if direction == "read":
+        return level.read_energy_pj / level.read_bw_bits
+    return level.write_energy_pj / level.write_bw_bits
+
+
+def array_energy_values(problem: MappingProblem) -> list[list[float]]:
+    """Exact array energy (pJ) of each spatial candidate, per group (IMC: the D1/D2 group)."""
+    accel, layer = problem.accel, problem.layer
+    out: list[list[float]] = []
+    names = [d.name for d in accel.array_dims]
+    for g, group in enumerate(problem.groups):
+        values = []
+        for cand in group.candidates:
+            if isinstance(accel.array, ImcArray) and g == 0:
+                d1, d2 = cand.get(names[0], {}), cand.get(names[1], {})
+                rows_total, rows_adder = diagonal_rows(d1, d2, stride=layer.stride, dilation=layer.dilation)
+                cols, rows_u = prod(d1.values()), prod(d2.values())
+                energy = imc_layer_energy_pj(
+                    accel.array, cols=cols, rows_total=rows_total, rows_adder=rows_adder, activations=layer.macs / (cols * rows_u)
+                )
+                values.append(sum(energy.values()))
+            else:
+                values.append(0.0)
+        out.append(values)
+    return out
+
+
+def _bits_all_bounds(problem: MappingProblem) -> dict[int, int]:
+    return dims_bounds(problem, sorted(problem.dim_primes))
+
+
+def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_pj: float):
+    """Energy in ``unit_pj``: memory traffic (tangent bounds) - exact corrections + array energy."""
+    bounds = _bits_all_bounds(problem)
+    parts = []
+    for k, f in enumerate(flows):
+        coef = f.bits * _energy_per_bit(f.level, f.direction)
+        t = lower_bound(model, Term(coef, f.exps, bounds, f.halo, f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"), unit_pj)
+        if t is not None:
+            parts.append(t)
+    expr = sum(parts)
+    for c in corrections:
+        coef = c.bits * _energy_per_bit(c.level, c.direction) / unit_pj
+        if coef:
+            expr -= ceil(coef) * c.total  # rounded up: subtracting more keeps the bound valid
+    array = problem.accel.array
+    if isinstance(array, DigitalArray):
+        expr += floor(problem.layer.macs * array.mac_energy_pj / unit_pj)
+    else:
+        values = array_energy_values(problem)
+        expr += sum(floor(val / unit_pj) * b for g, vals in enumerate(values) for val, b in zip(vals, v.choice[g]))
+    return expr
+
+
+def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_cycles: float):
+    """max(compute, each level's port cycles) + IMC weight loading + fill/drain, as a lower bound."""
+    bounds = _bits_all_bounds(problem)
+    accel = problem.accel
+    cells = accel.memories[problem.chain_tiers(Operand.W)[0]] if isinstance(accel.array, ImcArray) else None
+    peak = model.NewIntVar(0, 1 << 50, "lat.peak")
+    cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
+    compute = lower_bound(
+        model, Term(cpm, v.temporal_exps(range(v.n_tiers), sorted(problem.dim_primes)), bounds, [], "lat.compute"), unit_cycles
+    )
+    model.Add(peak >= compute)
+    serial = []
+    for li, level in enumerate(accel.memories):
+        read, write = [], []
+        for k, f in enumerate(flows):
+            if f.level is not level:
+                continue
+            per = Term(f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
+                       sub_exps(f.exps, f.inst_exps), bounds, f.halo, f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]")
+            t = lower_bound(model, per, unit_cycles)
+            if t is None:
+                continue
+            if level is cells and f.operand is Operand.W:
+                if f.direction == "write":
+                    serial.append(t)
+                continue
+            (read if f.direction == "read" else write).append(t)
+        for c in corrections:
+            if c.level is level:
+                bw = level.read_bw_bits if c.direction == "read" else level.write_bw_bits
+                coef = ceil(c.bits / bw / unit_cycles)
+                (read if c.direction == "read" else write).append(-coef * c.per_instance)
+        if not read and not write:
+            continue
+        if level.ports == 1:
+            model.Add(peak >= sum(read) + sum(write))
+        else:
+            model.Add(peak >= sum(read))
+            model.Add(peak >= sum(write))
+    return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles)
+
+
+def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float):
+    """Tiles of the non-top levels, filled before the first MAC (outputs drained after the last one)."""
+    bounds = _bits_all_bounds(problem)
+    prec = problem.layer.precision
+    parts = []
+    for op in OPERANDS:
+        tiers = problem.chain_tiers(op)
+        rel = nonhalo_relevant(v, op)
+        for i in range(len(tiers) - 1):
+            level = problem.accel.memories[tiers[i]]
+            if level is cells:
+                continue
+            cut = level_cut(problem, op, i)
+            bw = level.read_bw_bits if op is Operand.O else level.write_bw_bits
+            bits = min(prec.o_bits, prec.psum_bits) if op is Operand.O else prec.bits(op)
+            halo = input_halo(model, v, problem, cut, level.served_dims, f"fd[{op.value}/{level.name}]") if op is Operand.I else []
+            t = lower_bound(
+                model,
+                Term(bits / bw, tile_exps(v, op, cut, level.served_dims, rel), bounds, [(h[1], h[2]) for h in halo], f"fd[{op.value}/{level.name}]"),
+                unit_cycles,
+            )
+            if t is not None:
+                parts.append(t)
+    return sum(parts)

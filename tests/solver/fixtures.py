@@ -1,0 +1,45 @@
+"""Small accelerators built in code for solver tests (no YAML: the solver is tested on its own)."""
+
+from __future__ import annotations
+
+from imcmap.models.hardware import Accelerator, ArrayDim, DigitalArray, ImcArray, ImcType, MemoryKind, MemoryLevel
+
+
+def mem(name, capacity_bits, operands, bw, r, w, served=(), kind=MemoryKind.SRAM, ports=1):
+    return MemoryLevel(name, capacity_bits, tuple(operands), bw, bw, r, w, 0.0, 1, tuple(served), kind, False, ports)
+
+
+def tiny_imc(d1: int = 8, d2: int = 8, analog: bool = False, sram_bits: int = 2048, extra_dims=()) -> Accelerator:
+    """A DIMC/AIMC-like hierarchy in the shape of ZigZag's dimc.yaml, shrunk."""
+    dims = (ArrayDim("D1", d1), ArrayDim("D2", d2)) + tuple(ArrayDim(n, s) for n, s in extra_dims)
+    all_dims = tuple(d.name for d in dims)
+    array = ImcArray(
+        imc_type=ImcType.ANALOG if analog else ImcType.DIGITAL,
+        dims=dims,
+        input_bits=8,
+        weight_bits=8,
+        input_bits_per_cycle=2 if analog else 1,
+        adc_bits=8 if analog else 0,
+        dac_bits=2 if analog else 0,
+        input_toggle_rate=1.0,
+        weight_sparsity=0.0,
+    )
+    memories = (
+        mem("cells", 8, ["I2"], 8, 0.0, 0.095),
+        mem("rf_i", 8, ["I1"], 8, 0.021, 0.021, served=["D1"], kind=MemoryKind.RF),
+        mem("rf_o", 16, ["O"], 16, 0.021, 0.021, served=["D2"], kind=MemoryKind.RF),
+        mem("sram", sram_bits, ["I1", "O"], 64, 52.0, 47.3, served=all_dims),
+        mem("dram", 1 << 34, ["I1", "I2", "O"], 64, 700.0, 750.0, served=all_dims, kind=MemoryKind.DRAM),
+    )
+    return Accelerator("tiny_imc", memories, array)
+
+
+def tiny_digital(d1: int = 4, d2: int = 4, sram_bits: int = 4096) -> Accelerator:
+    dims = (ArrayDim("D1", d1), ArrayDim("D2", d2))
+    memories = (
+        mem("rf_w", 16, ["I2"], 8, 0.02, 0.02, kind=MemoryKind.RF),
+        mem("rf_o", 32, ["O"], 16, 0.03, 0.03, served=["D2"], kind=MemoryKind.RF),
+        mem("sram", sram_bits, ["I1", "I2", "O"], 64, 20.0, 22.0, served=("D1", "D2")),
+        mem("dram", 1 << 34, ["I1", "I2", "O"], 64, 700.0, 750.0, served=("D1", "D2"), kind=MemoryKind.DRAM),
+    )
+    return Accelerator("tiny_digital", memories, DigitalArray(dims, mac_energy_pj=0.04))
