@@ -61,8 +61,9 @@ class ImcType(str, Enum):
 class ImcArray:
     """An SRAM IMC array: ``dims[0]`` = D1 (columns), ``dims[1]`` = D2 (rows), the rest = macros.
 
-    ``cells_per_group`` (M) weights share one entry into the compute logic. Activity factors
-    are used by the validation form only; ZigZag's form (used for mapping) assumes full activity.
+    ``cells_per_group`` (M) weights share one entry into the compute logic. The activity factors
+    (defaults 50 % / 50 %, as in the published validation) scale the switching terms of both the
+    validation form and the mapping form; ZigZag 3.9's files mean full activity (1.0 / 0.0).
     """
 
     imc_type: ImcType
