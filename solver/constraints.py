@@ -8,15 +8,15 @@ from imcmap.models.workload import OPERANDS, Operand
 
 from .problem import MappingProblem
 from .terms import exact_value, halo_log_table
-from .variables import Exps, MappingVars, add_exps
+from .variables import PE, Exps, MappingVars, add_exps
 
 
 def add_factorization(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
-    """For every dim d and prime p: sum over tiers of temporal exps + spatial exps = exponent of p in d.
+    """For every dim d and prime p: temporal exps over all segments + spatial exps = exponent of p in d.
     Mirrors the evaluator's ``factorization`` check."""
     for dim, primes in sorted(problem.dim_primes.items()):
         for p, e in sorted(primes.items()):
-            temporal = sum(v.temporal(t, dim, p) for t in range(v.n_tiers))
+            temporal = sum(v.temporal(s, dim, p) for s in range(v.n_segments))
             spatial = sum(v.spatial(a, dim, p) for a in v.array_dims())
             model.Add(temporal + spatial == e)
 
@@ -28,50 +28,109 @@ def add_spatial_choice(model: cp_model.CpModel, v: MappingVars, problem: Mapping
         model.AddExactlyOne(choices)
 
 
-def add_stationarity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
-    """Each tier puts one operand's irrelevant loops innermost: sum_X stat[t, X] = 1.
-    pure[X, t] <=> no X-relevant factor in tier t. run(X, c) = the X-irrelevant factors of the tiers
-    reached from the cut upward (a tier is passed when pure, and counts when pure or stationary for X)."""
-    for t in range(v.n_tiers):
-        model.AddExactlyOne([v.stationary[(t, op)] for op in OPERANDS])
+def add_cut_order(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
+    """below[op, i, s] is monotone: a cut covers a prefix of segments (segment 0 always, the top
+    segment never), and a higher level of the same operand covers at least as much. Mirrors ``cuts``."""
+    S = v.n_segments
     for op in OPERANDS:
-        for t in range(v.n_tiers):
-            relevant = sum(v.temporal(t, d, p) for d in v.relevant(op) for p in problem.dim_primes[d])
-            pure = v.pure[(op, t)]
+        for i in range(v.chains[op] - 1):
+            model.Add(v.below[(op, i, 0)] == 1)
+            model.Add(v.below[(op, i, S - 1)] == 0)
+            for s in range(S - 1):
+                model.AddImplication(v.below[(op, i, s + 1)], v.below[(op, i, s)])
+            if i + 1 < v.chains[op] - 1:
+                for s in range(S):
+                    model.AddImplication(v.below[(op, i, s)], v.below[(op, i + 1, s)])
+    _break_segment_symmetry(model, v, problem)
+
+
+def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
+    """Canonical segments (no optimum is lost): between the bottom and the top segment, a segment is
+    non-empty exactly when some cut sits on its top boundary (two segments with no cut between them
+    merge at no cost, and cuts at one position share one boundary), used boundaries come first, and
+    an empty segment's stationary operand is W."""
+    S = v.n_segments
+    cuts = [(op, i) for op in OPERANDS for i in range(v.chains[op] - 1)]
+    used: list[cp_model.IntVar] = []
+    for s in range(S - 1):
+        at = []
+        for op, i in cuts:
+            here = model.NewBoolVar(f"at[{op.value}{i}/s{s}]")
+            model.AddBoolAnd([v.below[(op, i, s)], v.below[(op, i, s + 1)].Not()]).OnlyEnforceIf(here)
+            model.AddBoolOr([v.below[(op, i, s)].Not(), v.below[(op, i, s + 1)]]).OnlyEnforceIf(here.Not())
+            at.append(here)
+        u = model.NewBoolVar(f"used[s{s}]")
+        model.AddMaxEquality(u, at)
+        used.append(u)
+    for s in range(S):
+        size = sum(v.temporal(s, d, p) for d in v.all_dims() for p in problem.dim_primes[d])
+        empty = model.NewBoolVar(f"empty[s{s}]")
+        model.Add(size == 0).OnlyEnforceIf(empty)
+        model.Add(size >= 1).OnlyEnforceIf(empty.Not())
+        model.AddImplication(empty, v.stationary[(s, Operand.W)])
+        if 1 <= s <= S - 2:
+            model.Add(used[s] == empty.Not())
+    for s in range(1, S - 2):
+        model.AddImplication(used[s + 1], used[s])
+
+
+def add_stationarity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
+    """Each segment puts one operand's irrelevant loops innermost: sum_X stat[s, X] = 1.
+    pure[X, s] <=> no X-relevant factor in segment s. The run above a cut collects the X-irrelevant
+    factors of the segments reached from the cut (passing a segment needs it pure; a reached segment
+    counts when pure or stationary for X). Mirrors the evaluator's ``refills``."""
+    S = v.n_segments
+    for s in range(S):
+        model.AddExactlyOne([v.stationary[(s, op)] for op in OPERANDS])
+    for op in OPERANDS:
+        for s in range(S):
+            relevant = sum(v.temporal(s, d, p) for d in v.relevant(op) for p in problem.dim_primes[d])
+            pure = v.pure[(op, s)]
             model.Add(relevant == 0).OnlyEnforceIf(pure)
             model.Add(relevant >= 1).OnlyEnforceIf(pure.Not())
-    v.runs = {}
     for op in OPERANDS:
-        for cut in range(-1, v.n_tiers - 1):
-            v.runs[(op, cut)] = _run_exps(model, v, problem, op, cut)
+        for level in [PE, *range(v.chains[op] - 1)]:
+            v.runs[(op, level)] = _run_exps(model, v, problem, op, level)
 
 
-def _run_exps(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, cut: int) -> Exps:
-    name = f"{op.value}@{cut}"
-    reach: cp_model.IntVar | int = 1
+def _run_exps(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, level: int) -> Exps:
+    name = f"{op.value}{level}"
     parts: list[Exps] = []
-    for u in v.above(cut):
-        stat_or_pure = model.NewBoolVar(f"sop[{name}/{u}]")
-        model.AddBoolOr([v.stationary[(u, op)], v.pure[(op, u)]]).OnlyEnforceIf(stat_or_pure)
-        model.AddImplication(v.stationary[(u, op)], stat_or_pure)
-        model.AddImplication(v.pure[(op, u)], stat_or_pure)
-        contrib = model.NewBoolVar(f"contrib[{name}/{u}]")
-        if isinstance(reach, int):
-            model.Add(contrib == stat_or_pure)
+    reach_prev: cp_model.IntVar | None = None
+    for s in range(v.n_segments):
+        # first[s]: s is the lowest segment above the cut
+        if level == PE:
+            first: cp_model.IntVar | int = 1 if s == 0 else 0
+        elif s == 0:
+            first = 0  # segment 0 is below every level cut
         else:
-            model.AddMultiplicationEquality(contrib, [reach, stat_or_pure])
+            first = model.NewBoolVar(f"first[{name}/s{s}]")
+            above, below_prev = v.below[(op, level, s)].Not(), v.below[(op, level, s - 1)]
+            model.AddBoolAnd([above, below_prev]).OnlyEnforceIf(first)
+            model.AddBoolOr([above.Not(), below_prev.Not()]).OnlyEnforceIf(first.Not())
+        reach = model.NewBoolVar(f"reach[{name}/s{s}]")
+        carried = None
+        if reach_prev is not None:
+            carried = model.NewBoolVar(f"carry[{name}/s{s}]")
+            model.AddMultiplicationEquality(carried, [reach_prev, v.pure[(op, s - 1)]])
+        options = [x for x in (first, carried) if not isinstance(x, int) and x is not None]
+        if isinstance(first, int) and first == 1:
+            model.Add(reach == 1)
+        elif options:
+            model.AddMaxEquality(reach, options)
+        else:
+            model.Add(reach == 0)
+        stat_or_pure = model.NewBoolVar(f"sop[{name}/s{s}]")
+        model.AddMaxEquality(stat_or_pure, [v.stationary[(s, op)], v.pure[(op, s)]])
+        contrib = model.NewBoolVar(f"contrib[{name}/s{s}]")
+        model.AddMultiplicationEquality(contrib, [reach, stat_or_pure])
         for d in v.irrelevant(op):
             for p, e in problem.dim_primes[d].items():
-                y = model.NewIntVar(0, e, f"run[{name}/{u}/{d}^{p}]")
-                model.Add(y == v.temporal(u, d, p)).OnlyEnforceIf(contrib)
+                y = model.NewIntVar(0, e, f"run[{name}/s{s}/{d}^{p}]")
+                model.Add(y == v.temporal(s, d, p)).OnlyEnforceIf(contrib)
                 model.Add(y == 0).OnlyEnforceIf(contrib.Not())
                 parts.append({p: y})
-        nxt = model.NewBoolVar(f"reach[{name}/{u + 1}]")
-        if isinstance(reach, int):
-            model.Add(nxt == v.pure[(op, u)])
-        else:
-            model.AddMultiplicationEquality(nxt, [reach, v.pure[(op, u)]])
-        reach = nxt
+        reach_prev = reach
     return add_exps(*parts)
 
 
@@ -83,32 +142,22 @@ def dims_bounds(problem: MappingProblem, dims) -> dict[int, int]:
     return out
 
 
-def tile_exps(v: MappingVars, op: Operand, cut: int, served: tuple[str, ...], dims: list[str]) -> Exps:
-    return add_exps(v.temporal_exps(v.upto(cut), dims), v.spatial_exps(served, dims))
-
-
 HALO_PAIRS = (("OY", "FY", 0), ("OX", "FX", 1))
 
 
-def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, cut: int, served: tuple[str, ...], name: str):
-    """Exact extents and logs of the input rows/cols touched by a tile: stride*(o-1) + dilation*(f-1) + 1."""
+def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, level: int, served, name: str):
+    """Exact extents and logs of the input rows/cols a tile touches: stride*(o-1) + dilation*(f-1) + 1."""
     out = []
     layer = problem.layer
     for o_dim, f_dim, axis in HALO_PAIRS:
         if o_dim not in problem.dim_primes and f_dim not in problem.dim_primes:
             continue
-        o_exps = tile_exps(v, Operand.I, cut, served, [o_dim])
-        f_exps = tile_exps(v, Operand.I, cut, served, [f_dim])
+        o_exps = v.tile_exps(Operand.I, level, served, [o_dim])
+        f_exps = v.tile_exps(Operand.I, level, served, [f_dim])
         out.append(
             halo_log_table(
-                model,
-                o_exps,
-                dims_bounds(problem, [o_dim]),
-                f_exps,
-                dims_bounds(problem, [f_dim]),
-                layer.stride[axis],
-                layer.dilation[axis],
-                f"{name}.{o_dim}",
+                model, o_exps, dims_bounds(problem, [o_dim]), f_exps, dims_bounds(problem, [f_dim]),
+                layer.stride[axis], layer.dilation[axis], f"{name}.{o_dim}",
             )
         )
     return out
@@ -120,44 +169,40 @@ def nonhalo_relevant(v: MappingVars, op: Operand) -> list[str]:
     return v.relevant(op)
 
 
-def level_cut(problem: MappingProblem, op: Operand, level_index: int) -> int:
-    """Top tier of the operand's ``level_index``-th level; its top level holds every loop."""
-    tiers = problem.chain_tiers(op)
-    return len(problem.tiers) - 1 if level_index == len(tiers) - 1 else tiers[level_index]
+def output_partial(model: cp_model.CpModel, v: MappingVars, level: int, name: str) -> cp_model.IntVar:
+    """True while an output-irrelevant temporal factor sits above the outputs' ``level`` cut."""
+    partial = model.NewBoolVar(f"{name}.partial")
+    above = sum(v.temporal_above(Operand.O, level, v.irrelevant(Operand.O)).values())
+    model.Add(above >= 1).OnlyEnforceIf(partial)
+    model.Add(above == 0).OnlyEnforceIf(partial.Not())
+    return partial
 
 
 def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
-    """For every level: sum over the operands it holds of tile(X, cut, level) * bits <= capacity
-    (halved when double-buffered); outputs take psum_bits while an output-irrelevant loop is above.
-    Mirrors the evaluator's ``capacity`` check."""
+    """For every memory level: sum over the operands it holds of tile(X, its cut, level) * bits <=
+    capacity (halved when double-buffered); outputs take psum_bits while an output-irrelevant loop is
+    above their cut. Mirrors the evaluator's ``capacity`` check."""
     layer = problem.layer
     prec = layer.precision
     for li, level in enumerate(problem.accel.memories):
         capacity = level.capacity_bits // (2 if level.double_buffered else 1)
-        holders = []
-        for op in OPERANDS:
-            tiers = problem.chain_tiers(op)
-            if li in tiers:
-                holders.append((op, level_cut(problem, op, tiers.index(li))))
+        holders = [(op, problem.chain_levels(op).index(li)) for op in OPERANDS if li in problem.chain_levels(op)]
         worst = sum(layer.operand_size(op) * max(prec.bits(op, True), prec.bits(op, False)) for op, _ in holders)
         if worst <= capacity:
             continue
         bits_terms = []
-        for op, cut in holders:
+        for op, i in holders:
             name = f"cap[{level.name}/{op.value}]"
             dims = nonhalo_relevant(v, op)
-            mono = exact_value(model, [(tile_exps(v, op, cut, level.served_dims, dims), dims_bounds(problem, dims))], lambda x: x, name)
+            mono = exact_value(model, [(v.tile_exps(op, i, level.served_dims, dims), dims_bounds(problem, dims))], lambda x: x, name)
+            tile = mono
             if op is Operand.I:
-                halos = input_halo(model, v, problem, cut, level.served_dims, name)
+                halos = input_halo(model, v, problem, i, level.served_dims, name)
                 if halos:
                     tile = model.NewIntVar(0, layer.operand_size(op), f"{name}.tile")
                     model.AddMultiplicationEquality(tile, [mono] + [h[0] for h in halos])
-                else:
-                    tile = mono
-            else:
-                tile = mono
             if op is Operand.O:
-                partial = _output_partial(model, v, problem, cut, name)
+                partial = output_partial(model, v, i, name)
                 bits = model.NewIntVar(0, layer.operand_size(op) * max(prec.psum_bits, prec.o_bits), f"{name}.bits")
                 model.Add(bits == tile * prec.psum_bits).OnlyEnforceIf(partial)
                 model.Add(bits == tile * prec.o_bits).OnlyEnforceIf(partial.Not())
@@ -165,15 +210,3 @@ def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProble
             else:
                 bits_terms.append(tile * prec.bits(op))
         model.Add(sum(bits_terms) <= capacity)
-
-
-def _output_partial(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, cut: int, name: str) -> cp_model.IntVar:
-    """True while an output-irrelevant temporal factor sits above the cut."""
-    partial = model.NewBoolVar(f"{name}.partial")
-    above = sum(
-        v.temporal(t, d, p) for t in v.above(cut) for d in v.irrelevant(Operand.O) for p in problem.dim_primes[d]
-    )
-    model.Add(above >= 1).OnlyEnforceIf(partial)
-    model.Add(above == 0).OnlyEnforceIf(partial.Not())
-    return partial
-

@@ -13,23 +13,23 @@ Value = Callable[[object], int]
 
 
 def decode(problem: MappingProblem, value: Value, v) -> Mapping:  # noqa: ANN001 - v is MappingVars
-    """Tier by tier, the stationary operand's irrelevant loops go innermost, the rest follow in
-    LOOP_DIMS order; each operand's level cut sits at the top of its tier."""
+    """Segment by segment, the stationary operand's irrelevant loops go innermost, the rest follow
+    in LOOP_DIMS order; each level cut sits at the top of the highest segment below it."""
     loops: list[Loop] = []
-    tier_end: list[int] = []
-    for t in range(len(problem.tiers)):
-        stationary = next(op for op in OPERANDS if value(v.stationary[(t, op)]))
+    segment_end: list[int] = []
+    for s in range(v.n_segments):
+        stationary = next(op for op in OPERANDS if value(v.stationary[(s, op)]))
         factors = {}
         for dim in LOOP_DIMS:
             f = 1
             for p in problem.dim_primes.get(dim, {}):
-                f *= p ** value(v.temporal(t, dim, p))
+                f *= p ** value(v.temporal(s, dim, p))
             if f > 1:
                 factors[dim] = f
         first = [d for d in LOOP_DIMS if d in factors and not is_relevant(stationary, d)]
         rest = [d for d in LOOP_DIMS if d in factors and d not in first]
         loops += [Loop(d, factors[d]) for d in first + rest]
-        tier_end.append(len(loops))
+        segment_end.append(len(loops))
     spatial: dict[str, dict[str, int]] = {}
     for g, group in enumerate(problem.groups):
         k = next(i for i, b in enumerate(v.choice[g]) if value(b))
@@ -39,6 +39,9 @@ def decode(problem: MappingProblem, value: Value, v) -> Mapping:  # noqa: ANN001
                 spatial[adim] = kept
     cuts: dict[Operand, tuple[int, ...]] = {}
     for op in OPERANDS:
-        tiers = problem.chain_tiers(op)
-        cuts[op] = tuple(tier_end[t] for t in tiers[:-1]) + (len(loops),)
+        ends = []
+        for i in range(v.chains[op] - 1):
+            top_segment = max(s for s in range(v.n_segments) if value(v.below[(op, i, s)]))
+            ends.append(segment_end[top_segment])
+        cuts[op] = tuple(ends) + (len(loops),)
     return Mapping(spatial=spatial, loops=tuple(loops), cuts=cuts, operand_links=dict(problem.rule.operand_links))

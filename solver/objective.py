@@ -21,10 +21,10 @@ from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import diagonal_rows, imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 
-from .constraints import dims_bounds, input_halo, level_cut, nonhalo_relevant, tile_exps
+from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .problem import MappingProblem
 from .terms import Term, exact_value, lower_bound
-from .variables import Exps, MappingVars, add_exps, sub_exps
+from .variables import PE, Exps, MappingVars, add_exps, sub_exps
 
 
 @dataclass
@@ -67,20 +67,18 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
     corrections: list[Correction] = []
     prec = problem.layer.precision
     for op in OPERANDS:
-        levels = [problem.accel.memories[t] for t in problem.chain_tiers(op)]
+        levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
         rel = nonhalo_relevant(v, op)
 
         def elements(cut: int, level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list]:
+            """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``."""
             inst = v.instances_exps(level.served_dims)
-            exps = add_exps(refill, tile_exps(v, op, cut, level.served_dims, rel), inst)
-            halo = input_halo(model, v, problem, cut, level.served_dims, f"h[{op.value}@{cut}/{level.name}]") if op is Operand.I else []
+            exps = add_exps(refill, v.tile_exps(op, cut, level.served_dims, rel), inst)
+            halo = input_halo(model, v, problem, cut, level.served_dims, f"h[{op.value}{cut}/{level.name}]") if op is Operand.I else []
             return exps, inst, [(h[1], h[2]) for h in halo]
 
-        def refills(cut: int) -> Exps:
-            return sub_exps(v.temporal_exps(v.above(cut), sorted(problem.dim_primes)), v.runs[(op, cut)])
-
         bottom = levels[0]
-        exps, inst, halo = elements(-1, bottom, refills(-1))
+        exps, inst, halo = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
             flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo))
             flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo))
@@ -89,10 +87,10 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
         else:
             flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo))
         for i in range(len(levels) - 1):
-            child, parent, cut = levels[i], levels[i + 1], level_cut(problem, op, i)
-            r = refills(cut)
-            c_exps, c_inst, c_halo = elements(cut, child, r)
-            p_exps, p_inst, p_halo = elements(cut, parent, r)
+            child, parent = levels[i], levels[i + 1]
+            r = v.refill_exps(op, i)
+            c_exps, c_inst, c_halo = elements(i, child, r)
+            p_exps, p_inst, p_halo = elements(i, parent, r)
             if op is Operand.O:
                 for lvl, e, ins, h, first, second in (
                     (child, c_exps, c_inst, c_halo, "read", "write"),
@@ -100,13 +98,29 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
                 ):
                     flows.append(Flow(lvl, op, first, prec.psum_bits, e, ins, h))
                     flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h))
-                    tag = f"c[O@{cut}/{lvl.name}"
+                    tag = f"c[O{i}/{lvl.name}"
                     corrections.append(_correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]"))
                     corrections.append(_correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]"))
             else:
                 flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo))
                 flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo))
     return flows, corrections
+
+
+def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: float, corrections) -> None:
+    """Valid cuts that the log-domain relaxation misses: a level moves every element of W or I at
+    least once, and output transfers are at least the distinct tiles (refills >= distinct)."""
+    if f.operand is Operand.O:
+        same = [c for c in corrections if c.level is f.level and c.bits == f.bits]
+        if same:
+            model.Add(t >= floor(coef_units) * same[0].total) if coef_units >= 1 else None
+        return
+    model.Add(t >= floor(coef_units * problem.layer.operand_size(f.operand) * _input_floor(problem, f.operand)))
+
+
+def _input_floor(problem: MappingProblem, op: Operand) -> float:
+    """Inputs are read with their halo; the unpadded footprint is a floor on any tile's union."""
+    return 1.0
 
 
 def _energy_per_bit(level: MemoryLevel, direction: str) -> float:
@@ -149,6 +163,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         coef = f.bits * _energy_per_bit(f.level, f.direction)
         t = lower_bound(model, Term(coef, f.exps, bounds, f.halo, f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"), unit_pj)
         if t is not None:
+            add_volume_floor(model, problem, f, t, coef / unit_pj, corrections)
             parts.append(t)
     expr = sum(parts)
     for c in corrections:
@@ -168,11 +183,11 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
     """max(compute, each level's port cycles) + IMC weight loading + fill/drain, as a lower bound."""
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
-    cells = accel.memories[problem.chain_tiers(Operand.W)[0]] if isinstance(accel.array, ImcArray) else None
+    cells = problem.level(Operand.W, 0) if isinstance(accel.array, ImcArray) else None
     peak = model.NewIntVar(0, 1 << 50, "lat.peak")
     cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
     compute = lower_bound(
-        model, Term(cpm, v.temporal_exps(range(v.n_tiers), sorted(problem.dim_primes)), bounds, [], "lat.compute"), unit_cycles
+        model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles
     )
     model.Add(peak >= compute)
     serial = []
@@ -212,19 +227,17 @@ def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells
     prec = problem.layer.precision
     parts = []
     for op in OPERANDS:
-        tiers = problem.chain_tiers(op)
         rel = nonhalo_relevant(v, op)
-        for i in range(len(tiers) - 1):
-            level = problem.accel.memories[tiers[i]]
+        for i in range(problem.chain_length(op) - 1):
+            level = problem.level(op, i)
             if level is cells:
                 continue
-            cut = level_cut(problem, op, i)
             bw = level.read_bw_bits if op is Operand.O else level.write_bw_bits
             bits = min(prec.o_bits, prec.psum_bits) if op is Operand.O else prec.bits(op)
-            halo = input_halo(model, v, problem, cut, level.served_dims, f"fd[{op.value}/{level.name}]") if op is Operand.I else []
+            halo = input_halo(model, v, problem, i, level.served_dims, f"fd[{op.value}/{level.name}]") if op is Operand.I else []
             t = lower_bound(
                 model,
-                Term(bits / bw, tile_exps(v, op, cut, level.served_dims, rel), bounds, [(h[1], h[2]) for h in halo], f"fd[{op.value}/{level.name}]"),
+                Term(bits / bw, v.tile_exps(op, i, level.served_dims, rel), bounds, [(h[1], h[2]) for h in halo], f"fd[{op.value}/{level.name}]"),
                 unit_cycles,
             )
             if t is not None:

@@ -1,12 +1,12 @@
 """What one layer's mapping problem is made of, before any CP-SAT variable exists.
 
-The solver searches the *tier* space: every memory level of the accelerator is one tier of the
-loop nest (levels listed lowest first), each loop dimension's prime factors are split between
-the array dimensions (spatial) and the tiers (temporal), and each operand's memory level sits at
-the top of its tier. Within a tier only the innermost loops matter for the cost (they decide
-which operand stays stationary), so a tier's order is one choice among W, I and O: the loops
-irrelevant to that operand go innermost. The evaluator accepts any loop order; this is the
-subset the solver covers (it is ZigZag's space with operands sharing a level cut at one place).
+The temporal nest is split into segments by the operands' level cuts (any interleaving). Each
+loop dimension's prime factors are split between the array dimensions (spatial) and the
+segments (temporal). Within a segment only the innermost loops matter for the cost (they decide
+which operand stays stationary), and the three operands' irrelevant loop sets are disjoint
+(W: B, OX, OY; I: K; O: C, FX, FY), so a segment's order is one choice among W, I and O: the
+loops irrelevant to that operand go innermost. Every loop order the evaluator accepts has a
+segment-ordered twin that costs no more, so this space loses no optimum.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ class MappingProblem:
     layer: Layer
     accel: Accelerator
     rule: ResolvedRule
-    tiers: tuple[str, ...]  # memory level names, lowest first
     dim_primes: dict[str, dict[int, int]]  # loop dim -> {prime: exponent}, only dims of size > 1
     groups: tuple[SpatialGroup, ...]
 
@@ -67,10 +66,16 @@ class MappingProblem:
     def primes(self) -> tuple[int, ...]:
         return tuple(sorted({p for f in self.dim_primes.values() for p in f}))
 
-    def chain_tiers(self, operand: Operand) -> tuple[int, ...]:
-        """Tier index of each memory level of ``operand``, lowest first."""
+    def chain_levels(self, operand: Operand) -> tuple[int, ...]:
+        """Index in ``accel.memories`` of each memory level of ``operand``, lowest first."""
         link = self.rule.operand_links[operand]
         return tuple(i for i, m in enumerate(self.accel.memories) if m.holds(link))
+
+    def chain_length(self, operand: Operand) -> int:
+        return len(self.chain_levels(operand))
+
+    def level(self, operand: Operand, index: int):  # noqa: ANN201 - MemoryLevel
+        return self.accel.memories[self.chain_levels(operand)[index]]
 
 
 def allowed_dims(accel: Accelerator, rule: ResolvedRule, array_dim: str) -> frozenset[str]:
@@ -161,7 +166,6 @@ def build_problem(layer: Layer, accel: Accelerator, rule: ResolvedRule) -> Mappi
         layer=layer,
         accel=accel,
         rule=rule,
-        tiers=tuple(m.name for m in accel.memories),
         dim_primes=dim_primes,
         groups=groups,
     )

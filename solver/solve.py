@@ -60,7 +60,7 @@ class LayerSolution:
 
     BOUND_SOURCE = (
         "CP-SAT's proven bound on a relaxation whose every term is at most the evaluator's "
-        "(log-domain tangents, exact tables for halos and spatial terms), over tier-ordered loop nests"
+        "(log-domain tangents, exact tables for halos and spatial terms)"
     )
 
 
@@ -105,6 +105,7 @@ def build_model(problem: MappingProblem, objective: str):
     v = MappingVars(model, problem)
     C.add_factorization(model, v, problem)
     C.add_spatial_choice(model, v, problem)
+    C.add_cut_order(model, v, problem)
     C.add_stationarity(model, v, problem)
     C.add_capacity(model, v, problem)
     flows, corrections = build_flows(model, v, problem)

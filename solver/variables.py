@@ -1,8 +1,13 @@
 """``MappingVars``: the one container that owns every CP-SAT variable of a layer's model.
 
+The temporal nest is cut into ``n_segments`` segments (innermost first). Every non-top memory
+level of every operand places its cut at the top of one segment (``cut_pos``); cuts may share a
+boundary and segments may be empty, so any interleaving of the operands' level cuts is reachable,
+as in the evaluator. The top segment lies above every cut.
+
 Quantities are kept as *prime exponents*: a tile, a refill count or an instance count is a
-product of loop factors, so its exponent of prime p is a linear expression of the decision
-variables. Query methods return those expressions, keyed by prime.
+product of loop factors, so its exponent of prime p is a linear expression of the variables.
+Query methods return those expressions keyed by prime (``Exps``).
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from ortools.sat.python import cp_model
 
 from imcmap.models.workload import OPERANDS, Operand, is_relevant
 
-from .problem import MappingProblem
+from .problem import MappingProblem, prime_factors
 
 Exps = dict[int, cp_model.LinearExprT]  # prime -> exponent expression
+PE = -1  # the cut below every loop: what one PE sees
 
 
 def add_exps(*parts: Exps) -> Exps:
@@ -34,39 +40,44 @@ def sub_exps(a: Exps, b: Exps) -> Exps:
 
 
 class MappingVars:
-    """Decision variables: temporal exponents per (tier, dim, prime), one-hot spatial choices per
-    group, and the stationary operand of each tier. Derived booleans (``pure``) live here too."""
+    """Decision variables: temporal exponents per (segment, dim, prime); one-hot spatial choices per
+    group; the stationary operand of each segment; each level cut's segment. Derived variables
+    (``pure``, below-cut copies of exponents, stationary runs) are created here too, on demand."""
 
     def __init__(self, model: cp_model.CpModel, problem: MappingProblem):
         self.model = model
         self.problem = problem
-        self.n_tiers = len(problem.tiers)
+        self.chains = {op: problem.chain_length(op) for op in OPERANDS}
+        self.n_segments = sum(n - 1 for n in self.chains.values()) + 1
+        S = self.n_segments
+        dims = sorted(problem.dim_primes)
         self._temporal: dict[tuple[int, str, int], cp_model.IntVar] = {}
-        for t in range(self.n_tiers):
-            for dim in sorted(problem.dim_primes):
+        for s in range(S):
+            for dim in dims:
                 for p, e in sorted(problem.dim_primes[dim].items()):
-                    self._temporal[(t, dim, p)] = model.NewIntVar(0, e, f"tf[{problem.tiers[t]}/{dim}^{p}]")
-        self.choice: list[list[cp_model.IntVar]] = []
-        for g, group in enumerate(problem.groups):
-            self.choice.append(
-                [model.NewBoolVar(f"sp[{'+'.join(group.array_dims)}#{k}]") for k in range(len(group.candidates))]
-            )
-        self.stationary: dict[tuple[int, Operand], cp_model.IntVar] = {
-            (t, op): model.NewBoolVar(f"stat[{problem.tiers[t]}={op.value}]") for t in range(self.n_tiers) for op in OPERANDS
-        }
-        self.pure: dict[tuple[Operand, int], cp_model.IntVar] = {
-            (op, t): model.NewBoolVar(f"pure[{op.value}@{problem.tiers[t]}]") for op in OPERANDS for t in range(self.n_tiers)
-        }
+                    self._temporal[(s, dim, p)] = model.NewIntVar(0, e, f"tf[s{s}/{dim}^{p}]")
+        self.choice: list[list[cp_model.IntVar]] = [
+            [model.NewBoolVar(f"sp[{'+'.join(group.array_dims)}#{k}]") for k in range(len(group.candidates))]
+            for group in problem.groups
+        ]
+        self.stationary = {(s, op): model.NewBoolVar(f"stat[s{s}={op.value}]") for s in range(S) for op in OPERANDS}
+        self.pure = {(op, s): model.NewBoolVar(f"pure[{op.value}@s{s}]") for op in OPERANDS for s in range(S)}
+        # below[(op, i, s)]: segment s lies at or below the cut of op's i-th level
+        self.below: dict[tuple[Operand, int, int], cp_model.IntVar] = {}
+        for op in OPERANDS:
+            for i in range(self.chains[op] - 1):
+                for s in range(S):
+                    self.below[(op, i, s)] = model.NewBoolVar(f"below[{op.value}{i}/s{s}]")
+        self.runs: dict[tuple[Operand, int], Exps] = {}
+        self._masked: dict[tuple[Operand, int, int, str, int], cp_model.IntVar] = {}
 
     # -- decision variables -------------------------------------------------------------------
 
-    def temporal(self, tier: int, dim: str, prime: int) -> cp_model.IntVar | int:
-        return self._temporal.get((tier, dim, prime), 0)
+    def temporal(self, segment: int, dim: str, prime: int) -> cp_model.IntVar | int:
+        return self._temporal.get((segment, dim, prime), 0)
 
     def spatial(self, array_dim: str, dim: str, prime: int) -> cp_model.LinearExprT:
         """Exponent of ``prime`` in the unrolling of ``dim`` over ``array_dim`` (linear in the one-hots)."""
-        from .problem import prime_factors
-
         for g, group in enumerate(self.problem.groups):
             if array_dim not in group.array_dims:
                 continue
@@ -78,36 +89,72 @@ class MappingVars:
             return sum(terms) if terms else 0
         return 0
 
+    def masked(self, op: Operand, level: int, segment: int, dim: str, prime: int) -> cp_model.IntVar | int:
+        """The temporal exponent of (segment, dim, prime) if the segment is below op's level cut, else 0."""
+        key = (op, level, segment, dim, prime)
+        base = self.temporal(segment, dim, prime)
+        if isinstance(base, int):
+            return 0
+        if key not in self._masked:
+            below = self.below[(op, level, segment)]
+            y = self.model.NewIntVar(0, self.problem.dim_primes[dim][prime], f"m[{op.value}{level}/s{segment}/{dim}^{prime}]")
+            self.model.Add(y == base).OnlyEnforceIf(below)
+            self.model.Add(y == 0).OnlyEnforceIf(below.Not())
+            self._masked[key] = y
+        return self._masked[key]
+
     # -- derived exponents --------------------------------------------------------------------
 
     def _primes(self, dim: str) -> Iterable[int]:
         return self.problem.dim_primes.get(dim, {}).keys()
 
-    def temporal_exps(self, tiers: Iterable[int], dims: Iterable[str]) -> Exps:
-        tiers, dims = list(tiers), list(dims)
-        return add_exps(*({p: self.temporal(t, d, p)} for t in tiers for d in dims for p in self._primes(d)))
+    def all_dims(self) -> list[str]:
+        return sorted(self.problem.dim_primes)
+
+    def relevant(self, operand: Operand) -> list[str]:
+        return [d for d in self.all_dims() if is_relevant(operand, d)]
+
+    def irrelevant(self, operand: Operand) -> list[str]:
+        return [d for d in self.all_dims() if not is_relevant(operand, d)]
+
+    def array_dims(self) -> list[str]:
+        return [d.name for d in self.problem.accel.array_dims]
+
+    def is_top(self, op: Operand, level: int) -> bool:
+        return level == self.chains[op] - 1
+
+    def temporal_below(self, op: Operand, level: int, dims: Iterable[str]) -> Exps:
+        """Exponents of the temporal loops at or below op's ``level`` cut (PE: none; top: all)."""
+        dims = list(dims)
+        if level == PE:
+            return {}
+        if self.is_top(op, level):
+            return self.temporal_all(dims)
+        return add_exps(
+            *({p: self.masked(op, level, s, d, p)} for s in range(self.n_segments) for d in dims for p in self._primes(d))
+        )
+
+    def temporal_all(self, dims: Iterable[str]) -> Exps:
+        dims = list(dims)
+        return add_exps(*({p: self.temporal(s, d, p)} for s in range(self.n_segments) for d in dims for p in self._primes(d)))
+
+    def temporal_above(self, op: Operand, level: int, dims: Iterable[str]) -> Exps:
+        dims = list(dims)
+        return sub_exps(self.temporal_all(dims), self.temporal_below(op, level, dims))
 
     def spatial_exps(self, array_dims: Iterable[str], dims: Iterable[str]) -> Exps:
         array_dims, dims = list(array_dims), list(dims)
         return add_exps(*({p: self.spatial(a, d, p)} for a in array_dims for d in dims for p in self._primes(d)))
 
-    def relevant(self, operand: Operand) -> list[str]:
-        return [d for d in sorted(self.problem.dim_primes) if is_relevant(operand, d)]
-
-    def irrelevant(self, operand: Operand) -> list[str]:
-        return [d for d in sorted(self.problem.dim_primes) if not is_relevant(operand, d)]
-
-    def above(self, cut: int) -> range:
-        """Tiers above a cut placed at the top of tier ``cut`` (cut -1: below every tier)."""
-        return range(cut + 1, self.n_tiers)
-
-    def upto(self, cut: int) -> range:
-        return range(0, cut + 1)
-
-    def array_dims(self) -> list[str]:
-        return [d.name for d in self.problem.accel.array_dims]
-
     def instances_exps(self, served: Iterable[str]) -> Exps:
         """Instances in use of a level: product of the unrolling over the array dims it does not serve."""
         served = set(served)
-        return self.spatial_exps([a for a in self.array_dims() if a not in served], sorted(self.problem.dim_primes))
+        return self.spatial_exps([a for a in self.array_dims() if a not in served], self.all_dims())
+
+    def tile_exps(self, op: Operand, level: int, served: Iterable[str], dims: Iterable[str]) -> Exps:
+        dims = list(dims)
+        return add_exps(self.temporal_below(op, level, dims), self.spatial_exps(served, dims))
+
+    def refill_exps(self, op: Operand, level: int) -> Exps:
+        """Loops above op's ``level`` cut, less the stationary run directly above it."""
+        return sub_exps(self.temporal_above(op, level, self.all_dims()), self.runs[(op, level)])

@@ -43,3 +43,30 @@ def tiny_digital(d1: int = 4, d2: int = 4, sram_bits: int = 4096) -> Accelerator
         mem("dram", 1 << 34, ["I1", "I2", "O"], 64, 700.0, 750.0, served=("D1", "D2"), kind=MemoryKind.DRAM),
     )
     return Accelerator("tiny_digital", memories, DigitalArray(dims, mac_energy_pj=0.04))
+
+
+def oracle_imc(d1: int = 4, d2: int = 4, buf_bits: int = 256, analog: bool = False) -> Accelerator:
+    """Three levels, small enough for brute force: macro cells (W), a buffer (I, O), DRAM."""
+    dims = (ArrayDim("D1", d1), ArrayDim("D2", d2))
+    array = ImcArray(
+        imc_type=ImcType.ANALOG if analog else ImcType.DIGITAL, dims=dims, input_bits=8, weight_bits=8,
+        input_bits_per_cycle=2 if analog else 1, adc_bits=6 if analog else 0, dac_bits=2 if analog else 0,
+        input_toggle_rate=1.0, weight_sparsity=0.0,
+    )
+    memories = (
+        mem("cells", 8, ["I2"], 8, 0.0, 0.095),
+        mem("buf", buf_bits, ["I1", "O"], 32, 3.0, 3.5, served=("D1", "D2")),
+        mem("dram", 1 << 30, ["I1", "I2", "O"], 64, 700.0, 750.0, served=("D1", "D2"), kind=MemoryKind.DRAM),
+    )
+    return Accelerator("oracle_imc", memories, array)
+
+
+def oracle_digital(d1: int = 2, d2: int = 2, rf_bits: int = 32, buf_bits: int = 256) -> Accelerator:
+    """Three levels over a digital PE array: a per-PE register (W, O), a shared buffer (I, W, O), DRAM."""
+    dims = (ArrayDim("D1", d1), ArrayDim("D2", d2))
+    memories = (
+        mem("rf", rf_bits, ["I2", "O"], 16, 0.05, 0.06, kind=MemoryKind.RF),
+        mem("buf", buf_bits, ["I1", "I2", "O"], 32, 4.0, 4.5, served=("D1", "D2")),
+        mem("dram", 1 << 30, ["I1", "I2", "O"], 64, 700.0, 750.0, served=("D1", "D2"), kind=MemoryKind.DRAM),
+    )
+    return Accelerator("oracle_digital", memories, DigitalArray(dims, mac_energy_pj=0.04))

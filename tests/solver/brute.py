@@ -1,0 +1,88 @@
+"""A brute-force mapper for tiny layers: every spatial unrolling, every order of the temporal prime
+factors, every per-operand set of level cuts, each priced by the evaluator. It shares nothing with
+the solver but the evaluator, so it is the oracle the solver is judged by."""
+
+from __future__ import annotations
+
+from itertools import combinations_with_replacement, permutations, product
+from math import prod
+
+from imcmap.models.evaluator import check, evaluate
+from imcmap.models.hardware import Accelerator
+from imcmap.models.mapping import DEFAULT_OPERAND_LINKS, Loop, Mapping
+from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer
+
+
+def _factor(n: int) -> list[int]:
+    out, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    return out
+
+
+def _spatial_options(layer: Layer, accel: Accelerator) -> list[dict[str, dict[str, int]]]:
+    """Every assignment of divisor factors of each loop dim to each array dim (legality left to check())."""
+    per_array_dim = []
+    for adim in accel.array_dims:
+        options = [{}]
+        for dim in LOOP_DIMS:
+            n = layer.size(dim)
+            grown = []
+            for partial in options:
+                for f in range(1, n + 1):
+                    if n % f == 0 and prod(partial.values()) * f <= adim.size:
+                        grown.append({**partial, dim: f} if f > 1 else partial)
+            options = grown
+        per_array_dim.append([(adim.name, o) for o in options])
+    result = []
+    for combo in product(*per_array_dim):
+        spatial = {name: unroll for name, unroll in combo if unroll}
+        if all(layer.size(d) % prod(u.get(d, 1) for u in spatial.values()) == 0 for d in LOOP_DIMS):
+            result.append(spatial)
+    return result
+
+
+def _orders(layer: Layer, spatial: dict[str, dict[str, int]]) -> set[tuple[Loop, ...]]:
+    factors = []
+    for dim in LOOP_DIMS:
+        rest = layer.size(dim) // prod(u.get(dim, 1) for u in spatial.values())
+        factors += [(dim, p) for p in _factor(rest)]
+    orders = set()
+    for perm in set(permutations(factors)):
+        merged: list[Loop] = []
+        for dim, p in perm:  # adjacent factors of one dim are one loop to the evaluator
+            if merged and merged[-1].dim == dim:
+                merged[-1] = Loop(dim, merged[-1].size * p)
+            else:
+                merged.append(Loop(dim, p))
+        orders.add(tuple(merged))
+    return orders
+
+
+def _cut_options(n_loops: int, n_levels: int) -> list[tuple[int, ...]]:
+    return [c + (n_loops,) for c in combinations_with_replacement(range(n_loops + 1), n_levels - 1)]
+
+
+def brute_force(layer: Layer, accel: Accelerator, metric) -> tuple[float, Mapping | None, int]:  # noqa: ANN001
+    """(minimum of ``metric(report)``, a mapping achieving it, how many legal mappings were priced)."""
+    links = dict(DEFAULT_OPERAND_LINKS)
+    chains = {op: len(accel.chain(links[op])) for op in OPERANDS}
+    best, best_mapping, legal = float("inf"), None, 0
+    for spatial in _spatial_options(layer, accel):
+        probe = Mapping(spatial, (), {op: (0,) * chains[op] for op in OPERANDS})
+        if any(v.kind in ("array_size", "unroll_dim", "imc_rows") for v in check(layer, accel, probe)):
+            continue
+        for loops in _orders(layer, spatial):
+            n = len(loops)
+            for cw, ci, co in product(*(_cut_options(n, chains[op]) for op in OPERANDS)):
+                mapping = Mapping(spatial, loops, dict(zip(OPERANDS, (cw, ci, co))), links)
+                if check(layer, accel, mapping):
+                    continue
+                legal += 1
+                cost = metric(evaluate(layer, accel, mapping))
+                if cost < best:
+                    best, best_mapping = cost, mapping
+    return best, best_mapping, legal
