@@ -3,7 +3,7 @@ and user constraints (kept as text with their source location; the solver compil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .workload import Layer, Operand
 
@@ -40,6 +40,10 @@ class MappingRule:
     operand_links: dict[Operand, str] | None = None  # layer operand -> memory operand
     constraints: tuple[UserConstraint, ...] = ()
     source: SourceRef | None = None
+    # Where each key was written, by key path inside the entry ("spatial.D1", "spatial.D1.K",
+    # "spatial_allowed.D2", "operand_links.W", ...): lets checks that need the accelerator point
+    # at the line. Not part of the rule's meaning, hence compare=False.
+    key_sources: dict[str, SourceRef] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,454 @@
+"""The ``imcmap`` command. The only module that imports rich.
+
+Every subcommand is one ``Command`` in ``COMMANDS``: a function that adds its arguments and a function
+that runs it with the parsed arguments and a ``Console``, returning the exit code. A new subcommand
+(``solve``, ``evaluate``, ``validate``, ``experiment``) is two functions and one ``register`` call.
+
+Exit codes: 0 ok; 2 invalid input (a ``SpecError``) or invalid usage, printed as one message on
+stderr, never a traceback; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+
+from imcmap import __version__
+from imcmap.models.hardware import Accelerator, DigitalArray, ImcArray, MemoryLevel
+from imcmap.models.mapping_spec import MappingSpec
+from imcmap.models.workload import LOOP_DIMS, Layer, Workload
+from imcmap.specs import (
+    SpecError,
+    SpecIssue,
+    check_mapping_against,
+    list_bundled,
+    load_accelerator,
+    load_mapping_spec,
+    load_workload,
+    resolve,
+)
+from imcmap.specs.library import KIND_DIRS
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Console], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def register(command: Command) -> Command:
+    COMMANDS[command.name] = command
+    return command
+
+
+class UsageError(Exception):
+    """Invalid command-line usage; ``main`` prints it as one line and exits 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints usage and calls sys.exit on errors; we want one message and a return code.
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="imcmap",
+        description="Optimal mappings and costs for SRAM in-memory-computing DNN accelerators.",
+    )
+    parser.add_argument("--version", action="version", version=f"imcmap {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS.values():
+        command.add_arguments(sub.add_parser(command.name, help=command.help, description=command.help))
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    console: Console | None = None,
+    err_console: Console | None = None,
+) -> int:
+    """Run one command; return its exit code (tests pass consoles writing to StringIO)."""
+    out = console if console is not None else Console()
+    err = err_console if err_console is not None else Console(stderr=True)
+    parser = build_parser()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version print, then exit
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
+        if args.command is None:
+            names = ", ".join(COMMANDS)
+            raise UsageError(f"imcmap: error: a command is required: {names} (see 'imcmap --help')")
+        return COMMANDS[args.command].run(args, out)
+    except (SpecError, UsageError) as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False, highlight=False)
+        return EXIT_INTERRUPTED
+
+
+# --- loading what the user named ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    accelerator: Accelerator | None
+    workload: Workload | None
+    mapping: MappingSpec | None
+
+
+def load_inputs(accelerator: str | None, workload: str | None, mapping: str | None) -> Inputs:
+    """Load every input named (short names or paths); report the issues of all of them at once."""
+    issues: list[SpecIssue] = []
+    accel = work = spec = None
+    try:
+        accel = load_accelerator(resolve("accelerator", accelerator)) if accelerator else None
+    except SpecError as exc:
+        issues.extend(exc.issues)
+    try:
+        work = load_workload(resolve("workload", workload)) if workload else None
+    except SpecError as exc:
+        issues.extend(exc.issues)
+    try:
+        spec = load_mapping_spec(resolve("mapping", mapping)) if mapping else None
+    except SpecError as exc:
+        issues.extend(exc.issues)
+    if spec is not None and accel is not None:
+        issues.extend(check_mapping_against(spec, accel, work))
+    if issues:
+        raise SpecError(issues)
+    return Inputs(accel, work, spec)
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """-a/-w/-m as every command that reads specs takes them."""
+    parser.add_argument("-a", "--accelerator", metavar="ACCEL", help="bundled accelerator name or a path")
+    parser.add_argument("-w", "--workload", metavar="WORKLOAD", help="bundled workload name or a .yaml/.onnx path")
+    parser.add_argument("-m", "--mapping", metavar="MAPPING", help="bundled mapping spec name or a path")
+
+
+# --- imcmap list --------------------------------------------------------------------------------
+
+
+def _list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kind", choices=tuple(KIND_DIRS))
+
+
+def _run_list(args: argparse.Namespace, console: Console) -> int:
+    table = Table(title="bundled specs (use the name, or give a path)", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("path", overflow="fold")
+    for kind, entries in list_bundled().items():
+        if args.kind and kind != args.kind:
+            continue
+        for name, path in entries:
+            table.add_row(kind, name, str(path))
+        if not entries:
+            table.add_row(kind, "(none)", "")
+    console.print(table)
+    return EXIT_OK
+
+
+register(Command("list", "list the bundled accelerators, workloads, mappings and experiments", _list_arguments, _run_list))
+
+
+# --- imcmap show --------------------------------------------------------------------------------
+
+
+def _show_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+
+
+def _run_show(args: argparse.Namespace, console: Console) -> int:
+    if not (args.accelerator or args.workload or args.mapping):
+        raise UsageError("imcmap show: error: give at least one of -a, -w, -m (see 'imcmap show --help')")
+    inputs = load_inputs(args.accelerator, args.workload, args.mapping)
+    if args.json:
+        doc: dict[str, object] = {}
+        if inputs.accelerator is not None:
+            doc["accelerator"] = accelerator_json(inputs.accelerator)
+        if inputs.workload is not None:
+            doc.update(workload_json(inputs.workload))
+        if inputs.mapping is not None:
+            doc["mapping"] = mapping_json(inputs.mapping)
+        console.out(json.dumps(doc, indent=2), highlight=False)
+        return EXIT_OK
+    if inputs.accelerator is not None:
+        render_accelerator(console, inputs.accelerator)
+    if inputs.workload is not None:
+        render_workload(console, inputs.workload)
+    if inputs.mapping is not None:
+        render_mapping(console, inputs.mapping)
+    return EXIT_OK
+
+
+register(Command("show", "validate specs and show what was understood", _show_arguments, _run_show))
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def format_bits(bits: int) -> str:
+    """Small sizes in bits (as hardware files state them), larger ones in binary byte units."""
+    if bits < 8 * 1024 or bits % 8:
+        return f"{bits:,} b"
+    size = bits / 8
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.3g} {unit}"
+        size /= 1024
+    return f"{bits} b"  # unreachable: the loop returns at TiB
+
+
+def _dims_text(dims: dict[str, int]) -> str:
+    return " ".join(f"{d}{dims[d]}" for d in LOOP_DIMS if dims.get(d, 1) != 1) or "(all 1)"
+
+
+def render_accelerator(console: Console, accel: Accelerator) -> None:
+    table = Table(
+        title=f"accelerator {accel.name}: memories, lowest first (bw bits/cycle, pJ per access; r/w)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    table.add_column("name", overflow="fold", min_width=10)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("ops", overflow="fold", min_width=7)
+    table.add_column("bw", justify="right", no_wrap=True)
+    table.add_column("pJ", justify="right", no_wrap=True)
+    table.add_column("mm²", justify="right", no_wrap=True)
+    table.add_column("lat", justify="right", no_wrap=True)
+    table.add_column("served", overflow="fold", min_width=5)
+    table.add_column("inst.", justify="right", no_wrap=True)
+    for level in accel.memories:
+        table.add_row(*_memory_row(accel, level))
+    console.print(table)
+    console.print()
+    array = accel.array
+    summary = Table(title="array", title_justify="left", show_header=False, box=box.SIMPLE)
+    summary.add_column("key")
+    summary.add_column("value")
+    dims = " x ".join(f"{d.name}={d.size}" for d in array.dims)
+    if isinstance(array, ImcArray):
+        summary.add_row("type", f"IMC ({array.imc_type.value})")
+        summary.add_row("dims", f"{dims}  (columns {array.cols}, rows {array.rows}, macros {array.macros})")
+        summary.add_row("bits in/weight/per cycle", f"{array.input_bits} / {array.weight_bits} / {array.input_bits_per_cycle}")
+        summary.add_row("cycles per MAC", str(array.cycles_per_mac))
+        summary.add_row("ADC / DAC bits", f"{array.adc_bits} / {array.dac_bits}")
+        summary.add_row("cells per group", str(array.cells_per_group))
+        summary.add_row("node / vdd", f"{array.node_nm} nm / {array.vdd_v:g} V")
+        summary.add_row("toggle rate / sparsity", f"{array.input_toggle_rate:g} / {array.weight_sparsity:g}")
+        summary.add_row("cell area µm²", f"{array.cell_area_um2:g}")
+    else:
+        summary.add_row("type", "digital PE array")
+        summary.add_row("dims", dims)
+        summary.add_row("MAC energy pJ", f"{array.mac_energy_pj:g}")
+        summary.add_row("PE area mm²", f"{array.pe_area_mm2:g}")
+        summary.add_row("clock period ns", f"{array.tclk_ns:g}")
+    console.print(summary)
+
+
+def _pair(read: float, write: float) -> str:
+    """'r/w', or one value when both are equal (keeps the table narrow)."""
+    return f"{read:g}" if read == write else f"{read:g}/{write:g}"
+
+
+def _memory_row(accel: Accelerator, level: MemoryLevel) -> tuple[str, ...]:
+    return (
+        level.name,
+        level.kind.value,
+        format_bits(level.capacity_bits),
+        ",".join(level.operands),
+        _pair(level.read_bw_bits, level.write_bw_bits),
+        _pair(level.read_energy_pj, level.write_energy_pj),
+        f"{level.area_mm2:g}",
+        str(level.latency_cycles),
+        ",".join(level.served_dims) or "-",
+        str(accel.instances(level)),
+    )
+
+
+def render_workload(console: Console, workload: Workload) -> None:
+    table = Table(
+        title=f"workload {workload.name}: {len(workload.layers)} layers",
+        title_justify="left",
+        show_footer=True,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    total = sum(layer.macs for layer in workload.layers)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("name", footer="total", overflow="fold", min_width=12)
+    table.add_column("op", no_wrap=True)
+    table.add_column("dims", min_width=12)
+    table.add_column("stride", justify="right", no_wrap=True)
+    table.add_column("pad", justify="right", no_wrap=True)
+    table.add_column("MACs", justify="right", footer=f"{total:,}", no_wrap=True)
+    wide = console.width >= 120  # sources need room; --json always has them
+    if wide:
+        table.add_column("sources", overflow="fold", min_width=8)
+    for index, layer in enumerate(workload.layers):
+        table.add_row(
+            str(index),
+            layer.name,
+            layer.op,
+            _dims_text(layer.dims),
+            f"{layer.stride[0]}x{layer.stride[1]}",
+            ",".join(str(p) for p in layer.padding),
+            f"{layer.macs:,}",
+            *([", ".join(layer.sources) or "-"] if wide else []),
+        )
+    console.print(table)
+    if workload.unmodelled_ops:
+        ops = Table(title="unmodelled ops (not priced)", title_justify="left", box=box.SIMPLE_HEAD)
+        ops.add_column("op type")
+        ops.add_column("count", justify="right")
+        ops.add_column("nodes", overflow="fold")
+        for op in workload.unmodelled_ops:
+            shown = ", ".join(op.node_names[:4]) + (", ..." if len(op.node_names) > 4 else "")
+            ops.add_row(op.op_type, str(op.count), shown)
+        console.print(ops)
+    for warning in workload.warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False)
+
+
+def render_mapping(console: Console, spec: MappingSpec) -> None:
+    table = Table(title=f"mapping spec {spec.name}", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("selector", "spatial (fixed)", "spatial_allowed", "diagonal", "operand links", "constraints"):
+        table.add_column(column, overflow="fold")
+    for rule in spec.rules:
+        fixed = "; ".join(
+            f"{adim}: " + " ".join(f"{d}={f}" for d, f in unrolls.items())
+            for adim, unrolls in (rule.fixed_spatial or {}).items()
+        )
+        allowed = "; ".join(f"{adim}: {' '.join(dims)}" for adim, dims in (rule.allowed_spatial or {}).items())
+        links = " ".join(f"{op.value}->{mem}" for op, mem in (rule.operand_links or {}).items())
+        table.add_row(
+            rule.selector,
+            fixed or "-",
+            allowed or "-",
+            "-" if rule.allow_diagonal is None else str(rule.allow_diagonal).lower(),
+            links or "-",
+            "\n".join(c.text for c in rule.constraints) or "-",
+        )
+    console.print(table)
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+def accelerator_json(accel: Accelerator) -> dict[str, object]:
+    array = accel.array
+    array_doc: dict[str, object] = {"dims": {d.name: d.size for d in array.dims}}
+    if isinstance(array, ImcArray):
+        array_doc.update(
+            type="imc",
+            imc_type=array.imc_type.value,
+            input_bits=array.input_bits,
+            weight_bits=array.weight_bits,
+            input_bits_per_cycle=array.input_bits_per_cycle,
+            adc_bits=array.adc_bits,
+            dac_bits=array.dac_bits,
+            cells_per_group=array.cells_per_group,
+            node_nm=array.node_nm,
+            vdd_v=array.vdd_v,
+            input_toggle_rate=array.input_toggle_rate,
+            weight_sparsity=array.weight_sparsity,
+            cell_area_um2=array.cell_area_um2,
+        )
+    elif isinstance(array, DigitalArray):
+        array_doc.update(
+            type="digital", mac_energy_pj=array.mac_energy_pj, pe_area_mm2=array.pe_area_mm2, tclk_ns=array.tclk_ns
+        )
+    memories = [
+        {
+            "name": m.name,
+            "kind": m.kind.value,
+            "capacity_bits": m.capacity_bits,
+            "operands": list(m.operands),
+            "read_bw_bits": m.read_bw_bits,
+            "write_bw_bits": m.write_bw_bits,
+            "read_energy_pj": m.read_energy_pj,
+            "write_energy_pj": m.write_energy_pj,
+            "area_mm2": m.area_mm2,
+            "latency_cycles": m.latency_cycles,
+            "served_dims": list(m.served_dims),
+            "ports": m.ports,
+            "double_buffered": m.double_buffered,
+            "instances": accel.instances(m),
+        }
+        for m in accel.memories
+    ]
+    return {"name": accel.name, "memories": memories, "array": array_doc}
+
+
+def layer_json(layer: Layer) -> dict[str, object]:
+    p = layer.precision
+    return {
+        "name": layer.name,
+        "op": layer.op,
+        "dims": {d: layer.size(d) for d in LOOP_DIMS},
+        "stride": list(layer.stride),
+        "dilation": list(layer.dilation),
+        "padding": list(layer.padding),
+        "macs": layer.macs,
+        "precision": {"w_bits": p.w_bits, "i_bits": p.i_bits, "o_bits": p.o_bits, "psum_bits": p.psum_bits},
+        "sources": list(layer.sources),
+    }
+
+
+def workload_json(workload: Workload) -> dict[str, object]:
+    return {
+        "workload": workload.name,
+        "layers": [layer_json(layer) for layer in workload.layers],
+        "unmodelled_ops": [
+            {"op_type": op.op_type, "count": op.count, "node_names": list(op.node_names)}
+            for op in workload.unmodelled_ops
+        ],
+        "warnings": list(workload.warnings),
+    }
+
+
+def mapping_json(spec: MappingSpec) -> dict[str, object]:
+    rules = [
+        {
+            "selector": r.selector,
+            "spatial": r.fixed_spatial,
+            "spatial_allowed": {k: list(v) for k, v in r.allowed_spatial.items()} if r.allowed_spatial else None,
+            "diagonal": r.allow_diagonal,
+            "operand_links": {op.value: mem for op, mem in r.operand_links.items()} if r.operand_links else None,
+            "constraints": [{"text": c.text, "source": str(c.source) if c.source else None} for c in r.constraints],
+        }
+        for r in spec.rules
+    ]
+    return {"name": spec.name, "rules": rules}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
