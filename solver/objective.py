@@ -49,6 +49,8 @@ class Correction:
     bits: int
     total: cp_model.IntVar
     per_instance: cp_model.IntVar
+    total_max: int
+    per_instance_max: int
 
 
 def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str):
@@ -59,7 +61,10 @@ def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLev
     irr, rel = v.irrelevant(Operand.O), v.relevant(Operand.O)
     total = exact_value(model, [(v.spatial_exps(unserved, irr), dims_bounds(problem, irr))], lambda x: size_o * x, f"{name}.tot")
     per = exact_value(model, [(v.spatial_exps(unserved, rel), dims_bounds(problem, rel))], lambda x: size_o // x, f"{name}.per")
-    return Correction(level, direction, bits, total, per)
+    irr_max = 1
+    for p, e in dims_bounds(problem, irr).items():
+        irr_max *= p**e
+    return Correction(level, direction, bits, total, per, size_o * irr_max, size_o)
 
 
 def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> tuple[list[Flow], list[Correction]]:
@@ -107,6 +112,23 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
     return flows, corrections
 
 
+SUB_SCALE = 1_000_000
+
+
+def subtracted(model: cp_model.CpModel, coef: float, value: cp_model.IntVar, hi: int, name: str) -> cp_model.LinearExprT:
+    """An integer u, at least ``coef * value`` and at most one unit more, to subtract from the
+    objective (rounding up keeps the objective a lower bound; minimisation pushes u to its top).
+    ``hi`` bounds ``value`` (read from the variable's proto, it can dangle as the model grows)."""
+    scaled = ceil(abs(coef) * SUB_SCALE)
+    sign = 1 if coef > 0 else -1
+    u = model.NewIntVar(min(0, sign * ceil(abs(coef) * hi)) - 1, max(0, sign * ceil(abs(coef) * hi)) + 1, f"sub[{name}]")
+    if sign > 0:
+        model.Add(SUB_SCALE * u <= scaled * value + SUB_SCALE - 1)
+    else:  # a negative coefficient adds: round its magnitude down instead
+        model.Add(SUB_SCALE * u <= -floor(abs(coef) * SUB_SCALE) * value)
+    return u
+
+
 def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: float, corrections) -> None:
     """Valid cuts that the log-domain relaxation misses: a level moves every element of W or I at
     least once, and output transfers are at least the distinct tiles (refills >= distinct)."""
@@ -115,12 +137,17 @@ def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: flo
         if same:
             model.Add(t >= floor(coef_units) * same[0].total) if coef_units >= 1 else None
         return
-    model.Add(t >= floor(coef_units * problem.layer.operand_size(f.operand) * _input_floor(problem, f.operand)))
+    model.Add(t >= floor(coef_units * touched_elements(problem.layer, f.operand)))
 
 
-def _input_floor(problem: MappingProblem, op: Operand) -> float:
-    """Inputs are read with their halo; the unpadded footprint is a floor on any tile's union."""
-    return 1.0
+def touched_elements(layer, op: Operand) -> int:  # noqa: ANN001 - Layer
+    """Distinct elements of ``op`` the layer uses: a strided input with taps narrower than the
+    stride skips rows and columns, which a tile's bounding box (and ``operand_size``) counts."""
+    if op is not Operand.I:
+        return layer.operand_size(op)
+    rows = len({layer.stride[0] * o + layer.dilation[0] * f for o in range(layer.size("OY")) for f in range(layer.size("FY"))})
+    cols = len({layer.stride[1] * o + layer.dilation[1] * f for o in range(layer.size("OX")) for f in range(layer.size("FX"))})
+    return layer.size("B") * layer.size("G") * layer.size("C") * rows * cols
 
 
 def _energy_per_bit(level: MemoryLevel, direction: str) -> float:
@@ -169,7 +196,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
     for c in corrections:
         coef = c.bits * _energy_per_bit(c.level, c.direction) / unit_pj
         if coef:
-            expr -= ceil(coef) * c.total  # rounded up: subtracting more keeps the bound valid
+            expr -= subtracted(model, coef, c.total, c.total_max, c.level.name)
     array = problem.accel.array
     if isinstance(array, DigitalArray):
         expr += floor(problem.layer.macs * array.mac_energy_pj / unit_pj)
@@ -209,8 +236,9 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
         for c in corrections:
             if c.level is level:
                 bw = level.read_bw_bits if c.direction == "read" else level.write_bw_bits
-                coef = ceil(c.bits / bw / unit_cycles)
-                (read if c.direction == "read" else write).append(-coef * c.per_instance)
+                coef = c.bits / bw / unit_cycles
+                if coef:
+                    (read if c.direction == "read" else write).append(-subtracted(model, coef, c.per_instance, c.per_instance_max, level.name))
         if not read and not write:
             continue
         if level.ports == 1:

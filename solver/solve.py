@@ -22,7 +22,7 @@ from .problem import MappingProblem, ProblemError, build_problem
 from .variables import MappingVars
 
 OBJECTIVES = ("energy", "latency", "edp")
-TARGET_RANGE = 1e11  # the largest term is scaled to about this many integer units
+TARGET_RANGE = 1e9  # the largest term is scaled to about this many integer units
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from .variables import Exps
 
 LOG_SCALE = 10_000  # integer units per natural-log unit
 TANGENT_STEP = log(1.08)
+MAX_ROW = 1 << 61  # largest |coefficient x bound| sum allowed in one linear row
 
 
 @dataclass
@@ -104,12 +105,26 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float) -> cp_model.In
     s_expr += sum(var for var, _ in term.halo)
     s_max = base + sum(floor_log(p) * b for p, b in term.bounds.items()) + sum(m for _, m in term.halo)
     s_min = base
-    t = model.NewIntVar(0, max(1, ceil(exp(s_max / LOG_SCALE)) + 1), term.name)
+    # |coefficients x domains| of the tangent rows must stay inside 64 bits (CP-SAT rejects the
+    # model otherwise); masked and run exponents may enter with either sign, hence the factor 3.
+    magnitude = abs(base) + sum(3 * floor_log(p) * b for p, b in term.bounds.items()) + sum(m for _, m in term.halo)
+    magnitude += LOG_SCALE + abs(s_max)
+    e_cap = MAX_ROW // magnitude
+    # the true largest value (floored logs would undershoot it and clash with exact floors)
+    true_max = log(term.coef / unit) + sum(b * log(p) for p, b in term.bounds.items()) + sum(m + 1 for _, m in term.halo) / LOG_SCALE
+    t_max = min(max(1, ceil(exp(min(true_max, 80)) * 1.001) + 2), MAX_ROW // LOG_SCALE)
+    t = model.NewIntVar(0, t_max, term.name)
+    # one variable for the log, so each tangent row has two terms
+    s_var = model.NewIntVar(-magnitude, magnitude, f"{term.name}.log")
+    model.Add(s_var == s_expr)
+    s_expr = s_var
     step = TANGENT_STEP * LOG_SCALE
     k = 0
     while True:
         s_k = min(s_min + k * step, s_max)
         e_k = floor(exp(s_k / LOG_SCALE))
+        if e_k > e_cap:
+            break  # dropping a tangent only weakens the relaxation; the bound stays valid
         if e_k > 0:
             # LOG_SCALE * t >= e_k * (s - s_k + LOG_SCALE): the tangent of exp at s_k, rounded down
             model.Add(LOG_SCALE * t >= e_k * (s_expr - round(s_k) + LOG_SCALE))

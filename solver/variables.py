@@ -69,6 +69,7 @@ class MappingVars:
                 for s in range(S):
                     self.below[(op, i, s)] = model.NewBoolVar(f"below[{op.value}{i}/s{s}]")
         self.runs: dict[tuple[Operand, int], Exps] = {}
+        self._spatial: dict[tuple[str, str, int], cp_model.IntVar | int] = {}
         self._masked: dict[tuple[Operand, int, int, str, int], cp_model.IntVar] = {}
 
     # -- decision variables -------------------------------------------------------------------
@@ -76,18 +77,22 @@ class MappingVars:
     def temporal(self, segment: int, dim: str, prime: int) -> cp_model.IntVar | int:
         return self._temporal.get((segment, dim, prime), 0)
 
-    def spatial(self, array_dim: str, dim: str, prime: int) -> cp_model.LinearExprT:
-        """Exponent of ``prime`` in the unrolling of ``dim`` over ``array_dim`` (linear in the one-hots)."""
+    def spatial(self, array_dim: str, dim: str, prime: int) -> cp_model.IntVar | int:
+        """Exponent of ``prime`` in the unrolling of ``dim`` over ``array_dim``: one integer variable
+        tied to the one-hots once, so the (long) one-hot sum is not repeated in every row."""
+        key = (array_dim, dim, prime)
+        if key in self._spatial:
+            return self._spatial[key]
+        value: cp_model.IntVar | int = 0
         for g, group in enumerate(self.problem.groups):
             if array_dim not in group.array_dims:
                 continue
-            terms = []
-            for k, cand in enumerate(group.candidates):
-                e = prime_factors(cand.get(array_dim, {}).get(dim, 1)).get(prime, 0)
-                if e:
-                    terms.append(e * self.choice[g][k])
-            return sum(terms) if terms else 0
-        return 0
+            weights = [prime_factors(c.get(array_dim, {}).get(dim, 1)).get(prime, 0) for c in group.candidates]
+            if any(weights):
+                value = self.model.NewIntVar(0, max(weights), f"sx[{array_dim}/{dim}^{prime}]")
+                self.model.Add(value == sum(w * b for w, b in zip(weights, self.choice[g]) if w))
+        self._spatial[key] = value
+        return value
 
     def masked(self, op: Operand, level: int, segment: int, dim: str, prime: int) -> cp_model.IntVar | int:
         """The temporal exponent of (segment, dim, prime) if the segment is below op's level cut, else 0."""

@@ -1,0 +1,210 @@
+"""The network driver: solve every layer of a workload, identical layers once, in worker processes.
+
+Inter-layer dataflow (ZigZag-IMC's "dataflow optimization"): when a layer's only consumer is the
+next layer and its whole output fits in the highest on-chip level that holds both outputs and
+inputs, the output stays there: the producer is solved with outputs capped at that level and the
+consumer with inputs capped there, so neither pays the DRAM round trip. If either layer has no
+legal mapping that way, both fall back to the plain hierarchy. Each layer reports what was done.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+
+from imcmap.models.hardware import Accelerator, MemoryKind
+from imcmap.models.mapping_spec import MappingSpec, ResolvedRule
+from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload
+
+from .solve import LayerSolution, SolverConfig, solve_layer
+
+
+@dataclass(frozen=True, slots=True)
+class Dataflow:
+    """Where a layer's output stays and where its input comes from (None: the top level)."""
+
+    output_kept_in: str | None = None
+    input_read_from: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.input_read_from:
+            parts.append(f"input from {self.input_read_from}")
+        if self.output_kept_in:
+            parts.append(f"output kept in {self.output_kept_in}")
+        return ", ".join(parts) or "-"
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    solution: LayerSolution
+    dataflow: Dataflow
+    solved_as: str  # name of the identical layer actually solved (itself if solved directly)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkResult:
+    workload: Workload
+    accelerator: Accelerator
+    objective: str
+    config: SolverConfig
+    layers: tuple[LayerResult, ...]
+    wall_time_s: float
+    interrupted: bool = False
+    timed_out: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(r.solution.report.energy_pj for r in self.layers if r.solution.report)
+
+    @property
+    def latency_cycles(self) -> float:
+        return sum(r.solution.report.latency_cycles for r in self.layers if r.solution.report)
+
+    @property
+    def unmodelled_ops(self) -> tuple[UnmodelledOp, ...]:
+        return self.workload.unmodelled_ops
+
+    @property
+    def complete(self) -> bool:
+        return all(r.solution.mapping is not None for r in self.layers)
+
+
+def capped(accel: Accelerator, memory_operand: str, level_name: str) -> Accelerator:
+    """The accelerator with ``memory_operand`` removed from every level above ``level_name``."""
+    names = [m.name for m in accel.memories]
+    top = names.index(level_name)
+    memories = tuple(
+        replace(m, operands=tuple(o for o in m.operands if o != memory_operand)) if i > top else m
+        for i, m in enumerate(accel.memories)
+    )
+    return replace(accel, memories=memories)
+
+
+def plan_dataflow(workload: Workload, accel: Accelerator, spec: MappingSpec) -> dict[str, Dataflow]:
+    """Producer/consumer pairs whose intermediate tensor can stay on chip (see the module docstring)."""
+    consumers: dict[str, list[str]] = {}
+    for layer in workload.layers:
+        for src in layer.sources:
+            consumers.setdefault(src, []).append(layer.name)
+    plan = {layer.name: Dataflow() for layer in workload.layers}
+    layers = list(workload.layers)
+    for producer, consumer in zip(layers, layers[1:]):
+        if consumers.get(producer.name) != [consumer.name] or consumer.sources != (producer.name,):
+            continue
+        links_p = spec.resolve(producer).operand_links
+        links_c = spec.resolve(consumer).operand_links
+        level = _shared_on_chip_level(accel, links_p[Operand.O], links_c[Operand.I])
+        if level is None:
+            continue
+        out_bits = producer.operand_size(Operand.O) * producer.precision.o_bits
+        if out_bits > level.capacity_bits // (2 if level.double_buffered else 1):
+            continue
+        plan[producer.name] = replace(plan[producer.name], output_kept_in=level.name)
+        plan[consumer.name] = replace(plan[consumer.name], input_read_from=level.name)
+    return plan
+
+
+def _shared_on_chip_level(accel: Accelerator, out_operand: str, in_operand: str):  # noqa: ANN202
+    candidates = [m for m in accel.memories if m.holds(out_operand) and m.holds(in_operand) and m.kind is not MemoryKind.DRAM]
+    return candidates[-1] if candidates else None
+
+
+def variant(accel: Accelerator, rule: ResolvedRule, flow: Dataflow) -> Accelerator:
+    if flow.output_kept_in:
+        accel = capped(accel, rule.operand_links[Operand.O], flow.output_kept_in)
+    if flow.input_read_from:
+        accel = capped(accel, rule.operand_links[Operand.I], flow.input_read_from)
+    return accel
+
+
+ProgressFn = Callable[[str, LayerSolution], None]
+
+
+def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig) -> LayerSolution:
+    return solve_layer(layer, accel, rule, objective, config)
+
+
+def solve_network(
+    workload: Workload,
+    accel: Accelerator,
+    spec: MappingSpec,
+    objective: str = "energy",
+    config: SolverConfig = SolverConfig(),
+    *,
+    processes: int | None = None,
+    total_time_limit_s: float | None = None,
+    dataflow: bool = True,
+    progress: ProgressFn | None = None,
+) -> NetworkResult:
+    """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done."""
+    start = time.perf_counter()
+    plan = plan_dataflow(workload, accel, spec) if dataflow else {l.name: Dataflow() for l in workload.layers}
+    jobs: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
+    key_of: dict[str, tuple] = {}
+    for layer in workload.layers:
+        rule = spec.resolve(layer)
+        flow = plan[layer.name]
+        key = (layer.signature(), repr(rule), flow.output_kept_in, flow.input_read_from)
+        key_of[layer.name] = key
+        jobs.setdefault(key, (layer, variant(accel, rule, flow), rule))
+    results: dict[tuple, LayerSolution] = {}
+    interrupted = False
+    n_proc = max(1, min(processes or os.cpu_count() or 1, len(jobs)))
+    pending: dict[Future, tuple] = {}
+    executor = ProcessPoolExecutor(max_workers=n_proc) if n_proc > 1 else None
+    try:
+        if executor is None:
+            for key, (layer, acc, rule) in jobs.items():
+                if total_time_limit_s is not None and time.perf_counter() - start > total_time_limit_s:
+                    break
+                results[key] = _task(layer, acc, rule, objective, config)
+                if progress:
+                    progress(layer.name, results[key])
+        else:
+            for key, (layer, acc, rule) in jobs.items():
+                pending[executor.submit(_task, layer, acc, rule, objective, config)] = key
+            while pending:
+                remaining = None if total_time_limit_s is None else max(0.0, total_time_limit_s - (time.perf_counter() - start))
+                done, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+                if not done:
+                    break  # total time limit: keep what is finished
+                for fut in done:
+                    key = pending.pop(fut)
+                    results[key] = fut.result()
+                    if progress:
+                        progress(jobs[key][0].name, results[key])
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if executor is not None:
+            for fut in pending:
+                fut.cancel()
+            executor.shutdown(wait=not interrupted, cancel_futures=True)
+    layer_results = []
+    timed_out = []
+    for layer in workload.layers:
+        key = key_of[layer.name]
+        solved_layer = jobs[key][0]
+        sol = results.get(key)
+        if sol is None:
+            timed_out.append(layer.name)
+            sol = LayerSolution(layer, objective, "NOT_SOLVED", None, None, None, None, None, None, 0, 0.0,
+                                "interrupted" if interrupted else "total time limit reached before this layer finished")
+        elif solved_layer.name != layer.name:
+            sol = replace(sol, layer=layer, report=replace(sol.report, layer=layer.name) if sol.report else None)
+        layer_results.append(LayerResult(sol, plan[layer.name], solved_layer.name))
+    return NetworkResult(
+        workload=workload,
+        accelerator=accel,
+        objective=objective,
+        config=config,
+        layers=tuple(layer_results),
+        wall_time_s=time.perf_counter() - start,
+        interrupted=interrupted,
+        timed_out=tuple(timed_out),
+    )
