@@ -129,21 +129,8 @@ def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, 
     return solve_layer(layer, accel, rule, objective, config)
 
 
-def solve_network(
-    workload: Workload,
-    accel: Accelerator,
-    spec: MappingSpec,
-    objective: str = "energy",
-    config: SolverConfig = SolverConfig(),
-    *,
-    processes: int | None = None,
-    total_time_limit_s: float | None = None,
-    dataflow: bool = True,
-    progress: ProgressFn | None = None,
-) -> NetworkResult:
-    """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done."""
-    start = time.perf_counter()
-    plan = plan_dataflow(workload, accel, spec) if dataflow else {l.name: Dataflow() for l in workload.layers}
+def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[str, Dataflow]):
+    """One job per distinct (layer signature, rule, dataflow); ``key_of`` maps layer names to jobs."""
     jobs: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
     key_of: dict[str, tuple] = {}
     for layer in workload.layers:
@@ -152,11 +139,25 @@ def solve_network(
         key = (layer.signature(), repr(rule), flow.output_kept_in, flow.input_read_from)
         key_of[layer.name] = key
         jobs.setdefault(key, (layer, variant(accel, rule, flow), rule))
-    results: dict[tuple, LayerSolution] = {}
-    interrupted = False
+    return jobs, key_of
+
+
+def _drop_pairs(workload: Workload, plan: dict[str, Dataflow], failed: set[str]) -> dict[str, Dataflow]:
+    plan = dict(plan)
+    layers = list(workload.layers)
+    for producer, consumer in zip(layers, layers[1:]):
+        if plan[producer.name].output_kept_in and (producer.name in failed or consumer.name in failed):
+            plan[producer.name] = replace(plan[producer.name], output_kept_in=None)
+            plan[consumer.name] = replace(plan[consumer.name], input_read_from=None)
+    return plan
+
+
+def _run(jobs, results, objective, config, processes, total_time_limit_s, start, progress) -> bool:  # noqa: ANN001
+    """Solve ``jobs`` into ``results`` (in worker processes when more than one); True if interrupted."""
     n_proc = max(1, min(processes or os.cpu_count() or 1, len(jobs)))
     pending: dict[Future, tuple] = {}
     executor = ProcessPoolExecutor(max_workers=n_proc) if n_proc > 1 else None
+    interrupted = False
     try:
         if executor is None:
             for key, (layer, acc, rule) in jobs.items():
@@ -185,6 +186,37 @@ def solve_network(
             for fut in pending:
                 fut.cancel()
             executor.shutdown(wait=not interrupted, cancel_futures=True)
+    return interrupted
+
+
+def solve_network(
+    workload: Workload,
+    accel: Accelerator,
+    spec: MappingSpec,
+    objective: str = "energy",
+    config: SolverConfig = SolverConfig(),
+    *,
+    processes: int | None = None,
+    total_time_limit_s: float | None = None,
+    dataflow: bool = True,
+    progress: ProgressFn | None = None,
+) -> NetworkResult:
+    """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done."""
+    start = time.perf_counter()
+    plan = plan_dataflow(workload, accel, spec) if dataflow else {l.name: Dataflow() for l in workload.layers}
+    results: dict[tuple, LayerSolution] = {}
+    interrupted = False
+    while True:
+        jobs, key_of = _jobs(workload, accel, spec, plan)
+        todo = {k: j for k, j in jobs.items() if k not in results}
+        interrupted = _run(todo, results, objective, config, processes, total_time_limit_s, start, progress)
+        if interrupted:
+            break
+        # a kept tensor that leaves a layer without a legal mapping: both sides use the top level
+        failed = {name for name, k in key_of.items() if k in results and results[k].mapping is None and plan[name] != Dataflow()}
+        if not failed:
+            break
+        plan = _drop_pairs(workload, plan, failed)
     layer_results = []
     timed_out = []
     for layer in workload.layers:

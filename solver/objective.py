@@ -28,19 +28,6 @@ from .variables import PE, Exps, MappingVars, add_exps, sub_exps
 
 
 @dataclass
-class Flow:
-    """``elements(exps, halo) * bits`` moved at ``level`` (total over its instances)."""
-
-    level: MemoryLevel
-    operand: Operand
-    direction: str  # "read" | "write"
-    bits: int
-    exps: Exps
-    inst_exps: Exps
-    halo: list = field(default_factory=list)
-
-
-@dataclass
 class Correction:
     """Exact elements to subtract (``total``) and their per-instance share (``per_instance``)."""
 
@@ -51,6 +38,20 @@ class Correction:
     per_instance: cp_model.IntVar
     total_max: int
     per_instance_max: int
+
+
+@dataclass
+class Flow:
+    """``elements(exps, halo) * bits`` moved at ``level`` (total over its instances)."""
+
+    level: MemoryLevel
+    operand: Operand
+    direction: str  # "read" | "write"
+    bits: int
+    exps: Exps
+    inst_exps: Exps
+    halo: list = field(default_factory=list)
+    correction: Correction | None = None  # the exact part to subtract from this flow (outputs)
 
 
 def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str):
@@ -85,10 +86,11 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
         bottom = levels[0]
         exps, inst, halo = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
-            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo))
-            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo))
-            corrections.append(_correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]"))
-            corrections.append(_correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]"))
+            cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]")
+            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]")
+            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw))
+            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr))
+            corrections += [cw, cr]
         else:
             flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo))
         for i in range(len(levels) - 1):
@@ -101,11 +103,12 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
                     (child, c_exps, c_inst, c_halo, "read", "write"),
                     (parent, p_exps, p_inst, p_halo, "write", "read"),
                 ):
-                    flows.append(Flow(lvl, op, first, prec.psum_bits, e, ins, h))
-                    flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h))
                     tag = f"c[O{i}/{lvl.name}"
-                    corrections.append(_correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]"))
-                    corrections.append(_correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]"))
+                    c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]")
+                    c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]")
+                    flows.append(Flow(lvl, op, first, prec.psum_bits, e, ins, h, c1))
+                    flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2))
+                    corrections += [c1, c2]
             else:
                 flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo))
                 flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo))
@@ -129,15 +132,15 @@ def subtracted(model: cp_model.CpModel, coef: float, value: cp_model.IntVar, hi:
     return u
 
 
-def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: float, corrections) -> None:
+def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: float, per_instance: bool = False) -> None:
     """Valid cuts that the log-domain relaxation misses: a level moves every element of W or I at
-    least once, and output transfers are at least the distinct tiles (refills >= distinct)."""
-    if f.operand is Operand.O:
-        same = [c for c in corrections if c.level is f.level and c.bits == f.bits]
-        if same:
-            model.Add(t >= floor(coef_units) * same[0].total) if coef_units >= 1 else None
-        return
-    model.Add(t >= floor(coef_units * touched_elements(problem.layer, f.operand)))
+    least once, and an output flow is at least its exact correction (refills >= distinct), which
+    keeps every (flow - correction) pair non-negative in the LP relaxation."""
+    if f.correction is not None:
+        value = f.correction.per_instance if per_instance else f.correction.total
+        model.Add(SUB_SCALE * t >= floor(coef_units * SUB_SCALE) * value)
+    elif f.operand is not Operand.O and not per_instance:
+        model.Add(t >= floor(coef_units * touched_elements(problem.layer, f.operand)))
 
 
 def touched_elements(layer, op: Operand) -> int:  # noqa: ANN001 - Layer
@@ -190,7 +193,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         coef = f.bits * _energy_per_bit(f.level, f.direction)
         t = lower_bound(model, Term(coef, f.exps, bounds, f.halo, f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"), unit_pj)
         if t is not None:
-            add_volume_floor(model, problem, f, t, coef / unit_pj, corrections)
+            add_volume_floor(model, problem, f, t, coef / unit_pj)
             parts.append(t)
     expr = sum(parts)
     for c in corrections:
@@ -228,6 +231,7 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
             t = lower_bound(model, per, unit_cycles)
             if t is None:
                 continue
+            add_volume_floor(model, problem, f, t, per.coef / unit_cycles, per_instance=True)
             if level is cells and f.operand is Operand.W:
                 if f.direction == "write":
                     serial.append(t)
