@@ -21,7 +21,7 @@ from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import diagonal_rows, imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 
-from .constraints import dims_bounds, input_halo, nonhalo_relevant
+from .constraints import dims_bounds, input_halo, nonhalo_relevant, output_partial
 from .problem import MappingProblem
 from .terms import Term, exact_value, lower_bound
 from .variables import PE, Exps, MappingVars, add_exps, sub_exps
@@ -267,11 +267,15 @@ def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells
             bw = level.read_bw_bits if op is Operand.O else level.write_bw_bits
             bits = min(prec.o_bits, prec.psum_bits) if op is Operand.O else prec.bits(op)
             halo = input_halo(model, v, problem, i, level.served_dims, f"fd[{op.value}/{level.name}]") if op is Operand.I else []
-            t = lower_bound(
-                model,
-                Term(bits / bw, v.tile_exps(op, i, level.served_dims, rel), bounds, [(h[1], h[2]) for h in halo], f"fd[{op.value}/{level.name}]"),
-                unit_cycles,
-            )
+            tile = v.tile_exps(op, i, level.served_dims, rel)
+            logs = [(h[1], h[2]) for h in halo]
+            t = lower_bound(model, Term(bits / bw, tile, bounds, logs, f"fd[{op.value}/{level.name}]"), unit_cycles)
             if t is not None:
                 parts.append(t)
+            if op is Operand.O and prec.psum_bits > prec.o_bits:
+                # unfinished outputs drain at psum_bits: the extra bits, only while partial
+                partial = output_partial(model, v, i, f"fd[O/{level.name}]")
+                extra = lower_bound(model, Term((prec.psum_bits - prec.o_bits) / bw, tile, bounds, logs, f"fdx[O/{level.name}]"), unit_cycles, partial)
+                if extra is not None:
+                    parts.append(extra)
     return sum(parts)

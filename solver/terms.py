@@ -96,8 +96,9 @@ def floor_log(value: float) -> int:
     return floor(LOG_SCALE * log(value))
 
 
-def lower_bound(model: cp_model.CpModel, term: Term, unit: float) -> cp_model.IntVar | None:
-    """An integer variable ``t`` (in ``unit``) that can be no larger than the term's true value."""
+def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None) -> cp_model.IntVar | None:  # noqa: ANN001
+    """An integer variable ``t`` (in ``unit``) that can be no larger than the term's true value
+    (when ``enforce`` is a literal, only while it is true; ``t`` may be 0 otherwise)."""
     if term.coef <= 0:
         return None
     base = floor_log(term.coef / unit)
@@ -113,6 +114,13 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float) -> cp_model.In
     # the true largest value (floored logs would undershoot it and clash with exact floors)
     true_max = log(term.coef / unit) + sum(b * log(p) for p, b in term.bounds.items()) + sum(m + 1 for _, m in term.halo) / LOG_SCALE
     t_max = min(max(1, ceil(exp(min(true_max, 80)) * 1.001) + 2), MAX_ROW // LOG_SCALE)
+    if enforce is not None:
+        # off means a log far below every tangent point: the rows then ask nothing of t. (Enforcement
+        # literals on these wide rows made CP-SAT 9.15 return a non-optimal "OPTIMAL"; this is exact.)
+        shift = (s_max - s_min) + 2 * LOG_SCALE
+        s_expr = s_expr + shift * enforce - shift
+        magnitude += shift
+        e_cap = MAX_ROW // magnitude
     t = model.NewIntVar(0, t_max, term.name)
     # one variable for the log, so each tangent row has two terms
     s_var = model.NewIntVar(-magnitude, magnitude, f"{term.name}.log")

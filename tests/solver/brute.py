@@ -86,3 +86,14 @@ def brute_force(layer: Layer, accel: Accelerator, metric) -> tuple[float, Mappin
                 if cost < best:
                     best, best_mapping = cost, mapping
     return best, best_mapping, legal
+
+
+def enumeration_size(layer: Layer, accel: Accelerator) -> int:
+    """How many (spatial, order, cuts) candidates ``brute_force`` would visit: a cost guard for tests."""
+    chains = {op: len(accel.chain(DEFAULT_OPERAND_LINKS[op])) for op in OPERANDS}
+    total = 0
+    for spatial in _spatial_options(layer, accel):
+        for loops in _orders(layer, spatial):
+            n = len(loops)
+            total += prod(len(_cut_options(n, chains[op])) for op in OPERANDS)
+    return total

@@ -1,0 +1,67 @@
+"""The solver against brute force: on random tiny layers and accelerators, the solver's mapping has the
+minimal exact cost over every legal mapping the evaluator accepts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imcmap.models.evaluator import check
+from imcmap.models.mapping_spec import MappingSpec
+from imcmap.models.workload import Layer
+from imcmap.solver.solve import SolverConfig, solve_layer
+
+from .brute import brute_force, enumeration_size
+from .fixtures import oracle_digital, oracle_imc
+
+METRICS = {"energy": lambda r: r.energy_pj, "latency": lambda r: r.latency_cycles}
+MAX_ENUMERATION = 40000
+
+
+def random_case(seed: int):
+    """A tiny layer and a tiny accelerator, drawn until the brute-force space is small enough."""
+    rng = np.random.default_rng(seed)
+    while True:
+        if rng.random() < 0.25:
+            dims = {"B": int(rng.choice([1, 2, 4])), "K": int(rng.choice([2, 3, 4])), "C": int(rng.choice([2, 4, 6]))}
+            layer = Layer(f"gemm{seed}", "Gemm", dims)
+        else:
+            dims = {
+                "K": int(rng.choice([1, 2, 4])),
+                "C": int(rng.choice([1, 2, 3])),
+                "OX": int(rng.choice([1, 2, 3, 4])),
+                "OY": int(rng.choice([1, 2])),
+                "FX": int(rng.choice([1, 2, 3])),
+                "FY": int(rng.choice([1, 2])),
+            }
+            stride = int(rng.choice([1, 1, 2]))
+            layer = Layer(f"conv{seed}", "Conv", dims, stride=(1, stride))
+        if rng.random() < 0.6:
+            accel = oracle_imc(
+                d1=int(rng.choice([2, 4])), d2=int(rng.choice([2, 4, 8])), buf_bits=int(rng.choice([64, 128, 512])),
+                analog=bool(rng.random() < 0.5),
+            )
+        else:
+            accel = oracle_digital(d1=int(rng.choice([1, 2])), d2=int(rng.choice([2, 3])), rf_bits=int(rng.choice([16, 32, 64])),
+                                   buf_bits=int(rng.choice([64, 256])))
+        if enumeration_size(layer, accel) <= MAX_ENUMERATION:
+            return layer, accel
+
+
+CASES = [(seed, objective) for seed in range(25) for objective in ("energy", "latency")]
+
+
+@pytest.mark.parametrize(("seed", "objective"), CASES)
+def test_solver_matches_brute_force(seed: int, objective: str):
+    """The solver's exact cost equals the brute-force minimum (within 1e-9) and its mapping is legal."""
+    layer, accel = random_case(seed)
+    best, best_mapping, legal = brute_force(layer, accel, METRICS[objective])
+    solution = solve_layer(layer, accel, MappingSpec().resolve(layer), objective, SolverConfig(seed=0, time_limit_s=20))
+    if legal == 0:
+        assert solution.mapping is None
+        return
+    assert solution.mapping is not None, solution.message
+    assert check(layer, accel, solution.mapping) == []
+    assert solution.exact_cost == pytest.approx(best, rel=1e-9), (best_mapping, solution.mapping)
+    assert solution.status == "OPTIMAL"
+    assert solution.lower_bound <= best * (1 + 1e-9)
