@@ -30,6 +30,7 @@ class SolverConfig:
     seed: int = 0
     workers: int = 1
     time_limit_s: float = 10.0  # deterministic time (CP-SAT's own work units, about seconds)
+    wall_limit_s: float | None = None  # a safety cap on wall time; when it binds, runs may differ
     log: bool = False
 
     def as_dict(self) -> dict[str, object]:
@@ -37,6 +38,7 @@ class SolverConfig:
             "seed": self.seed,
             "num_workers": self.workers,
             "max_deterministic_time": self.time_limit_s,
+            "max_time_in_seconds": self.wall_limit_s,
             "tangent_step": "ln(1.08)",
             "log_scale": 10_000,
         }
@@ -149,6 +151,8 @@ def solve_layer(
     params.random_seed = config.seed
     params.num_workers = config.workers
     params.max_deterministic_time = config.time_limit_s
+    if config.wall_limit_s is not None:
+        params.max_time_in_seconds = config.wall_limit_s
     params.log_search_progress = config.log
     recorder = _Recorder(problem, v, start)
     status = solver.Solve(model, recorder)
