@@ -134,7 +134,15 @@ def load_accelerator(path: str | Path) -> Accelerator:
 
 
 def load_hardware_spec(path: str | Path) -> HardwareSpec:
-    return build_hardware_spec(load_yaml(path))
+    doc = load_yaml(path)
+    from .zigzag import (  # lazy: zigzag imports this module
+        build_zigzag_hardware,
+        is_zigzag_hardware,
+    )
+
+    if is_zigzag_hardware(doc):  # a ZigZag 3.x file, read as it is
+        return build_zigzag_hardware(doc)
+    return build_hardware_spec(doc)
 
 
 def build_hardware_spec(doc: Document) -> HardwareSpec:

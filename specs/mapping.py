@@ -53,7 +53,12 @@ DIAGONAL_DIMS = ("OX", "OY")  # weight-irrelevant dims whose unrolling on D1 mak
 
 
 def load_mapping_spec(path: str | Path) -> MappingSpec:
-    return build_mapping_spec(load_yaml(path))
+    doc = load_yaml(path)
+    from .zigzag import build_zigzag_mapping, is_zigzag_mapping
+
+    if is_zigzag_mapping(doc):  # a ZigZag 3.x file, read as it is
+        return build_zigzag_mapping(doc)
+    return build_mapping_spec(doc)
 
 
 def build_mapping_spec(doc: Document) -> MappingSpec:

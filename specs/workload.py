@@ -46,10 +46,15 @@ PRECISION_KEYS = ("w_bits", "i_bits", "o_bits", "psum_bits")
 
 
 def load_workload(path: str | Path) -> Workload:
-    """A YAML workload file, or an ONNX model (by its ``.onnx`` suffix)."""
+    """A YAML workload file (imcmap's or ZigZag's), or an ONNX model (by its ``.onnx`` suffix)."""
     if Path(path).suffix.lower() == ".onnx":
         return _load_onnx(path)
-    return build_workload(load_yaml(path))
+    doc = load_yaml(path)
+    from .zigzag import build_zigzag_workload, is_zigzag_workload
+
+    if is_zigzag_workload(doc):  # a ZigZag 3.x file, read as it is
+        return build_zigzag_workload(doc)
+    return build_workload(doc)
 
 
 def _load_onnx(path: str | Path) -> Workload:
