@@ -151,6 +151,11 @@ def _check_spatial(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[V
         if used > d.size:
             out.append(Violation("array_size", d.name, f"unrolls {used} > size {d.size}"))
     array = accel.array
+    if isinstance(array, ImcArray):
+        prec = layer.precision
+        if prec.w_bits > array.weight_bits or prec.i_bits > array.input_bits:
+            out.append(Violation("precision", "array", f"layer operands W {prec.w_bits} b / I {prec.i_bits} b exceed the macro's "
+                                 f"{array.weight_bits} b weights / {array.input_bits} b inputs"))
     if isinstance(array, ImcArray) and not out:
         d1, d2 = names[0], names[1]
         for dim, factor in mapping.spatial.get(d1, {}).items():
@@ -191,8 +196,8 @@ def _check_capacity(ctx: _Context) -> list[Violation]:
     out: list[Violation] = []
     need: dict[str, int] = {}
     for operand in OPERANDS:
-        for level, cut in zip(ctx.chain(operand), ctx.mapping.cuts[operand]):
-            need[level.name] = need.get(level.name, 0) + tile_bits(ctx, operand, cut, level)
+        for i, level in enumerate(ctx.chain(operand)):
+            need[level.name] = need.get(level.name, 0) + tile_bits(ctx, operand, i)
     for level in ctx.accel.memories:
         bits = need.get(level.name, 0)
         capacity = level.capacity_bits // (2 if level.double_buffered else 1)
@@ -201,9 +206,15 @@ def _check_capacity(ctx: _Context) -> list[Violation]:
     return out
 
 
-def tile_bits(ctx: _Context, operand: Operand, cut: int, level: MemoryLevel) -> int:
-    final = operand is not Operand.O or not ctx.output_partial_at(cut)
-    return ctx.tile(operand, cut, level) * ctx.layer.precision.bits(operand, final=final)
+def tile_bits(ctx: _Context, operand: Operand, level_index: int) -> int:
+    """Bits of ``operand``'s tile at its ``level_index``-th level. A level stores partial sums while an
+    output-irrelevant loop runs above the level below it: accumulation happens in this level."""
+    chain = ctx.chain(operand)
+    cuts = ctx.mapping.cuts[operand]
+    cut = cuts[level_index]
+    below = 0 if level_index == 0 else cuts[level_index - 1]
+    final = operand is not Operand.O or not ctx.output_partial_at(below)
+    return ctx.tile(operand, cut, chain[level_index]) * ctx.layer.precision.bits(operand, final=final)
 
 
 def imc_rows(layer: Layer, accel: Accelerator, mapping: Mapping) -> tuple[int, int]:
@@ -398,7 +409,8 @@ def _fill_and_drain_cycles(ctx: _Context, cells: MemoryLevel | None) -> float:
         for level, cut in zip(chain[:-1], ctx.mapping.cuts[operand][:-1]):
             if level is cells:
                 continue  # weight loading is counted in full as a stall
-            per_instance = tile_bits(ctx, operand, cut, level)
+            # what drains at the end is finished: outputs leave at their final width
+            per_instance = ctx.tile(operand, cut, level) * ctx.layer.precision.bits(operand, final=True)
             bw = level.read_bw_bits if operand is Operand.O else level.write_bw_bits
             cycles += per_instance / bw
     return cycles

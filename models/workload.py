@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 LOOP_DIMS: tuple[str, ...] = ("B", "G", "K", "C", "OY", "OX", "FY", "FX")
 
@@ -50,6 +51,14 @@ class Precision:
         return self.o_bits if final else self.psum_bits
 
 
+@lru_cache(maxsize=65536)
+def input_positions(outputs: int, taps: int, stride: int, dilation: int) -> int:
+    """Distinct input positions ``stride*o + dilation*f`` for o < outputs, f < taps."""
+    if stride == 1 and dilation == 1:
+        return outputs + taps - 1
+    return len({stride * o + dilation * f for o in range(outputs) for f in range(taps)})
+
+
 @dataclass(frozen=True, slots=True)
 class Layer:
     """One compute layer. ``dims`` holds every loop dimension of LOOP_DIMS (size 1 if absent)."""
@@ -74,9 +83,10 @@ class Layer:
         return total
 
     def input_extent(self, axis: str, out_tile: int, filt_tile: int) -> int:
-        """Input rows (axis 'Y') or columns ('X') touched by ``out_tile`` outputs and ``filt_tile`` taps."""
+        """Input rows (axis 'Y') or columns ('X') touched by ``out_tile`` outputs and ``filt_tile`` taps:
+        the distinct positions ``stride*o + dilation*f`` (a stride wider than the taps skips some)."""
         index = 0 if axis == "Y" else 1
-        return self.stride[index] * (out_tile - 1) + self.dilation[index] * (filt_tile - 1) + 1
+        return input_positions(out_tile, filt_tile, self.stride[index], self.dilation[index])
 
     def footprint(self, operand: Operand, tile: dict[str, int]) -> int:
         """Elements of ``operand`` touched by a tile of loop extents ``tile`` (missing dims = 1)."""

@@ -146,7 +146,7 @@ HALO_PAIRS = (("OY", "FY", 0), ("OX", "FX", 1))
 
 
 def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, level: int, served, name: str):
-    """Exact extents and logs of the input rows/cols a tile touches: stride*(o-1) + dilation*(f-1) + 1."""
+    """Exact counts and logs of the input rows/cols a tile touches (distinct stride*o + dilation*f)."""
     out = []
     layer = problem.layer
     for o_dim, f_dim, axis in HALO_PAIRS:
@@ -181,7 +181,7 @@ def output_partial(model: cp_model.CpModel, v: MappingVars, level: int, name: st
 def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
     """For every memory level: sum over the operands it holds of tile(X, its cut, level) * bits <=
     capacity (halved when double-buffered); outputs take psum_bits while an output-irrelevant loop is
-    above their cut. Mirrors the evaluator's ``capacity`` check."""
+    above the cut of the level below. Mirrors the evaluator's ``capacity`` check and ``tile_bits``.""" 
     layer = problem.layer
     prec = layer.precision
     for li, level in enumerate(problem.accel.memories):
@@ -202,7 +202,8 @@ def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProble
                     tile = model.NewIntVar(0, layer.operand_size(op), f"{name}.tile")
                     model.AddMultiplicationEquality(tile, [mono] + [h[0] for h in halos])
             if op is Operand.O:
-                partial = output_partial(model, v, i, name)
+                # partial sums live here while an output-irrelevant loop runs above the level below
+                partial = output_partial(model, v, i - 1 if i > 0 else PE, name)
                 bits = model.NewIntVar(0, layer.operand_size(op) * max(prec.psum_bits, prec.o_bits), f"{name}.bits")
                 model.Add(bits == tile * prec.psum_bits).OnlyEnforceIf(partial)
                 model.Add(bits == tile * prec.o_bits).OnlyEnforceIf(partial.Not())

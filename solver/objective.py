@@ -21,7 +21,7 @@ from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import diagonal_rows, imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 
-from .constraints import dims_bounds, input_halo, nonhalo_relevant, output_partial
+from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .problem import MappingProblem
 from .terms import Term, exact_value, lower_bound
 from .variables import PE, Exps, MappingVars, add_exps, sub_exps
@@ -140,17 +140,7 @@ def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: flo
         value = f.correction.per_instance if per_instance else f.correction.total
         model.Add(SUB_SCALE * t >= floor(coef_units * SUB_SCALE) * value)
     elif f.operand is not Operand.O and not per_instance:
-        model.Add(t >= floor(coef_units * touched_elements(problem.layer, f.operand)))
-
-
-def touched_elements(layer, op: Operand) -> int:  # noqa: ANN001 - Layer
-    """Distinct elements of ``op`` the layer uses: a strided input with taps narrower than the
-    stride skips rows and columns, which a tile's bounding box (and ``operand_size``) counts."""
-    if op is not Operand.I:
-        return layer.operand_size(op)
-    rows = len({layer.stride[0] * o + layer.dilation[0] * f for o in range(layer.size("OY")) for f in range(layer.size("FY"))})
-    cols = len({layer.stride[1] * o + layer.dilation[1] * f for o in range(layer.size("OX")) for f in range(layer.size("FX"))})
-    return layer.size("B") * layer.size("G") * layer.size("C") * rows * cols
+        model.Add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
 
 
 def _energy_per_bit(level: MemoryLevel, direction: str) -> float:
@@ -265,17 +255,11 @@ def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells
             if level is cells:
                 continue
             bw = level.read_bw_bits if op is Operand.O else level.write_bw_bits
-            bits = min(prec.o_bits, prec.psum_bits) if op is Operand.O else prec.bits(op)
+            bits = prec.bits(op)  # outputs drain finished, at o_bits
             halo = input_halo(model, v, problem, i, level.served_dims, f"fd[{op.value}/{level.name}]") if op is Operand.I else []
             tile = v.tile_exps(op, i, level.served_dims, rel)
             logs = [(h[1], h[2]) for h in halo]
             t = lower_bound(model, Term(bits / bw, tile, bounds, logs, f"fd[{op.value}/{level.name}]"), unit_cycles)
             if t is not None:
                 parts.append(t)
-            if op is Operand.O and prec.psum_bits > prec.o_bits:
-                # unfinished outputs drain at psum_bits: the extra bits, only while partial
-                partial = output_partial(model, v, i, f"fd[O/{level.name}]")
-                extra = lower_bound(model, Term((prec.psum_bits - prec.o_bits) / bw, tile, bounds, logs, f"fdx[O/{level.name}]"), unit_cycles, partial)
-                if extra is not None:
-                    parts.append(extra)
     return sum(parts)

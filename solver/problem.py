@@ -159,6 +159,12 @@ def build_problem(layer: Layer, accel: Accelerator, rule: ResolvedRule) -> Mappi
     for g in groups:
         if not g.candidates:
             raise ProblemError(f"no legal spatial unrolling over {', '.join(g.array_dims)}")
+    if isinstance(accel.array, ImcArray):
+        prec, array = layer.precision, accel.array
+        if prec.w_bits > array.weight_bits or prec.i_bits > array.input_bits:
+            raise ProblemError(
+                f"layer operands W {prec.w_bits} b / I {prec.i_bits} b exceed the macro's {array.weight_bits} b / {array.input_bits} b"
+            )
     for operand in OPERANDS:
         if not accel.chain(rule.operand_links[operand]):
             raise ProblemError(f"no memory level holds {rule.operand_links[operand]} (operand {operand.value})")

@@ -61,10 +61,11 @@ def test_gemm_output_channel_innermost():
 
 
 def test_capacity_violation_is_explained():
-    """Whole tensors sit in the one level: 4 W + 4 I + 4 O bytes = 96 bits do not fit in 64."""
+    """Whole tensors sit in the one level: 4 W + 4 I bytes, and the 4 outputs accumulate there over C as
+    16-bit partial sums: 32 + 32 + 64 = 128 bits do not fit in 64."""
     violations = check(GEMM, one_level_accel(capacity_bits=64), mapping("C", "K", "B"))
     assert [v.kind for v in violations] == ["capacity"]
-    assert "96 bits" in violations[0].message
+    assert "128 bits" in violations[0].message
     with pytest.raises(IllegalMapping):
         evaluate(GEMM, one_level_accel(capacity_bits=64), mapping("C", "K", "B"))
 
