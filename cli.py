@@ -914,3 +914,221 @@ def validation_json(checks: list[ChipCheck]) -> dict[str, object]:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --- imcmap solve ------------------------------------------------------------------------------
+
+EXIT_INFEASIBLE = 3
+EXIT_NO_SOLUTION = 4
+
+
+def _solve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-a", "--accelerator", required=True, help="bundled name or path (imcmap or ZigZag 3.x YAML)")
+    parser.add_argument("-w", "--workload", required=True, help="bundled name or path (.onnx or YAML)")
+    parser.add_argument("-m", "--mapping", help="mapping spec: fixed or restricted spatial unrolling, operand links")
+    parser.add_argument("--objective", choices=("energy", "latency", "edp"), default="energy")
+    parser.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS",
+                        help="per layer, in CP-SAT deterministic seconds (default 10; keeps runs repeatable)")
+    parser.add_argument("--total-time-limit", type=float, metavar="SECONDS", help="wall-clock limit for the whole network")
+    parser.add_argument("--seed", type=int, default=0, help="CP-SAT random seed (default 0)")
+    parser.add_argument("--processes", type=int, help="layers solved in parallel (default: all cores)")
+    parser.add_argument("--no-dataflow", action="store_true", help="do not keep a layer's output on chip for the next layer")
+    parser.add_argument("--detail", action="store_true", help="also print each layer's loop nest and energy breakdown")
+    parser.add_argument("-o", "--output", metavar="DIR", help="write result.json, mappings.yaml and report.txt to DIR")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def _run_solve(args: argparse.Namespace, console: Console) -> int:
+    from imcmap.solver.network import solve_network
+    from imcmap.solver.results import network_json
+    from imcmap.solver.solve import SolverConfig
+
+    for flag, value in (("--time-limit", args.time_limit), ("--total-time-limit", args.total_time_limit)):
+        if value is not None and not value > 0:
+            raise UsageError(f"imcmap solve: error: {flag} must be a positive number of seconds (got {value})")
+    if args.processes is not None and args.processes < 1:
+        raise UsageError(f"imcmap solve: error: --processes must be >= 1 (got {args.processes})")
+    inputs = load_inputs(args.accelerator, args.workload, args.mapping)
+    accel, workload = inputs.accelerator, inputs.workload
+    assert accel is not None and workload is not None
+    spec = inputs.mapping or MappingSpec()
+    if inputs.mapping is not None:
+        problems = check_mapping_against(inputs.mapping, accel, workload)
+        if problems:
+            raise SpecError(problems)
+    config = SolverConfig(seed=args.seed, time_limit_s=args.time_limit)
+    err = Console(stderr=True)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+        console=err, transient=True, disable=args.json or not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("", total=len({layer.signature() for layer in workload.layers}))
+
+        def advance(name: str, _solution) -> None:  # noqa: ANN001
+            progress.update(task, advance=1, description=name)
+
+        result = solve_network(
+            workload, accel, spec, args.objective, config, processes=args.processes,
+            total_time_limit_s=args.total_time_limit, dataflow=not args.no_dataflow, progress=advance,
+        )
+    document = network_json(result, accel.name, workload.name)
+    if args.output:
+        _write_outputs(args.output, document, result, accel)
+    if args.json:
+        print(json.dumps(document, indent=1, default=str))
+    else:
+        render_solve(console, result, document, detail=args.detail)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    statuses = [r.solution.status for r in result.layers]
+    if any(s == "INFEASIBLE" for s in statuses):
+        if not args.json:
+            for r in result.layers:
+                if r.solution.status == "INFEASIBLE":
+                    err.print(f"infeasible: layer {r.solution.layer.name}: {r.solution.message}", markup=False, highlight=False)
+        return EXIT_INFEASIBLE
+    if any(r.solution.mapping is None for r in result.layers):
+        return EXIT_NO_SOLUTION
+    return EXIT_OK
+
+
+def _write_outputs(folder: str, document: dict[str, object], result, accel: Accelerator) -> None:  # noqa: ANN001
+    """result.json, mappings.yaml (re-evaluable with imcmap evaluate) and report.txt, each written whole."""
+    import io
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from imcmap.specs.full_mapping import full_mapping_to_yaml
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    report = io.StringIO()
+    render_solve(Console(file=report, width=120, color_system=None), result, document, detail=True)
+    # layers that keep a tensor on chip were solved on a capped hierarchy; the file holds the others
+    mappings = {
+        r.solution.layer.name: r.solution.mapping
+        for r in result.layers
+        if r.solution.mapping is not None and r.accelerator == accel
+    }
+    files = {
+        "result.json": json.dumps(document, indent=1, default=str),
+        "mappings.yaml": full_mapping_to_yaml(mappings, accel, name=f"{document['workload']} on {document['accelerator']}"),
+        "report.txt": report.getvalue(),
+    }
+    for name, text in files.items():
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, out / name)
+
+
+def spatial_text(mapping, accel: Accelerator) -> str:  # noqa: ANN001
+    """'D1 K64 | D2 C8·FY3·FX3', with 'diagonal' when OX/OY unroll over IMC columns."""
+    parts = []
+    for d in accel.array_dims:
+        unrolls = mapping.spatial.get(d.name, {})
+        if unrolls:
+            parts.append(f"{d.name} " + "·".join(f"{k}{v}" for k, v in unrolls.items()))
+    text = " | ".join(parts) or "-"
+    d1 = accel.array_dims[0].name
+    if isinstance(accel.array, ImcArray) and any(k in ("OX", "OY") for k in mapping.spatial.get(d1, {})):
+        text += " (diagonal)"
+    return text
+
+
+def render_solve(console: Console, result, document: dict[str, object], *, detail: bool = False) -> None:  # noqa: ANN001
+    accel = result.accelerator
+    console.print(
+        f"workload {result.workload.name} on {accel.name}, objective {result.objective}; "
+        f"{len(result.layers)} layers solved in {result.wall_time_s:.1f} s",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, show_footer=True, title_justify="left")
+    table.add_column("layer", overflow="fold", footer="total")
+    table.add_column("spatial mapping", overflow="fold")
+    table.add_column("util.", justify="right", no_wrap=True)
+    table.add_column("energy pJ", justify="right", no_wrap=True, footer=_energy(result.energy_pj))
+    table.add_column("cycles", justify="right", no_wrap=True, footer=_count(result.latency_cycles))
+    table.add_column("status", no_wrap=True)
+    table.add_column("gap", justify="right", no_wrap=True)
+    table.add_column("dataflow", overflow="fold")
+    for r in result.layers:
+        s = r.solution
+        if s.report is None:
+            table.add_row(s.layer.name, "-", "-", "-", "-", s.status, "-", s.message)
+            continue
+        same = "" if r.solved_as == s.layer.name else " (= " + r.solved_as + ")"
+        table.add_row(
+            s.layer.name + same, spatial_text(s.mapping, accel), f"{s.report.utilization:.1%}", _energy(s.report.energy_pj),
+            _count(s.report.latency_cycles), s.status, f"{s.gap:.2%}", r.dataflow.describe(),
+        )
+    console.print(table)
+    total = document["total"]
+    assert isinstance(total, dict)
+    console.print(
+        f"total: {_energy(result.energy_pj)} pJ, {_count(result.latency_cycles)} cycles x {total['tclk_ns']:.5g} ns = "
+        f"{result.latency_cycles * total['tclk_ns'] / 1e6:,.3f} ms; accelerator area {total['area_mm2']:.5g} mm²",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    gaps = sorted(r.solution.gap for r in result.layers if r.solution.gap is not None)
+    if gaps:
+        console.print(
+            f"certified gap: median {gaps[len(gaps) // 2]:.3%}, worst {gaps[-1]:.3%} "
+            f"(bound: {document['solver']['bound_source']})",  # type: ignore[index]
+            markup=False, highlight=False, soft_wrap=True,
+        )
+    params = {k: v for k, v in document["solver"].items() if k != "bound_source"}  # type: ignore[union-attr]
+    console.print("solver: " + ", ".join(f"{k}={v}" for k, v in params.items()), markup=False, highlight=False, soft_wrap=True)
+    ops = result.workload.unmodelled_ops
+    if ops:
+        listed = ", ".join(f"{op.op_type} x{op.count}" for op in ops)
+        console.print(f"unmodelled ops (not priced): {listed}", markup=False, highlight=False, soft_wrap=True)
+    for warning in result.workload.warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if detail:
+        seen = set()
+        for r in result.layers:
+            if r.solution.report is None or r.solved_as in seen:
+                continue
+            seen.add(r.solved_as)
+            render_loop_nest(console, r.solution, r.accelerator)
+
+
+def render_loop_nest(console: Console, solution, accel: Accelerator) -> None:  # noqa: ANN001
+    """The loop nest outermost first, with the memory level each operand keeps it in, then the energy bars."""
+    from imcmap.models.workload import OPERANDS
+
+    mapping, report = solution.mapping, solution.report
+    console.print()
+    console.print(f"{solution.layer.name}: {spatial_text(mapping, accel)}", markup=False, highlight=False, soft_wrap=True)
+    nest = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    nest.add_column("loop (outermost first)", no_wrap=True)
+    for op in OPERANDS:
+        nest.add_column(op.value, no_wrap=True)
+    levels = {op: [] for op in OPERANDS}
+    for op in OPERANDS:
+        chain = accel.chain(mapping.operand_links[op])
+        for i, level in enumerate(chain):
+            levels[op] += [level.name] * len(mapping.loops_at(op, i))
+    for depth in range(len(mapping.loops) - 1, -1, -1):
+        loop = mapping.loops[depth]
+        indent = "  " * (len(mapping.loops) - 1 - depth)
+        nest.add_row(f"{indent}for {loop.dim} in [0, {loop.size})", *(levels[op][depth] for op in OPERANDS))
+    unroll = "parfor " + ", ".join(f"{k}{v} on {a}" for a, u in mapping.spatial.items() for k, v in u.items())
+    nest.add_row("  " * len(mapping.loops) + unroll, "", "", "")
+    console.print(nest)
+    parts = sorted(report.energy_by_component().items(), key=lambda kv: -kv[1])
+    width = 30
+    for name, value in parts:
+        if value <= 0:
+            continue
+        share = value / report.energy_pj
+        console.print(f"  {name:28s} {'█' * max(1, round(share * width)):{width}s} {share:6.1%} {_energy(value):>14s} pJ",
+                      markup=False, highlight=False)
+
+
+register(Command("solve", "find the optimal mapping of every layer (CP-SAT) and price it exactly", _solve_arguments, _run_solve))

@@ -43,6 +43,7 @@ class LayerResult:
     solution: LayerSolution
     dataflow: Dataflow
     solved_as: str  # name of the identical layer actually solved (itself if solved directly)
+    accelerator: Accelerator  # as solved: with a kept tensor, the hierarchy capped for that operand
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +230,7 @@ def solve_network(
                                 "interrupted" if interrupted else "total time limit reached before this layer finished")
         elif solved_layer.name != layer.name:
             sol = replace(sol, layer=layer, report=replace(sol.report, layer=layer.name) if sol.report else None)
-        layer_results.append(LayerResult(sol, plan[layer.name], solved_layer.name))
+        layer_results.append(LayerResult(sol, plan[layer.name], solved_layer.name, jobs[key][1]))
     return NetworkResult(
         workload=workload,
         accelerator=accel,

@@ -77,7 +77,7 @@ def network_json(result: NetworkResult, accelerator_name: str, workload_name: st
         "workload": workload_name,
         "objective": result.objective,
         "solver": {**result.config.as_dict(), "bound_source": LayerSolution.BOUND_SOURCE},
-        "layers": [layer_json(r.solution.layer, r.solution, accel, r) for r in result.layers],
+        "layers": [layer_json(r.solution.layer, r.solution, r.accelerator, r) for r in result.layers],
         "total": {
             "energy_pj": result.energy_pj,
             "latency_cycles": result.latency_cycles,
