@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import tomllib
+
+import imcmap.specs
 from imcmap.specs.errors import SpecError
 from imcmap.specs.library import LIBRARY, list_bundled, resolve
 
@@ -57,5 +59,6 @@ def test_package_data_globs_cover_every_bundled_file() -> None:
     globs = pyproject["tool"]["setuptools"]["package-data"]["imcmap.specs"]
     for entries in list_bundled().values():
         for _, path in entries:
-            relative = path.relative_to(REPO / "specs").as_posix()
+            # relative to the specs package actually imported (the repo, or site-packages in CI)
+            relative = path.relative_to(Path(imcmap.specs.__file__).resolve().parent).as_posix()
             assert any(fnmatch.fnmatch(relative, g) for g in globs), relative
