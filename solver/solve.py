@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from math import prod
+from math import ceil, prod
 
 from ortools.sat.python import cp_model
 
@@ -23,6 +23,7 @@ from .variables import MappingVars
 
 OBJECTIVES = ("energy", "latency", "edp")
 TARGET_RANGE = 1e9  # the largest term is scaled to about this many integer units
+EDP_HEADROOM = 64  # EDP factors range up to this many times TARGET_RANGE (worse mappings are cut off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +120,19 @@ def build_model(problem: MappingProblem, objective: str):
         model.Minimize(latency_objective(model, v, problem, flows, corrections, unit_cycles))
         unit = unit_cycles
     else:
-        # EDP = E * L on coarser units so the product fits in 64 bits
-        e_unit, l_unit = unit_pj * 1e4, unit_cycles * 1e4
-        energy = model.NewIntVar(0, 1 << 40, "edp.energy")
-        latency = model.NewIntVar(0, 1 << 40, "edp.latency")
-        model.Add(1_0000 * energy <= energy_objective(model, v, problem, flows, corrections, unit_pj) + 9999)
-        model.Add(1_0000 * latency <= latency_objective(model, v, problem, flows, corrections, unit_cycles) + 9999)
-        model.Add(energy >= 0)
-        edp = model.NewIntVar(0, 1 << 62, "edp")
+        # EDP = E * L, each on a coarser integer scale so the product fits in 64 bits; each factor
+        # is held at or below its (lower-bound) expression, so the product stays a lower bound
+        cap = (1 << 31) - 1
+        k_e = max(1, ceil(EDP_HEADROOM * TARGET_RANGE / cap))
+        k_l = max(1, ceil(EDP_HEADROOM * TARGET_RANGE / cap))
+        energy = model.NewIntVar(0, cap, "edp.energy")
+        latency = model.NewIntVar(0, cap, "edp.latency")
+        model.Add(k_e * energy >= energy_objective(model, v, problem, flows, corrections, unit_pj) - (k_e - 1))
+        model.Add(k_l * latency >= latency_objective(model, v, problem, flows, corrections, unit_cycles) - (k_l - 1))
+        edp = model.NewIntVar(0, cap * cap, "edp")
         model.AddMultiplicationEquality(edp, [energy, latency])
         model.Minimize(edp)
-        unit = e_unit * l_unit
+        unit = unit_pj * k_e * unit_cycles * k_l
     return model, v, unit
 
 
