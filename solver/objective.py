@@ -139,8 +139,13 @@ def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: flo
     if f.correction is not None:
         value = f.correction.per_instance if per_instance else f.correction.total
         model.Add(SUB_SCALE * t >= floor(coef_units * SUB_SCALE) * value)
-    elif f.operand is not Operand.O and not per_instance:
+    elif f.operand is not Operand.O and (not per_instance or _single_instance(problem, f.level)):
+        # every element passes once; a level with one instance sees all of them on its one port
         model.Add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
+
+
+def _single_instance(problem: MappingProblem, level: MemoryLevel) -> bool:
+    return all(d.name in level.served_dims for d in problem.accel.array_dims)
 
 
 def _energy_per_bit(level: MemoryLevel, direction: str) -> float:
