@@ -394,7 +394,7 @@ def _memory(
     write_energy = _number_or_auto(issues, f, "write_energy_pj")
     area = _number_or_auto(issues, f, "area_mm2")
     latency = f.integer("latency_cycles", 1, minimum=0)
-    served = _served_dims(issues, f.get("served_dims"), dim_names)
+    served = served_dims(issues, f.get("served_dims"), dim_names)
     kind = f.choice("kind", MEMORY_KINDS, MemoryKind.SRAM.value, what="memory kind")
     ports = f.integer("ports", 1, minimum=1)
     double_buffered = f.flag("double_buffered", False)
@@ -456,12 +456,17 @@ def _number_or_auto(issues: Issues, f: Fields, key: str) -> float | str | None:
     return as_number(issues, node, minimum=0)
 
 
-def _served_dims(
-    issues: Issues, node: YamlNode | None, dim_names: tuple[str, ...] | None
+def served_dims(
+    issues: Issues,
+    node: YamlNode | None,
+    dim_names: tuple[str, ...] | None,
+    *,
+    dims_label: str = "array dims",
 ) -> tuple[str, ...] | None:
+    """A list of distinct array-dim names (checked against ``dim_names`` when known); absent = ()."""
     if node is None:
         return ()
-    seq = as_seq(issues, node, "a list of array dims")
+    seq = as_seq(issues, node, "a list of array dims, e.g. [D1, D2]")
     if seq is None:
         return None
     served: list[str] = []
@@ -474,11 +479,7 @@ def _served_dims(
             issues.at(item, f"array dim '{name}' is listed twice")
             ok = False
         elif dim_names is not None and name not in dim_names:
-            issues.at(
-                item,
-                f"unknown array dim '{name}'{did_you_mean(name, dim_names)}",
-                f"array dims: {', '.join(dim_names)}",
-            )
+            issues.at(item, f"unknown array dim '{name}'{did_you_mean(name, dim_names)}", f"{dims_label}: {', '.join(dim_names)}")
             ok = False
         else:
             served.append(name)

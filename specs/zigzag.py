@@ -127,7 +127,7 @@ from .checks import (
     did_you_mean,
 )
 from .errors import SpecIssue
-from .hardware import HardwareSpec
+from .hardware import HardwareSpec, served_dims
 from .loader import Document, YamlMap, YamlNode, YamlScalar, YamlSeq
 
 __all__ = [
@@ -630,7 +630,7 @@ def _zz_memory(
     size = f.integer("size", minimum=1)
     latency = f.integer("latency", minimum=0)
     operands = _operands(issues, f.get("operands"))
-    served = _served(issues, f.get("served_dimensions"), dim_names)
+    served = served_dims(issues, f.get("served_dimensions"), dim_names, dims_label="operational_array dimensions")
     auto = f.flag("auto_cost_extraction", False)
     double = f.flag("force_double_buffering", False)
     kind_node = f.get("mem_type")
@@ -725,30 +725,6 @@ def _operands(issues: Issues, node: YamlNode | None) -> tuple[str, ...] | None:
     if not seq.items:
         issues.at(seq, "must list at least one memory operand (I1, I2, O)")
         return None
-    return tuple(out) if ok else None
-
-
-def _served(issues: Issues, node: YamlNode | None, dim_names: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    if node is None:
-        return None
-    seq = as_seq(issues, node, "a list of array dims, e.g. [D1, D2]")
-    if seq is None:
-        return None
-    out: list[str] = []
-    ok = True
-    for item in seq.items:
-        text = as_str(issues, item)
-        if text is None:
-            ok = False
-        elif text in out:
-            issues.at(item, f"array dim '{text}' is listed twice")
-            ok = False
-        elif dim_names is not None and text not in dim_names:
-            issues.at(item, f"unknown array dim '{text}'{did_you_mean(text, dim_names)}",
-                      f"operational_array dimensions: {', '.join(dim_names)}")
-            ok = False
-        else:
-            out.append(text)
     return tuple(out) if ok else None
 
 
