@@ -912,9 +912,6 @@ def validation_json(checks: list[ChipCheck]) -> dict[str, object]:
     }
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 # --- imcmap solve ------------------------------------------------------------------------------
 
@@ -1132,3 +1129,7 @@ def render_loop_nest(console: Console, solution, accel: Accelerator) -> None:  #
 
 
 register(Command("solve", "find the optimal mapping of every layer (CP-SAT) and price it exactly", _solve_arguments, _run_solve))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""imcmap solve: the JSON contract, the written outputs, repeatability and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from imcmap.models.evaluator import evaluate
+from imcmap.specs import load_accelerator, load_workload, resolve
+from imcmap.specs.full_mapping import load_full_mapping
+
+LAYER_KEYS = {"name", "op", "dims", "energy_pj", "latency_cycles", "utilization", "status", "gap", "mapping", "energy_breakdown_pj"}
+
+
+def _solve(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "imcmap.cli", "solve", *argv], capture_output=True, text=True, cwd=cwd)
+
+
+def test_json_document_has_the_contract_keys():
+    """`solve --json` prints one JSON document with the documented keys, and nothing else on stdout."""
+    proc = _solve("-a", "dimc", "-w", "tiny_net", "--json", "--processes", "1")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {"imcmap_version", "accelerator", "workload", "objective", "solver", "layers", "total", "unmodelled_ops", "wall_time_s"} <= set(doc)
+    assert doc["solver"]["seed"] == 0 and doc["solver"]["num_workers"] == 1
+    assert {"energy_pj", "latency_cycles", "area_mm2"} <= set(doc["total"])
+    for layer in doc["layers"]:
+        assert LAYER_KEYS <= set(layer)
+        assert layer["status"] in ("OPTIMAL", "FEASIBLE")
+        assert 0 <= layer["gap"] <= 1
+        assert abs(sum(layer["energy_breakdown_pj"].values()) - layer["energy_pj"]) <= 1e-6 * layer["energy_pj"]
+    assert abs(sum(l["energy_pj"] for l in doc["layers"]) - doc["total"]["energy_pj"]) <= 1e-6 * doc["total"]["energy_pj"]
+
+
+def test_same_inputs_same_json(tmp_path: Path):
+    """Two runs give the same mappings and numbers (only wall times differ)."""
+    docs = []
+    for _ in range(2):
+        proc = _solve("-a", "aimc", "-w", "tiny_net", "--json", "--seed", "7")
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout)
+        for layer in doc["layers"]:
+            layer.pop("wall_time_s")
+        doc.pop("wall_time_s")
+        docs.append(doc)
+    assert docs[0] == docs[1]
+
+
+def test_output_folder_mappings_reprice_to_the_same_energy(tmp_path: Path):
+    """-o writes result.json, report.txt and mappings.yaml; `evaluate` semantics on mappings.yaml give the
+    energies of result.json for every layer solved on the plain hierarchy."""
+    proc = _solve("-a", "dimc", "-w", "tiny_net", "--no-dataflow", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in tmp_path.iterdir()} >= {"result.json", "report.txt", "mappings.yaml"}
+    doc = json.loads((tmp_path / "result.json").read_text())
+    accel = load_accelerator(resolve("accelerator", "dimc"))
+    workload = load_workload(resolve("workload", "tiny_net"))
+    mappings = load_full_mapping(tmp_path / "mappings.yaml", accel, workload)
+    by_name = {layer.name: layer for layer in workload.layers}
+    for layer in doc["layers"]:
+        report = evaluate(by_name[layer["name"]], accel, mappings[layer["name"]])
+        assert abs(report.energy_pj - layer["energy_pj"]) <= 1e-9 * layer["energy_pj"]
+    assert "loop (outermost first)" in (tmp_path / "report.txt").read_text()
+    assert yaml.safe_load((tmp_path / "mappings.yaml").read_text())["layers"]
+
+
+def test_bad_time_limit_is_exit_2_without_traceback():
+    """A non-positive --time-limit is an input error: exit 2, one line, no traceback."""
+    proc = _solve("-a", "dimc", "-w", "tiny_net", "--time-limit", "0")
+    assert proc.returncode == 2
+    assert "--time-limit must be a positive number" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_layer_that_cannot_map_is_exit_3(tmp_path: Path):
+    """A layer whose weights are wider than the macro's has no legal mapping: exit 3, named on stderr."""
+    workload = {
+        "name": "wide",
+        "layers": [{"name": "w16", "op": "Conv", "dims": {"K": 4, "C": 4, "OX": 4, "OY": 4}, "precision": {"w_bits": 16}}],
+    }
+    path = tmp_path / "wide.yaml"
+    path.write_text(yaml.safe_dump(workload))
+    proc = _solve("-a", "dimc", "-w", str(path))
+    assert proc.returncode == 3
+    assert "w16" in proc.stderr and "exceed" in proc.stderr
