@@ -16,7 +16,6 @@ from math import ceil, floor, prod
 
 from ortools.sat.python import cp_model
 
-from imcmap.models.evaluator import accelerator_area_mm2  # noqa: F401 - re-exported for reports
 from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import diagonal_rows, imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
