@@ -129,6 +129,9 @@ def _run_exps(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, 
                 y = model.NewIntVar(0, e, f"run[{name}/s{s}/{d}^{p}]")
                 model.Add(y == v.temporal(s, d, p)).OnlyEnforceIf(contrib)
                 model.Add(y == 0).OnlyEnforceIf(contrib.Not())
+                # implied (a run only takes factors above the cut); unlike the enforced rows, in the LP
+                above = v.temporal(s, d, p) if level == PE else v.temporal(s, d, p) - v.masked(op, level, s, d, p)
+                model.Add(y <= above)
                 parts.append({p: y})
         reach_prev = reach
     return add_exps(*parts)

@@ -105,6 +105,7 @@ class MappingVars:
             y = self.model.NewIntVar(0, self.problem.dim_primes[dim][prime], f"m[{op.value}{level}/s{segment}/{dim}^{prime}]")
             self.model.Add(y == base).OnlyEnforceIf(below)
             self.model.Add(y == 0).OnlyEnforceIf(below.Not())
+            self.model.Add(y <= base)  # implied, but enforced rows stay out of the LP: this one goes in
             self._masked[key] = y
         return self._masked[key]
 
