@@ -19,12 +19,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from imcmap import __version__
-from imcmap.models.evaluator import (
-    accelerator_area_mm2,
-    check,
-    clock_period_ns,
-    evaluate,
-)
+from imcmap.api import Evaluation, LayerEvaluation, evaluate_full_mapping  # noqa: F401 - re-exported
+from imcmap.models.evaluator import accelerator_area_mm2, clock_period_ns
 from imcmap.models.hardware import Accelerator, DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc_validation import (
     ChipResult,
@@ -33,9 +29,7 @@ from imcmap.models.imc_validation import (
     evaluate_chip,
     load_validation_block,
 )
-from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import MappingSpec
-from imcmap.models.report import CostReport
 from imcmap.models.workload import LOOP_DIMS, Layer, Workload
 from imcmap.specs import (
     SpecError,
@@ -51,7 +45,6 @@ from imcmap.specs.full_mapping import (
     FullMappingSpec,
     full_mapping_plain,
     load_full_mapping_spec,
-    violation_issue,
 )
 from imcmap.specs.hardware import load_hardware_spec
 from imcmap.specs.library import KIND_DIRS
@@ -493,33 +486,6 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
 
 
-@dataclass(frozen=True, slots=True)
-class LayerEvaluation:
-    layer: Layer
-    mapping: Mapping
-    report: CostReport
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """What ``imcmap evaluate`` prices: the mapped layers in workload order and the rest by name."""
-
-    accelerator: Accelerator
-    workload: Workload
-    spec: FullMappingSpec
-    layers: tuple[LayerEvaluation, ...]
-    not_mapped: tuple[str, ...]
-
-    @property
-    def energy_pj(self) -> float:
-        return sum(e.report.energy_pj for e in self.layers)
-
-    @property
-    def latency_cycles(self) -> float:
-        """Layers run one after another."""
-        return sum(e.report.latency_cycles for e in self.layers)
-
-
 def load_full_mapping_inputs(
     accelerator: str, workload: str, mapping: str
 ) -> tuple[Accelerator, Workload, FullMappingSpec]:
@@ -543,25 +509,6 @@ def load_full_mapping_inputs(
     if issues or accel is None or work is None or spec is None:
         raise SpecError(issues)
     return accel, work, spec
-
-
-def evaluate_full_mapping(accel: Accelerator, workload: Workload, spec: FullMappingSpec) -> Evaluation:
-    """Price every mapped layer; if any mapping is illegal, raise a SpecError with every violation
-    of every layer at its place in the mapping file (nothing is priced then)."""
-    mapped = [layer for layer in workload.layers if layer.name in spec.mappings]
-    issues = [
-        violation_issue(spec, layer.name, violation)
-        for layer in mapped
-        for violation in check(layer, accel, spec.mappings[layer.name])
-    ]
-    if issues:
-        raise SpecError(issues)
-    layers = tuple(
-        LayerEvaluation(layer, spec.mappings[layer.name], evaluate(layer, accel, spec.mappings[layer.name]))
-        for layer in mapped
-    )
-    not_mapped = tuple(layer.name for layer in workload.layers if layer.name not in spec.mappings)
-    return Evaluation(accel, workload, spec, layers, not_mapped)
 
 
 def _run_evaluate(args: argparse.Namespace, console: Console) -> int:
@@ -933,6 +880,7 @@ def _solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detail", action="store_true", help="also print each layer's loop nest and energy breakdown")
     parser.add_argument("-o", "--output", metavar="DIR", help="write result.json, mappings.yaml and report.txt to DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    add_constraint_argument(parser)
 
 
 def _run_solve(args: argparse.Namespace, console: Console) -> int:
@@ -953,6 +901,7 @@ def _run_solve(args: argparse.Namespace, console: Console) -> int:
         problems = check_mapping_against(inputs.mapping, accel, workload)
         if problems:
             raise SpecError(problems)
+    extra = command_line_constraints(args.constraint, accel, workload, spec)
     config = SolverConfig(seed=args.seed, time_limit_s=args.time_limit)
     err = Console(stderr=True)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -970,6 +919,7 @@ def _run_solve(args: argparse.Namespace, console: Console) -> int:
         result = solve_network(
             workload, accel, spec, args.objective, config, processes=args.processes,
             total_time_limit_s=args.total_time_limit, dataflow=not args.no_dataflow, progress=advance,
+            constraints=extra,
         )
     document = network_json(result, accel.name, workload.name)
     if args.output:
@@ -983,9 +933,7 @@ def _run_solve(args: argparse.Namespace, console: Console) -> int:
     statuses = [r.solution.status for r in result.layers]
     if any(s == "INFEASIBLE" for s in statuses):
         if not args.json:
-            for r in result.layers:
-                if r.solution.status == "INFEASIBLE":
-                    err.print(f"infeasible: layer {r.solution.layer.name}: {r.solution.message}", markup=False, highlight=False)
+            report_infeasible(err, result)
         return EXIT_INFEASIBLE
     if any(r.solution.mapping is None for r in result.layers):
         return EXIT_NO_SOLUTION
@@ -1016,59 +964,137 @@ def _write_outputs(folder: str, document: dict[str, object], result, accel: Acce
         "mappings.yaml": full_mapping_to_yaml(mappings, accel, name=f"{document['workload']} on {document['accelerator']}"),
         "report.txt": report.getvalue(),
     }
+    files.update(solve_plots(result))
     for name, text in files.items():
         fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.")
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as handle:
             handle.write(text)
         os.replace(tmp, out / name)
 
 
+def add_constraint_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--constraint", action="append", default=[], metavar="TEXT",
+        help="a mapping constraint, repeatable, e.g. 'spatial.D1.K >= 16' or 'Conv: stationary W at cells' "
+        "(grammar: README, 'Constraints')",
+    )
+
+
+def command_line_constraints(texts: Sequence[str] | None, accel: Accelerator, workload: Workload,
+                             spec: MappingSpec | None):  # noqa: ANN201 - tuple[UserConstraint, ...]
+    """``--constraint`` texts parsed and checked against the accelerator and workload (SpecError: exit 2)."""
+    from imcmap.specs.constraints import check_constraints, parse_constraints
+
+    parsed = parse_constraints(texts or ())
+    issues = check_constraints(parsed, accel, workload, spec)
+    if issues:
+        raise SpecError(issues)
+    return parsed
+
+
+def report_infeasible(err: Console, result, prefix: str = "") -> None:  # noqa: ANN001 - NetworkResult
+    """One line per distinct reason: 'layer X: infeasible; these constraints clash: `a` (file:line:col), ...'."""
+    groups: dict[str, list[str]] = {}
+    for r in result.layers:
+        if r.solution.status == "INFEASIBLE":
+            groups.setdefault(r.solution.message, []).append(r.solution.layer.name)
+    for message, names in groups.items():
+        if len(names) == 1:
+            who = f"layer {names[0]}"
+        else:
+            shown = ", ".join(names[:3])
+            who = f"layers {shown}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        err.print(f"{prefix}{who}: infeasible; {message}", markup=False, highlight=False, soft_wrap=True)
+
+
 def spatial_text(mapping, accel: Accelerator) -> str:  # noqa: ANN001
-    """'D1 K64 | D2 C8·FY3·FX3', with 'diagonal' when OX/OY unroll over IMC columns."""
+    """'D1 K64 | D2 C8·FY3·FX3': the unrolling per array dim ('·' joins a mixed one), with
+    '(diagonal)' when OX/OY unroll over IMC columns."""
+    from imcmap.models.constraints import is_diagonal
+
     parts = []
     for d in accel.array_dims:
         unrolls = mapping.spatial.get(d.name, {})
         if unrolls:
             parts.append(f"{d.name} " + "·".join(f"{k}{v}" for k, v in unrolls.items()))
     text = " | ".join(parts) or "-"
-    d1 = accel.array_dims[0].name
-    if isinstance(accel.array, ImcArray) and any(k in ("OX", "OY") for k in mapping.spatial.get(d1, {})):
-        text += " (diagonal)"
-    return text
+    return text + " (diagonal)" if is_diagonal(accel, mapping) else text
+
+
+ENERGY_UNITS = (("pJ", 1.0), ("nJ", 1e3), ("µJ", 1e6), ("mJ", 1e9))
+
+
+def energy_unit(total_pj: float) -> tuple[str, float]:
+    """The unit that shows ``total_pj`` with at most 4 digits before the point (pJ .. mJ)."""
+    for unit, scale in ENERGY_UNITS:
+        if abs(total_pj) < scale * 1e4:
+            return unit, scale
+    return ENERGY_UNITS[-1]
+
+
+def _in_unit(pj: float, scale: float) -> str:
+    return f"{pj / scale:,.3f}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _quote(constraints) -> str:  # noqa: ANN001
+    return ", ".join(f"`{c.text}` ({c.origin()})" for c in constraints)
 
 
 def render_solve(console: Console, result, document: dict[str, object], *, detail: bool = False) -> None:  # noqa: ANN001
+    """Per layer: name and dims, spatial mapping, utilization, energy, latency, gap; network totals,
+    the energy breakdown as bars, unmodelled ops; with ``detail`` each solved layer's loop nest and bars."""
     accel = result.accelerator
+    distinct = len({r.solved_as for r in result.layers})
     console.print(
-        f"workload {result.workload.name} on {accel.name}, objective {result.objective}; "
-        f"{len(result.layers)} layers solved in {result.wall_time_s:.1f} s",
+        f"workload {result.workload.name} on {accel.name}, objective {result.objective}: {_plural(len(result.layers), 'layer')} "
+        f"({distinct} distinct, each solved once) in {result.wall_time_s:.1f} s",
         markup=False, highlight=False, soft_wrap=True,
     )
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, show_footer=True, title_justify="left")
-    table.add_column("layer", overflow="fold", footer="total")
-    table.add_column("spatial mapping", overflow="fold")
-    table.add_column("util.", justify="right", no_wrap=True)
-    table.add_column("energy pJ", justify="right", no_wrap=True, footer=_energy(result.energy_pj))
-    table.add_column("cycles", justify="right", no_wrap=True, footer=_count(result.latency_cycles))
-    table.add_column("status", no_wrap=True)
-    table.add_column("gap", justify="right", no_wrap=True)
-    table.add_column("dataflow", overflow="fold")
+    applied: dict[object, tuple[object, int]] = {}
     for r in result.layers:
+        for c in r.solution.constraints:
+            first, count = applied.get((c.text, c.origin()), (c, 0))
+            applied[(c.text, c.origin())] = (first, count + 1)
+    for c, count in applied.values():
+        console.print(f"constraint `{c.text}` ({c.origin()}): {count} of {_plural(len(result.layers), 'layer')}",  # type: ignore[attr-defined]
+                      markup=False, highlight=False, soft_wrap=True)
+    unit, scale = energy_unit(result.energy_pj)
+    index_of = {r.solution.layer.name: i for i, r in enumerate(result.layers)}
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, show_footer=True, collapse_padding=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("layer / op and dims", overflow="fold", min_width=20, footer="total")
+    table.add_column("spatial", overflow="fold", min_width=12)
+    table.add_column("util.", justify="right", no_wrap=True)
+    table.add_column(f"energy {unit}", justify="right", no_wrap=True, footer=_in_unit(result.energy_pj, scale))
+    table.add_column("cycles", justify="right", no_wrap=True, footer=f"{result.latency_cycles:,.0f}")
+    table.add_column("gap", justify="right", no_wrap=True)
+    for i, r in enumerate(result.layers):
         s = r.solution
-        if s.report is None:
-            table.add_row(s.layer.name, "-", "-", "-", "-", s.status, "-", s.message)
+        name = s.layer.name + ("" if r.solved_as == s.layer.name else f" (= #{index_of[r.solved_as]})")
+        about = f"{s.layer.op} {_dims_text(s.layer.dims)}"
+        if r.dataflow.describe() != "-":
+            about += f"; {r.dataflow.describe()}"
+        if s.report is None or s.mapping is None:
+            table.add_row(str(i), f"{name}\n{about}", f"{s.status}: {s.message}", "-", "-", "-", "-", end_section=True)
             continue
-        same = "" if r.solved_as == s.layer.name else " (= " + r.solved_as + ")"
+        gap = f"{s.gap:.2%}" if s.status == "OPTIMAL" else f"{s.status.lower()} {s.gap:.2%}"
         table.add_row(
-            s.layer.name + same, spatial_text(s.mapping, accel), f"{s.report.utilization:.1%}", _energy(s.report.energy_pj),
-            _count(s.report.latency_cycles), s.status, f"{s.gap:.2%}", r.dataflow.describe(),
+            str(i), f"{name}\n{about}", spatial_text(s.mapping, r.accelerator), f"{s.report.utilization:.1%}",
+            _in_unit(s.report.energy_pj, scale), f"{s.report.latency_cycles:,.0f}", gap,
         )
     console.print(table)
+    console.print("util. = spatial x temporal utilization; gap: certified distance to the optimum",
+                  markup=False, highlight=False, soft_wrap=True)
     total = document["total"]
     assert isinstance(total, dict)
     console.print(
-        f"total: {_energy(result.energy_pj)} pJ, {_count(result.latency_cycles)} cycles x {total['tclk_ns']:.5g} ns = "
-        f"{result.latency_cycles * total['tclk_ns'] / 1e6:,.3f} ms; accelerator area {total['area_mm2']:.5g} mm²",
+        f"total: {_in_unit(result.energy_pj, scale)} {unit}, {result.latency_cycles:,.0f} cycles x {total['tclk_ns']:.5g} ns = "
+        f"{result.latency_cycles * total['tclk_ns'] / 1e6:,.3f} ms; accelerator area {total['area_mm2']:.5g} mm²"
+        + ("" if result.complete else " (incomplete: layers without a mapping are not counted)"),
         markup=False, highlight=False, soft_wrap=True,
     )
     gaps = sorted(r.solution.gap for r in result.layers if r.solution.gap is not None)
@@ -1080,6 +1106,15 @@ def render_solve(console: Console, result, document: dict[str, object], *, detai
         )
     params = {k: v for k, v in document["solver"].items() if k != "bound_source"}  # type: ignore[union-attr]
     console.print("solver: " + ", ".join(f"{k}={v}" for k, v in params.items()), markup=False, highlight=False, soft_wrap=True)
+    network: dict[str, float] = {}
+    for r in result.layers:
+        if r.solution.report is not None:
+            for key, value in r.solution.report.energy_by_component().items():
+                network[key] = network.get(key, 0.0) + value
+    if network:
+        console.print()
+        console.print("energy by component and level (level/operand), network:", markup=False, highlight=False)
+        render_energy_bars(console, network, unit, scale)
     ops = result.workload.unmodelled_ops
     if ops:
         listed = ", ".join(f"{op.op_type} x{op.count}" for op in ops)
@@ -1087,48 +1122,273 @@ def render_solve(console: Console, result, document: dict[str, object], *, detai
     for warning in result.workload.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if detail:
-        seen = set()
-        for r in result.layers:
+        seen: set[str] = set()
+        for i, r in enumerate(result.layers):
             if r.solution.report is None or r.solved_as in seen:
                 continue
             seen.add(r.solved_as)
-            render_loop_nest(console, r.solution, r.accelerator)
+            same = [j for j, other in enumerate(result.layers) if other.solved_as == r.solved_as and j != i]
+            render_layer_detail(console, i, r, same, unit, scale)
+
+
+def render_energy_bars(console: Console, parts: dict[str, float], unit: str, scale: float, indent: int = 2) -> None:
+    """One bar per part, largest first, scaled to the largest share; fits the console's width."""
+    total = sum(parts.values())
+    shown = sorted(((k, v) for k, v in parts.items() if v > 0), key=lambda kv: -kv[1])
+    if total <= 0 or not shown:
+        return
+    label = min(max(len(k) for k, _ in shown), 26)
+    values = [_in_unit(v, scale) for _, v in shown]
+    number = max(len(x) for x in values)
+    bar = max(8, console.width - indent - label - number - len(unit) - 12)
+    top = shown[0][1] / total
+    for (name, value), text in zip(shown, values):
+        share = value / total
+        cells = max(1, round(share / top * bar))
+        name = name if len(name) <= label else name[: label - 1] + "…"
+        console.print(
+            f"{' ' * indent}{name:<{label}} {'█' * cells:<{bar}} {share:6.1%} {text:>{number}} {unit}",
+            markup=False, highlight=False, soft_wrap=True,
+        )
+
+
+def render_layer_detail(console: Console, index: int, r, same: list[int], unit: str, scale: float) -> None:  # noqa: ANN001
+    """A solved layer: what it is, its spatial mapping, costs, constraints, loop nest and energy bars."""
+    s = r.solution
+    report, mapping, accel = s.report, s.mapping, r.accelerator
+    console.print()
+    also = f" (also #{', #'.join(str(j) for j in same)})" if same else ""
+    console.rule(f"#{index} {s.layer.name}{also}", align="left", characters="─")
+    console.print(
+        f"{s.layer.op} {_dims_text(s.layer.dims)}, stride {s.layer.stride[0]}x{s.layer.stride[1]}, {s.layer.macs:,} MACs",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    used = 1
+    for d in accel.array_dims:
+        used *= mapping.array_dim_use(d.name)
+    units = 1
+    for d in accel.array_dims:
+        units *= d.size
+    console.print(
+        f"spatial: {spatial_text(mapping, accel)}: {used:,} of {units:,} array units",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    console.print(
+        f"cost: {_in_unit(report.energy_pj, scale)} {unit}, {report.latency_cycles:,.0f} cycles (compute "
+        f"{report.compute_cycles:,.0f}, stall {report.stall_cycles:,.0f}, fill/drain {report.load_cycles:,.0f}); "
+        f"utilization spatial {report.spatial_utilization:.1%} x temporal {report.temporal_utilization:.1%}; "
+        f"{s.status.lower()}, gap {s.gap:.2%}",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    if s.constraints:
+        console.print(f"constraints: {_quote(s.constraints)}", markup=False, highlight=False, soft_wrap=True)
+    if r.dataflow.describe() != "-":
+        console.print(f"dataflow: {r.dataflow.describe()}", markup=False, highlight=False, soft_wrap=True)
+    render_loop_nest(console, s, accel)
+    console.print("energy by component and level (level/operand):", markup=False, highlight=False)
+    render_energy_bars(console, report.energy_by_component(), unit, scale)
 
 
 def render_loop_nest(console: Console, solution, accel: Accelerator) -> None:  # noqa: ANN001
-    """The loop nest outermost first, with the memory level each operand keeps it in, then the energy bars."""
+    """The temporal loops outermost first; per operand, the memory level that keeps each loop (a level
+    name where the operand's tile moves to the next level, '·' where it stays); the spatial loops last."""
     from imcmap.models.workload import OPERANDS
 
-    mapping, report = solution.mapping, solution.report
-    console.print()
-    console.print(f"{solution.layer.name}: {spatial_text(mapping, accel)}", markup=False, highlight=False, soft_wrap=True)
-    nest = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    mapping = solution.mapping
+    nest = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     nest.add_column("loop (outermost first)", no_wrap=True)
     for op in OPERANDS:
-        nest.add_column(op.value, no_wrap=True)
-    levels = {op: [] for op in OPERANDS}
+        nest.add_column(f"{op.value} level", no_wrap=True)
+    levels: dict[object, list[str]] = {op: [] for op in OPERANDS}
     for op in OPERANDS:
         chain = accel.chain(mapping.operand_links[op])
         for i, level in enumerate(chain):
             levels[op] += [level.name] * len(mapping.loops_at(op, i))
-    for depth in range(len(mapping.loops) - 1, -1, -1):
+    n = len(mapping.loops)
+    for depth in range(n - 1, -1, -1):
         loop = mapping.loops[depth]
-        indent = "  " * (len(mapping.loops) - 1 - depth)
-        nest.add_row(f"{indent}for {loop.dim} in [0, {loop.size})", *(levels[op][depth] for op in OPERANDS))
-    unroll = "parfor " + ", ".join(f"{k}{v} on {a}" for a, u in mapping.spatial.items() for k, v in u.items())
-    nest.add_row("  " * len(mapping.loops) + unroll, "", "", "")
+        indent = "  " * (n - 1 - depth)
+        cells = []
+        for op in OPERANDS:
+            here = levels[op][depth]
+            above = levels[op][depth + 1] if depth + 1 < n else None
+            cells.append(here if here != above else "·")
+        nest.add_row(f"{indent}for {loop.dim} in [0, {loop.size})", *cells)
+    unroll = ", ".join(f"{k}{v} on {a}" for a, u in mapping.spatial.items() for k, v in u.items()) or "nothing"
+    nest.add_row("  " * n + f"parfor {unroll}", "", "", "")
     console.print(nest)
-    parts = sorted(report.energy_by_component().items(), key=lambda kv: -kv[1])
-    width = 30
-    for name, value in parts:
-        if value <= 0:
-            continue
-        share = value / report.energy_pj
-        console.print(f"  {name:28s} {'█' * max(1, round(share * width)):{width}s} {share:6.1%} {_energy(value):>14s} pJ",
-                      markup=False, highlight=False)
+    console.print("  (level: where the operand keeps the loops from here inward; '·': as above)",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+def solve_plots(result) -> dict[str, bytes]:  # noqa: ANN001 - NetworkResult
+    """energy_per_layer.png when matplotlib is installed (the 'plot' extra); else a note on stderr."""
+    from imcmap import plots
+
+    if not plots.available():
+        Console(stderr=True).print(f"note: {plots.MISSING}", markup=False, highlight=False, soft_wrap=True)
+        return {}
+    return {"energy_per_layer.png": plots.energy_per_layer_png(result)}
 
 
 register(Command("solve", "find the optimal mapping of every layer (CP-SAT) and price it exactly", _solve_arguments, _run_solve))
+
+
+# --- imcmap experiment -------------------------------------------------------------------------
+
+
+def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", metavar="EXPERIMENT", help="experiment YAML file, or a bundled experiment's name")
+    parser.add_argument("--processes", type=int, help="layers solved in parallel (default: all cores)")
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="write experiment.json and report.txt to DIR (and comparison.png, energy_per_layer.png with matplotlib)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def _run_experiment(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from imcmap import api
+
+    if args.processes is not None and args.processes < 1:
+        raise UsageError(f"imcmap experiment: error: --processes must be >= 1 (got {args.processes})")
+    spec = api.load_experiment(args.experiment)
+    err = Console(stderr=True)
+    progress = Progress(
+        TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+        console=err, transient=True, disable=args.json or not err.is_terminal,
+    )
+    with progress:
+        runs = 1 + len(spec.variants)
+        task = progress.add_task("", total=runs * len({layer.signature() for layer in spec.workload.layers}))
+
+        def advance(run: str, layer: str, _solution) -> None:  # noqa: ANN001
+            progress.update(task, advance=1, description=f"{run}: {layer}")
+
+        result = api.experiment(spec, processes=args.processes, progress=advance)
+    document = api.experiment_json(result)
+    if args.output:
+        _write_experiment_outputs(args.output, document, result)
+    if args.json:
+        print(json.dumps(document, indent=1, default=str))
+    else:
+        render_experiment(console, result)
+    if any(r.interrupted for _, r in result.runs) or len(result.variants) < len(spec.variants):
+        return EXIT_INTERRUPTED
+    infeasible = [(name, r) for name, r in result.runs if any(x.solution.status == "INFEASIBLE" for x in r.layers)]
+    if infeasible:
+        if not args.json:
+            for name, r in infeasible:
+                report_infeasible(err, r, prefix=f"{name}: ")
+        return EXIT_INFEASIBLE
+    return EXIT_OK if result.complete else EXIT_NO_SOLUTION
+
+
+def _write_experiment_outputs(folder: str, document: dict[str, object], result) -> None:  # noqa: ANN001
+    """experiment.json, report.txt (the comparison, then each run's full report), and PNG plots when
+    matplotlib is installed; each file written whole."""
+    import io
+    import os
+    import tempfile
+
+    from imcmap import plots
+    from imcmap.solver.results import network_json
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    report = io.StringIO()
+    wide = Console(file=report, width=120, color_system=None)
+    render_experiment(wide, result)
+    for name, run in result.runs:
+        wide.print()
+        wide.rule(f"run {name}", characters="═")
+        render_solve(wide, run, network_json(run, run.accelerator.name, run.workload.name), detail=True)
+    files: dict[str, str | bytes] = {"experiment.json": json.dumps(document, indent=1, default=str), "report.txt": report.getvalue()}
+    if plots.available():
+        files["comparison.png"] = plots.experiment_png(result)
+        files["energy_per_layer.png"] = plots.energy_per_layer_png(result.baseline)
+    else:
+        Console(stderr=True).print(f"note: {plots.MISSING}", markup=False, highlight=False, soft_wrap=True)
+    for name, content in files.items():
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.")
+        with os.fdopen(fd, "wb" if isinstance(content, bytes) else "w") as handle:
+            handle.write(content)
+        os.replace(tmp, out / name)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.1%}"
+
+
+def render_experiment(console: Console, result) -> None:  # noqa: ANN001 - api.ExperimentResult
+    """The runs' totals and changes, then per layer the change of each variant (energy / latency, '*'
+    where the mapping changed), then how the mappings changed."""
+    spec = result.spec
+    console.print(
+        f"experiment {spec.name} ({spec.file}): workload {spec.workload.name} on {spec.accelerator.name}, "
+        f"objective {spec.objective}, {spec.time_limit_s:g} s per layer",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    for c in spec.constraints:
+        console.print(f"every run: `{c.text}` ({c.origin()})", markup=False, highlight=False, soft_wrap=True)
+    unit, scale = energy_unit(result.baseline.energy_pj)
+    n_layers = len(result.baseline.layers)
+    totals = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+    totals.add_column("run", no_wrap=True)
+    totals.add_column("changes", overflow="fold", min_width=16)
+    totals.add_column(f"energy {unit}", justify="right", no_wrap=True)
+    totals.add_column("Δ", justify="right", no_wrap=True)
+    totals.add_column("cycles", justify="right", no_wrap=True)
+    totals.add_column("Δ", justify="right", no_wrap=True)
+    totals.add_column("mappings changed", justify="right", no_wrap=True)
+    base = result.baseline
+    totals.add_row("baseline", "-", _in_unit(base.energy_pj, scale) + ("" if base.complete else "?"),
+                   "", f"{base.latency_cycles:,.0f}", "", "")
+    for run in result.variants:
+        r, cmp = run.result, run.comparison
+        failed = sum(1 for x in r.layers if x.solution.mapping is None)
+        changed = f"{len(cmp.changed_layers)} of {n_layers}" + (f", {failed} unmapped" if failed else "")
+        totals.add_row(run.variant.name, "\n".join(run.variant.changes()), _in_unit(r.energy_pj, scale) + ("" if r.complete else "?"),
+                       _pct(cmp.energy_change), f"{r.latency_cycles:,.0f}", _pct(cmp.latency_change), changed)
+    console.print(totals)
+    if not result.complete:
+        console.print("?: a run has layers without a mapping (not counted); its change is not shown",
+                      markup=False, highlight=False, soft_wrap=True)
+    if not result.variants:
+        return
+    per_layer = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+    per_layer.add_column("#", justify="right", no_wrap=True)
+    per_layer.add_column("layer", overflow="fold", min_width=12)
+    for run in result.variants:
+        per_layer.add_column(f"{run.variant.name}\nenergy / cycles", justify="right", overflow="fold")
+    for i, r in enumerate(base.layers):
+        cells = []
+        for run in result.variants:
+            c = run.comparison.layers[i]
+            if c.energy_change is None:
+                cells.append(c.status.lower())
+            else:
+                cells.append(("* " if c.mapping_changed else "") + f"{_pct(c.energy_change)} / {_pct(c.latency_change)}")
+        per_layer.add_row(str(i), r.solution.layer.name, *cells)
+    console.print()
+    console.print("change per layer against the baseline (*: the mapping changed)", markup=False, highlight=False)
+    console.print(per_layer)
+    for run in result.variants:
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, c in enumerate(run.comparison.layers):
+            if c.mapping_changed and c.changes:
+                groups.setdefault(c.changes, []).append(i)
+        if not groups:
+            continue
+        console.print()
+        console.print(f"{run.variant.name}: how the mappings changed", markup=False, highlight=False)
+        for changes, indices in groups.items():
+            who = ", ".join(f"#{i}" for i in indices)
+            console.print(f"  {who}: " + "; ".join(changes), markup=False, highlight=False, soft_wrap=True)
+
+
+register(Command("experiment", "solve a baseline and its variants (constraints, hardware changes) and compare them",
+                 _experiment_arguments, _run_experiment))
 
 
 if __name__ == "__main__":

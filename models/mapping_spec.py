@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .constraints import ParsedConstraint, scope_matches
 from .workload import Layer, Operand
 
 
@@ -22,11 +23,24 @@ class SourceRef:
 
 @dataclass(frozen=True, slots=True)
 class UserConstraint:
-    """One constraint as the user wrote it (``text``), with its scope and origin."""
+    """One constraint as the user wrote it (``text``), with its scope and origin. ``source`` points at
+    the first character of the text (None: given on the command line or through the API); ``scope``
+    is the selector of the mapping entry that holds it; ``parsed`` is filled in by
+    ``specs.constraints.parse_constraint`` (its own scope prefix narrows ``scope`` further)."""
 
     text: str
     source: SourceRef | None = None
-    scope: str = "*"  # "*", an op type, or a layer-name glob
+    scope: str = "*"  # "*", an op type, or a layer name (the mapping entry's selector)
+    parsed: ParsedConstraint | None = None
+    path: str = field(default="", compare=False)  # key path in its file, e.g. "mapping[0].constraints[1]"
+
+    def applies_to(self, layer: Layer) -> bool:
+        own = self.parsed.scope if self.parsed is not None else "*"
+        return scope_matches(self.scope, layer) and scope_matches(own, layer)
+
+    def origin(self) -> str:
+        """Where it was written: ``file:line:col``, or ``--constraint`` for the command line."""
+        return str(self.source) if self.source is not None else "--constraint"
 
 
 @dataclass(frozen=True, slots=True)

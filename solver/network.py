@@ -15,11 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
+from imcmap.models.constraints import Bypass
 from imcmap.models.hardware import Accelerator, MemoryKind
-from imcmap.models.mapping_spec import MappingSpec, ResolvedRule
+from imcmap.models.mapping_spec import MappingSpec, ResolvedRule, UserConstraint
 from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload
 
-from .solve import LayerSolution, SolverConfig, solve_layer
+from .solve import LayerSolution, SolverConfig, applicable_constraints, solve_layer
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class LayerResult:
     solution: LayerSolution
     dataflow: Dataflow
     solved_as: str  # name of the identical layer actually solved (itself if solved directly)
-    accelerator: Accelerator  # as solved: with a kept tensor, the hierarchy capped for that operand
+    accelerator: Accelerator  # as solved: capped for a kept tensor, without the levels its constraints bypass
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +87,23 @@ def capped(accel: Accelerator, memory_operand: str, level_name: str) -> Accelera
     return replace(accel, memories=memories)
 
 
-def plan_dataflow(workload: Workload, accel: Accelerator, spec: MappingSpec) -> dict[str, Dataflow]:
-    """Producer/consumer pairs whose intermediate tensor can stay on chip (see the module docstring)."""
+def resolve_rule(layer: Layer, spec: MappingSpec, constraints: tuple[UserConstraint, ...] = ()) -> ResolvedRule:
+    """The layer's rule, carrying exactly the user constraints (the spec's and ``constraints``) whose
+    scope matches the layer: two layers share a solve only when these agree too."""
+    rule = spec.resolve(layer)
+    return replace(rule, constraints=applicable_constraints(layer, rule, constraints))
+
+
+def _bypassed(rule: ResolvedRule, operand: Operand, level: str) -> bool:
+    return any(
+        c.parsed is not None and c.parsed.body == Bypass(operand, level) for c in rule.constraints
+    )
+
+
+def plan_dataflow(workload: Workload, accel: Accelerator, spec: MappingSpec,
+                  constraints: tuple[UserConstraint, ...] = ()) -> dict[str, Dataflow]:
+    """Producer/consumer pairs whose intermediate tensor can stay on chip (see the module docstring);
+    a level the producer's outputs or the consumer's inputs bypass is not used for that."""
     consumers: dict[str, list[str]] = {}
     for layer in workload.layers:
         for src in layer.sources:
@@ -97,10 +113,9 @@ def plan_dataflow(workload: Workload, accel: Accelerator, spec: MappingSpec) -> 
     for producer, consumer in zip(layers, layers[1:]):
         if consumers.get(producer.name) != [consumer.name] or consumer.sources != (producer.name,):
             continue
-        links_p = spec.resolve(producer).operand_links
-        links_c = spec.resolve(consumer).operand_links
-        level = _shared_on_chip_level(accel, links_p[Operand.O], links_c[Operand.I])
-        if level is None:
+        rule_p, rule_c = resolve_rule(producer, spec, constraints), resolve_rule(consumer, spec, constraints)
+        level = _shared_on_chip_level(accel, rule_p.operand_links[Operand.O], rule_c.operand_links[Operand.I])
+        if level is None or _bypassed(rule_p, Operand.O, level.name) or _bypassed(rule_c, Operand.I, level.name):
             continue
         out_bits = producer.operand_size(Operand.O) * producer.precision.o_bits
         if out_bits > level.capacity_bits // (2 if level.double_buffered else 1):
@@ -130,12 +145,14 @@ def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, 
     return solve_layer(layer, accel, rule, objective, config)
 
 
-def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[str, Dataflow]):
-    """One job per distinct (layer signature, rule, dataflow); ``key_of`` maps layer names to jobs."""
+def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[str, Dataflow],
+          constraints: tuple[UserConstraint, ...] = ()):
+    """One job per distinct (layer signature, rule with its constraints, dataflow); ``key_of`` maps
+    layer names to jobs."""
     jobs: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
     key_of: dict[str, tuple] = {}
     for layer in workload.layers:
-        rule = spec.resolve(layer)
+        rule = resolve_rule(layer, spec, constraints)
         flow = plan[layer.name]
         key = (layer.signature(), repr(rule), flow.output_kept_in, flow.input_read_from)
         key_of[layer.name] = key
@@ -201,14 +218,16 @@ def solve_network(
     total_time_limit_s: float | None = None,
     dataflow: bool = True,
     progress: ProgressFn | None = None,
+    constraints: tuple[UserConstraint, ...] = (),
 ) -> NetworkResult:
-    """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done."""
+    """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done.
+    ``constraints`` (parsed, e.g. from the command line) apply on top of the spec's, by their scope."""
     start = time.perf_counter()
-    plan = plan_dataflow(workload, accel, spec) if dataflow else {l.name: Dataflow() for l in workload.layers}
+    plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else {l.name: Dataflow() for l in workload.layers}
     results: dict[tuple, LayerSolution] = {}
     interrupted = False
     while True:
-        jobs, key_of = _jobs(workload, accel, spec, plan)
+        jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
         todo = {k: j for k, j in jobs.items() if k not in results}
         interrupted = _run(todo, results, objective, config, processes, total_time_limit_s, start, progress)
         if interrupted:
@@ -230,7 +249,8 @@ def solve_network(
                                 "interrupted" if interrupted else "total time limit reached before this layer finished")
         elif solved_layer.name != layer.name:
             sol = replace(sol, layer=layer, report=replace(sol.report, layer=layer.name) if sol.report else None)
-        layer_results.append(LayerResult(sol, plan[layer.name], solved_layer.name, jobs[key][1]))
+        solved_on = sol.accelerator if sol.accelerator is not None else jobs[key][1]
+        layer_results.append(LayerResult(sol, plan[layer.name], solved_layer.name, solved_on))
     return NetworkResult(
         workload=workload,
         accelerator=accel,

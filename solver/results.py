@@ -58,6 +58,9 @@ def layer_json(layer: Layer, solution: LayerSolution, accel: Accelerator, result
     }
     if solution.message:
         out["message"] = solution.message
+    out["constraints"] = [{"text": c.text, "source": c.origin()} for c in solution.constraints]
+    if solution.status == "INFEASIBLE":
+        out["conflict"] = [{"text": c.text, "source": c.origin()} for c in solution.conflict]
     if result is not None:
         out["dataflow"] = {
             "output_kept_in": result.dataflow.output_kept_in,

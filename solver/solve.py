@@ -1,4 +1,11 @@
-"""Solve one layer: build the CP-SAT model, search, re-price candidates exactly, certify the gap."""
+"""Solve one layer: build the CP-SAT model, search, re-price candidates exactly, certify the gap.
+
+User constraints (``models.constraints``) apply per layer: bypasses change the hierarchy before the
+problem is built, the others become rows behind literals fixed to true (``user_constraints``). When
+that model is infeasible, ``explain_infeasible`` finds a smallest clashing set: CP-SAT's sufficient
+assumptions on a feasibility model (one worker, as assumptions require), then a deletion filter
+(drop a constraint when the rest stay infeasible; bypasses are dropped by rebuilding the problem).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,11 @@ from math import ceil, prod
 
 from ortools.sat.python import cp_model
 
+from imcmap.models.constraints import Bypass, BypassError, apply_bypasses, constraint_holds
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.hardware import Accelerator, ImcArray
 from imcmap.models.mapping import Mapping
-from imcmap.models.mapping_spec import ResolvedRule
+from imcmap.models.mapping_spec import ResolvedRule, UserConstraint
 from imcmap.models.report import CostReport
 from imcmap.models.workload import Layer
 
@@ -19,6 +27,7 @@ from . import constraints as C
 from .decode import decode
 from .objective import build_flows, energy_objective, latency_objective
 from .problem import MappingProblem, ProblemError, build_problem
+from .user_constraints import add_user_constraints
 from .variables import MappingVars
 
 OBJECTIVES = ("energy", "latency", "edp")
@@ -60,6 +69,9 @@ class LayerSolution:
     wall_time_s: float
     message: str = ""
     trace: tuple[tuple[float, float, float], ...] = field(default_factory=tuple)
+    constraints: tuple[UserConstraint, ...] = ()  # the user constraints that applied to this layer
+    conflict: tuple[UserConstraint, ...] = ()  # when INFEASIBLE: a smallest set of them that clash
+    accelerator: Accelerator | None = None  # as solved: after the layer's bypasses (None: as given)
 
     BOUND_SOURCE = (
         "CP-SAT's proven bound on a relaxation whose every term is at most the evaluator's "
@@ -103,7 +115,8 @@ def _scale(problem: MappingProblem, objective: str) -> tuple[float, float]:
     return unit_pj, unit_cycles
 
 
-def build_model(problem: MappingProblem, objective: str):
+def build_feasibility_model(problem: MappingProblem) -> tuple[cp_model.CpModel, MappingVars]:
+    """The legal space only: every constraint family, no objective."""
     model = cp_model.CpModel()
     v = MappingVars(model, problem)
     C.add_factorization(model, v, problem)
@@ -111,6 +124,11 @@ def build_model(problem: MappingProblem, objective: str):
     C.add_cut_order(model, v, problem)
     C.add_stationarity(model, v, problem)
     C.add_capacity(model, v, problem)
+    return model, v
+
+
+def build_model(problem: MappingProblem, objective: str):
+    model, v = build_feasibility_model(problem)
     flows, corrections = build_flows(model, v, problem)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
@@ -136,19 +154,39 @@ def build_model(problem: MappingProblem, objective: str):
     return model, v, unit
 
 
+def applicable_constraints(layer: Layer, rule: ResolvedRule, extra: tuple[UserConstraint, ...] = ()) -> tuple[UserConstraint, ...]:
+    """The rule's and the extra constraints whose scope matches ``layer``, each once, in order."""
+    out: list[UserConstraint] = []
+    for c in (*rule.constraints, *extra):
+        if c.applies_to(layer) and c not in out:
+            out.append(c)
+    return tuple(out)
+
+
+def _bypasses(constraints: tuple[UserConstraint, ...]) -> list[Bypass]:
+    return [c.parsed.body for c in constraints if c.parsed is not None and isinstance(c.parsed.body, Bypass)]
+
+
 def solve_layer(
     layer: Layer,
     accel: Accelerator,
     rule: ResolvedRule,
     objective: str = "energy",
     config: SolverConfig = SolverConfig(),
+    constraints: tuple[UserConstraint, ...] = (),
 ) -> LayerSolution:
+    """The cheapest mapping the evaluator accepts that meets every applicable user constraint
+    (``rule.constraints`` and ``constraints``, filtered by scope)."""
     start = time.perf_counter()
+    user = applicable_constraints(layer, rule, constraints)
     try:
-        problem = build_problem(layer, accel, rule)
-    except ProblemError as exc:
-        return LayerSolution(layer, objective, "INFEASIBLE", None, None, None, None, None, None, 0, 0.0, str(exc))
+        solved_accel = apply_bypasses(accel, rule.operand_links, _bypasses(user))
+        problem = build_problem(layer, solved_accel, rule)
+    except (ProblemError, BypassError) as exc:
+        return _infeasible(layer, accel, rule, objective, config, user, start, str(exc))
     model, v, unit = build_model(problem, objective)
+    for lit, _ in add_user_constraints(model, v, problem, user):
+        model.Add(lit == 1)
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.random_seed = config.seed
@@ -161,20 +199,26 @@ def solve_layer(
     status = solver.Solve(model, recorder)
     wall = time.perf_counter() - start
     name = solver.StatusName(status)
+    shown_accel = solved_accel if solved_accel != accel else None
     if not recorder.mappings:
-        msg = "no legal mapping exists in the solver's space" if status == cp_model.INFEASIBLE else "time limit before a mapping was found"
-        return LayerSolution(layer, objective, name, None, None, None, None, None, None, 0, wall, msg, tuple(recorder.trace))
+        if status == cp_model.INFEASIBLE:
+            return _infeasible(layer, accel, rule, objective, config, user, start, "")
+        return LayerSolution(layer, objective, name, None, None, None, None, None, None, 0, wall,
+                             "time limit before a mapping was found", tuple(recorder.trace), user, (), shown_accel)
     best: tuple[float, int, Mapping, CostReport] | None = None
     for i, mapping in enumerate(recorder.mappings):
-        if check(layer, accel, mapping):
+        if check(layer, solved_accel, mapping):
             continue  # never price an illegal mapping; the encoding should make this unreachable
-        report = evaluate(layer, accel, mapping)
+        if not all(c.parsed is not None and constraint_holds(c.parsed, layer, solved_accel, mapping) for c in user):
+            continue  # the judge disagrees with the encoding: never return such a mapping
+        report = evaluate(layer, solved_accel, mapping)
         cost = cost_of(report, objective)
         if best is None or cost < best[0]:
             best = (cost, i, mapping, report)
     if best is None:
         return LayerSolution(layer, objective, "MODEL_ERROR", None, None, None, None, None, None, len(recorder.mappings), wall,
-                             "every candidate failed the evaluator's legality check", tuple(recorder.trace))
+                             "every candidate failed the evaluator's legality check or a user constraint",
+                             tuple(recorder.trace), user, (), shown_accel)
     cost, _, mapping, report = best
     bound = max(0.0, solver.BestObjectiveBound() * unit)
     gap = max(0.0, (cost - bound) / cost) if cost > 0 else 0.0
@@ -191,7 +235,98 @@ def solve_layer(
         candidates=len(recorder.mappings),
         wall_time_s=wall,
         trace=tuple(recorder.trace),
+        constraints=user,
+        accelerator=shown_accel,
     )
+
+
+# --- infeasibility explained -----------------------------------------------------------------
+
+
+def quote(constraints: tuple[UserConstraint, ...]) -> str:
+    """`text` (file:line:col), `text` (--constraint), ..."""
+    return ", ".join(f"`{c.text}` ({c.origin()})" for c in constraints)
+
+
+def _infeasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
+                user: tuple[UserConstraint, ...], start: float, reason: str) -> LayerSolution:
+    conflict: tuple[UserConstraint, ...] = ()
+    if not user:
+        message = reason or "no legal mapping exists in the solver's space"
+        message += " (no user constraint applies: the layer cannot be mapped on this hardware)"
+    else:
+        conflict, message = explain_infeasible(layer, accel, rule, user, config)
+        if reason:
+            message += f" ({reason})"
+    return LayerSolution(layer, objective, "INFEASIBLE", None, None, None, None, None, None, 0,
+                         time.perf_counter() - start, message, (), user, conflict, None)
+
+
+def _feasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, subset: tuple[UserConstraint, ...],
+              config: SolverConfig) -> bool | None:
+    """Whether a mapping meets every constraint of ``subset`` (None: undecided within the time limit)."""
+    try:
+        problem = build_problem(layer, apply_bypasses(accel, rule.operand_links, _bypasses(subset)), rule)
+    except (ProblemError, BypassError):
+        return False
+    model, v = build_feasibility_model(problem)
+    for lit, _ in add_user_constraints(model, v, problem, subset):
+        model.Add(lit == 1)
+    solver = cp_model.CpSolver()
+    solver.parameters.random_seed = config.seed
+    solver.parameters.num_workers = config.workers
+    solver.parameters.max_deterministic_time = config.time_limit_s
+    status = solver.Solve(model)
+    if status == cp_model.INFEASIBLE:
+        return False
+    return True if status in (cp_model.FEASIBLE, cp_model.OPTIMAL) else None
+
+
+def _core_by_assumptions(layer: Layer, accel: Accelerator, rule: ResolvedRule, user: tuple[UserConstraint, ...],
+                         config: SolverConfig) -> tuple[UserConstraint, ...]:
+    """The bypasses and the rows in CP-SAT's sufficient assumptions for infeasibility."""
+    bypasses = tuple(c for c in user if c.parsed is not None and isinstance(c.parsed.body, Bypass))
+    try:
+        problem = build_problem(layer, apply_bypasses(accel, rule.operand_links, _bypasses(bypasses)), rule)
+    except (ProblemError, BypassError):
+        return bypasses  # the bypasses alone leave no problem to solve
+    model, v = build_feasibility_model(problem)
+    literals = add_user_constraints(model, v, problem, user)
+    model.AddAssumptions([lit for lit, _ in literals])
+    solver = cp_model.CpSolver()
+    solver.parameters.random_seed = config.seed
+    solver.parameters.num_workers = 1  # assumptions need a single worker
+    solver.parameters.max_deterministic_time = config.time_limit_s
+    if solver.Solve(model) != cp_model.INFEASIBLE:
+        return user
+    core = set(solver.SufficientAssumptionsForInfeasibility())
+    return bypasses + tuple(c for lit, c in literals if lit.Index() in core)
+
+
+def explain_infeasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, user: tuple[UserConstraint, ...],
+                       config: SolverConfig) -> tuple[tuple[UserConstraint, ...], str]:
+    """(a smallest clashing subset of ``user``, the sentence that says so). Without any user constraint
+    the layer may be unmappable already; then the subset is empty and the sentence says that."""
+    base = _feasible(layer, accel, rule, (), config)
+    if base is False:
+        return (), "no legal mapping exists even without the user constraints: the layer cannot be mapped on this hardware"
+    core = _core_by_assumptions(layer, accel, rule, user, config)
+    minimal = base is True
+    for c in list(core):
+        trial = tuple(x for x in core if x is not c)
+        verdict = _feasible(layer, accel, rule, trial, config)
+        if verdict is False:
+            core = trial
+        elif verdict is None:
+            minimal = False
+    core = tuple(c for c in user if c in core)
+    if len(core) == 1:
+        message = f"this constraint cannot be met: {quote(core)}"
+    else:
+        message = f"these constraints clash: {quote(core)}"
+    if not minimal:
+        message += " (a time limit kept this set from being shown smallest)"
+    return core, message
 
 
 def total_spatial(mapping: Mapping) -> int:

@@ -1,11 +1,14 @@
 """The input language: YAML (and ONNX) files -> frozen domain objects, with every error located.
 
 ``loader`` parses YAML into nodes that know their line and column, ``checks`` is the validation
-toolkit, and one builder per file kind (``hardware``, ``workload``, ``mapping``, ``onnx_import``)
-validates and builds. ``library`` resolves short names of the bundled specs.
+toolkit, and one builder per file kind (``hardware``, ``workload``, ``mapping``, ``onnx_import``,
+``experiment``) validates and builds; ``constraints`` is the constraint language. ``library``
+resolves short names of the bundled specs.
 """
 
+from .constraints import check_constraints, parse_constraint, parse_constraints
 from .errors import SpecError, SpecIssue
+from .experiment import load_experiment
 from .hardware import HardwareSpec, load_accelerator, load_hardware_spec
 from .library import list_bundled, resolve
 from .mapping import check_mapping_against, load_mapping_spec
@@ -15,11 +18,15 @@ __all__ = [
     "HardwareSpec",
     "SpecError",
     "SpecIssue",
+    "check_constraints",
     "check_mapping_against",
     "list_bundled",
     "load_accelerator",
+    "load_experiment",
     "load_hardware_spec",
     "load_mapping_spec",
     "load_workload",
+    "parse_constraint",
+    "parse_constraints",
     "resolve",
 ]

@@ -34,6 +34,7 @@ class YamlScalar:
     line: int
     col: int
     path: str
+    quoted: bool = False  # written in quotes: the text starts one column after ``col``
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +220,7 @@ class _TreeBuilder:
         text = str(node.value)
         tag = node.tag
         if tag in _TEXT_TAGS:
-            return YamlScalar(text, text, line, col, path)
+            return YamlScalar(text, text, line, col, path, node.style in ("'", '"'))
         constructors = {
             _TAG + "null": self._constructor.construct_yaml_null,
             _TAG + "bool": self._constructor.construct_yaml_bool,

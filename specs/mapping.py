@@ -9,7 +9,7 @@ Schema (``?`` = optional)::
         spatial_allowed?: {<array dim>: [<loop dim>, ...], ...}     # restricts what may unroll where
         diagonal?: bool                          # allow OX/OY on D1 of an IMC array
         operand_links?: {W: <mem op>, I: <mem op>, O: <mem op>}     # all three; I1 | I2 | O, distinct
-        constraints?: [str, ...]                 # kept as text with their place; the solver compiles them
+        constraints?: [str, ...]                 # the constraint language (specs.constraints), parsed here
 
 Loop dims are checked here. Array dims and memory operands can only be checked against an
 accelerator: ``check_mapping_against`` does that with the places stored in each rule.
@@ -40,8 +40,17 @@ from .checks import (
     is_name,
     root_mapping,
 )
-from .errors import SpecIssue
-from .loader import Document, YamlMap, YamlNode, child_path, load_yaml
+from .constraints import check_constraints, parse_constraint
+from .errors import SpecError, SpecIssue
+from .loader import (
+    Document,
+    YamlMap,
+    YamlNode,
+    YamlScalar,
+    YamlSeq,
+    child_path,
+    load_yaml,
+)
 
 TOP_REQUIRED = ("mapping",)
 TOP_OPTIONAL = ("name",)
@@ -297,14 +306,24 @@ def _constraints(
     if seq is None:
         return None
     scope = "*" if selector in (None, DEFAULT_SELECTOR) else selector
+    return read_constraints(issues, seq, scope)
+
+
+def read_constraints(issues: Issues, seq: YamlSeq, scope: str = "*") -> tuple[UserConstraint, ...] | None:
+    """A YAML list of constraint strings, each parsed (``specs.constraints``) and placed at its text."""
     out: list[UserConstraint] = []
     ok = True
     for item in seq.items:
         text = as_str(issues, item)
         if text is None:
             ok = False
-        else:
-            out.append(UserConstraint(text, SourceRef(issues.file, item.line, item.col), scope))
+            continue
+        quoted = isinstance(item, YamlScalar) and item.quoted
+        try:
+            out.append(parse_constraint(text, SourceRef(issues.file, item.line, item.col + quoted), scope, item.path))
+        except SpecError as exc:
+            issues.found.extend(exc.issues)
+            ok = False
     return tuple(out) if ok else None
 
 
@@ -316,7 +335,8 @@ def check_mapping_against(
 ) -> list[SpecIssue]:
     """Issues that only the accelerator (and optionally the workload) can reveal, at their places:
     unknown array dims, unrolling beyond an array dim's size, memory operands no memory holds,
-    OX/OY fixed on D1 of an IMC array with ``diagonal: false``, selectors matching nothing."""
+    OX/OY fixed on D1 of an IMC array with ``diagonal: false``, selectors matching nothing, and the
+    names the entries' constraints use (``specs.constraints.check_constraints``)."""
     found: list[SpecIssue] = []
     sizes = {d.name: d.size for d in accelerator.array_dims}
     dim_names = tuple(sizes)
@@ -360,6 +380,7 @@ def check_mapping_against(
                     f"'{workload.name}'{did_you_mean(rule.selector, names + ops)}",
                     f"ops: {', '.join(ops)}",
                 )
+        found += check_constraints(rule.constraints, accelerator, workload, spec)
     return sorted(found, key=lambda i: (i.file, i.line, i.col))
 
 

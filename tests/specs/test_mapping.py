@@ -74,7 +74,7 @@ def test_entries_resolve_by_layer_then_op_then_default() -> None:
     assert conv2.operand_links == {Operand.W: "I2", Operand.I: "I1", Operand.O: "O"}
     (constraint,) = conv2.constraints
     assert (constraint.text, constraint.source, constraint.scope) == (
-        "spatial.D1.K >= 16", SourceRef("m.yaml", 9, 19), "Conv")
+        "spatial.D1.K >= 16", SourceRef("m.yaml", 9, 20), "Conv")  # the text, inside the quotes
     gemm = spec.resolve(Layer(name="fc", op="Gemm", dims={}))
     assert gemm.fixed_spatial is None and gemm.operand_links == DEFAULT_OPERAND_LINKS
 

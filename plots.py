@@ -1,0 +1,104 @@
+"""PNG plots of results, with matplotlib (the optional ``plot`` extra: ``pip install imcmap[plot]``).
+
+Imported lazily; ``available()`` says whether matplotlib can be used. The figures are drawn with
+matplotlib's object API on an Agg canvas (no pyplot, no global backend change) and returned as PNG
+bytes, so callers decide where they go.
+"""
+
+from __future__ import annotations
+
+import io
+from importlib.util import find_spec
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from imcmap.api import ExperimentResult
+    from imcmap.solver.network import NetworkResult
+
+MISSING = "PNG plots need matplotlib: pip install 'imcmap[plot]' (or matplotlib>=3.7); no plots written"
+
+
+def available() -> bool:
+    return find_spec("matplotlib") is not None
+
+
+def _png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _group(key: str) -> str:
+    """Energy parts as plotted: each array component, each memory level (operands summed)."""
+    return key.split("/")[0] if "/" in key else f"array: {key}"
+
+
+def energy_per_layer_png(result: NetworkResult) -> bytes:
+    """Stacked bars: each layer's energy (µJ) by array component and memory level, zero parts left out."""
+    from matplotlib.figure import Figure
+
+    layers = [r for r in result.layers if r.solution.report is not None]
+    parts: dict[str, list[float]] = {}
+    for k, r in enumerate(layers):
+        assert r.solution.report is not None
+        for key, value in r.solution.report.energy_by_component().items():
+            parts.setdefault(_group(key), [0.0] * len(layers))[k] += value
+    order = sorted((g for g in parts if sum(parts[g]) > 0), key=lambda g: -sum(parts[g]))
+    fig = Figure(figsize=(max(6.0, 0.45 * len(layers) + 3), 4.5))
+    ax = fig.add_subplot()
+    colors = _colors(len(order))
+    bottom = [0.0] * len(layers)
+    xs = [i for i, r in enumerate(result.layers) if r.solution.report is not None]
+    for group, color in zip(order, colors):
+        values = [v / 1e6 for v in parts[group]]
+        ax.bar(xs, values, bottom=bottom, label=group, color=color)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_xticks(xs, [str(i) for i in xs])
+    ax.set_xlabel("layer (# as in the report)")
+    ax.set_ylabel("energy (µJ)")
+    ax.set_title(f"{result.workload.name} on {result.accelerator.name}: energy per layer")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _png(fig)
+
+
+def _colors(n: int) -> list:
+    """Distinct colours for up to 20 series (tab20), cycling beyond."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n)]
+
+
+def experiment_png(result: ExperimentResult) -> bytes:
+    """Left: total energy and latency change per variant (%). Right: energy change per layer (%)."""
+    from matplotlib.figure import Figure
+
+    runs = result.variants
+    fig = Figure(figsize=(12, 4.5))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    names = [run.variant.name for run in runs]
+    xs = list(range(len(runs)))
+    energy = [100 * (run.comparison.energy_change or 0.0) for run in runs]
+    latency = [100 * (run.comparison.latency_change or 0.0) for run in runs]
+    left.bar([x - 0.2 for x in xs], energy, width=0.4, label="energy")
+    left.bar([x + 0.2 for x in xs], latency, width=0.4, label="latency")
+    left.axhline(0, color="black", linewidth=0.8)
+    left.set_xticks(xs, names, rotation=20, ha="right")
+    left.set_ylabel("change vs baseline (%)")
+    left.set_title(f"{result.spec.name}: totals")
+    left.legend(fontsize=8)
+    n_layers = len(result.baseline.layers)
+    width = 0.8 / max(1, len(runs))
+    for k, run in enumerate(runs):
+        values = [100 * (c.energy_change or 0.0) for c in run.comparison.layers]
+        right.bar([i - 0.4 + (k + 0.5) * width for i in range(len(values))], values, width=width, label=run.variant.name)
+    right.axhline(0, color="black", linewidth=0.8)
+    right.set_xticks(range(n_layers), [str(i) for i in range(n_layers)])
+    right.set_xlabel("layer #")
+    right.set_ylabel("energy change (%)")
+    right.set_title("per layer")
+    right.legend(fontsize=8)
+    return _png(fig)
