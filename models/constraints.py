@@ -32,6 +32,7 @@ from fnmatch import fnmatchcase
 from math import prod
 
 from .evaluator import refills
+from .evaluator import tile_elements as evaluator_tile
 from .hardware import Accelerator, ImcArray
 from .mapping import Mapping
 from .workload import LOOP_DIMS, OPERANDS, Layer, Operand, is_relevant
@@ -176,16 +177,10 @@ def is_diagonal(accel: Accelerator, mapping: Mapping) -> bool:
 
 
 def tile_elements(layer: Layer, accel: Accelerator, mapping: Mapping, operand: Operand, level: str) -> int:
-    """``operand``'s tile at ``level`` per instance (as ``models.evaluator`` sizes it)."""
+    """``operand``'s tile at ``level`` per instance, as ``models.evaluator`` sizes it."""
     chain = accel.chain(mapping.operand_links[operand])
     index = [m.name for m in chain].index(level)  # ValueError when the level does not hold the operand
-    extents = {d: 1 for d in LOOP_DIMS}
-    for loop in mapping.loops[: mapping.cuts[operand][index]]:
-        extents[loop.dim] *= loop.size
-    for adim in chain[index].served_dims:
-        for dim, factor in mapping.spatial.get(adim, {}).items():
-            extents[dim] *= factor
-    return layer.footprint(operand, extents)
+    return evaluator_tile(layer, accel, mapping, operand, index)
 
 
 def before_in_segment(inner: str, outer: str, stationary: Operand) -> bool:

@@ -91,14 +91,27 @@ class _Context:
     def served(self, level: MemoryLevel) -> tuple[str, ...]:
         return tuple(d for d in level.served_dims)
 
+    def row_registers(self, operand: Operand, level: MemoryLevel) -> bool:
+        """An IMC input level shared along the columns but not the rows holds one input per physical
+        row: with OX/OY unrolled diagonally over the columns, rows_total rows each get their own input."""
+        if operand is not Operand.I or not isinstance(self.accel.array, ImcArray):
+            return False
+        d1, d2 = self.accel.array_dims[0].name, self.accel.array_dims[1].name
+        return d1 in level.served_dims and d2 not in level.served_dims
+
     def tile(self, operand: Operand, cut: int, level: MemoryLevel) -> int:
-        extents = _tile_extents(self.mapping.loops[:cut], self.mapping.spatial, self.served(level))
+        served = self.served(level)
+        if self.row_registers(operand, level):
+            served = tuple(d for d in served if d != self.accel.array_dims[0].name)
+        extents = _tile_extents(self.mapping.loops[:cut], self.mapping.spatial, served)
         return self.layer.footprint(operand, extents)
 
-    def instances_used(self, level: MemoryLevel) -> int:
-        return prod(
-            self.mapping.array_dim_use(d.name) for d in self.accel.array_dims if d.name not in level.served_dims
-        )
+    def instances_used(self, level: MemoryLevel, operand: Operand | None = None) -> int:
+        dims = [d.name for d in self.accel.array_dims if d.name not in level.served_dims]
+        if operand is not None and self.row_registers(operand, level):
+            rows_total, _ = imc_rows(self.layer, self.accel, self.mapping)
+            return rows_total * prod(self.mapping.array_dim_use(d) for d in dims[1:])  # dims[0] is D2
+        return prod(self.mapping.array_dim_use(d) for d in dims)
 
     def output_partial_at(self, cut: int) -> bool:
         """Outputs held below ``cut`` are unfinished while an output-irrelevant loop remains above."""
@@ -206,6 +219,12 @@ def _check_capacity(ctx: _Context) -> list[Violation]:
     return out
 
 
+def tile_elements(layer: Layer, accel: Accelerator, mapping: Mapping, operand: Operand, level_index: int) -> int:
+    """``operand``'s tile at its ``level_index``-th memory level, in elements per instance."""
+    ctx = _Context(layer, accel, mapping)
+    return ctx.tile(operand, mapping.cuts[operand][level_index], ctx.chain(operand)[level_index])
+
+
 def tile_bits(ctx: _Context, operand: Operand, level_index: int) -> int:
     """Bits of ``operand``'s tile at its ``level_index``-th level. A level stores partial sums while an
     output-irrelevant loop runs above the level below it: accumulation happens in this level."""
@@ -263,7 +282,7 @@ def traffic(ctx: _Context) -> dict[tuple[str, Operand], _Traffic]:
         cuts = ctx.mapping.cuts[operand]
         bottom = chain[0]
         r0 = refills(operand, loops, 0)
-        per_pe = ctx.tile(operand, 0, bottom) * ctx.instances_used(bottom)
+        per_pe = ctx.tile(operand, 0, bottom) * ctx.instances_used(bottom, operand)
         if operand is Operand.O:
             d0 = distinct_tiles(operand, loops, 0)
             at(bottom, operand).write((r0 - d0) * per_pe, prec.psum_bits)
@@ -274,8 +293,8 @@ def traffic(ctx: _Context) -> dict[tuple[str, Operand], _Traffic]:
         for i in range(len(chain) - 1):
             child, parent, cut = chain[i], chain[i + 1], cuts[i]
             r = refills(operand, loops, cut)
-            child_elems = ctx.tile(operand, cut, child) * ctx.instances_used(child)
-            parent_elems = ctx.tile(operand, cut, parent) * ctx.instances_used(parent)
+            child_elems = ctx.tile(operand, cut, child) * ctx.instances_used(child, operand)
+            parent_elems = ctx.tile(operand, cut, parent) * ctx.instances_used(parent, operand)
             if operand is Operand.O:
                 d = distinct_tiles(operand, loops, cut)
                 at(child, operand).read((r - d) * child_elems, prec.psum_bits)
@@ -360,7 +379,7 @@ def evaluate(layer: Layer, accel: Accelerator, mapping: Mapping) -> CostReport:
             breakdown.append(
                 EnergyItem("mem_write", level.name, operand.value, t.write_bits / level.write_bw_bits * level.write_energy_pj)
             )
-            n = max(ctx.instances_used(level), 1)
+            n = max(ctx.instances_used(level, operand), 1)
             if level is cells and operand is Operand.W:
                 weight_load_cycles += t.write_bits / n / level.write_bw_bits
                 continue  # reading the cells is the computation itself

@@ -181,6 +181,22 @@ def output_partial(model: cp_model.CpModel, v: MappingVars, level: int, name: st
     return partial
 
 
+def exact_tile(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str):
+    """An integer variable equal to op's tile at its i-th level, in elements per instance (halo included),
+    as the evaluator's ``_Context.tile`` sizes it."""
+    served = problem.tile_served(op, problem.level(op, i))
+    dims = nonhalo_relevant(v, op)
+    mono = exact_value(model, [(v.tile_exps(op, i, served, dims), dims_bounds(problem, dims))], lambda x: x, name)
+    if op is not Operand.I:
+        return mono
+    halos = input_halo(model, v, problem, i, served, name)
+    if not halos:
+        return mono
+    tile = model.NewIntVar(0, problem.layer.operand_size(op), f"{name}.tile")
+    model.AddMultiplicationEquality(tile, [mono] + [h[0] for h in halos])
+    return tile
+
+
 def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
     """For every memory level: sum over the operands it holds of tile(X, its cut, level) * bits <=
     capacity (halved when double-buffered); outputs take psum_bits while an output-irrelevant loop is
@@ -196,14 +212,7 @@ def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProble
         bits_terms = []
         for op, i in holders:
             name = f"cap[{level.name}/{op.value}]"
-            dims = nonhalo_relevant(v, op)
-            mono = exact_value(model, [(v.tile_exps(op, i, level.served_dims, dims), dims_bounds(problem, dims))], lambda x: x, name)
-            tile = mono
-            if op is Operand.I:
-                halos = input_halo(model, v, problem, i, level.served_dims, name)
-                if halos:
-                    tile = model.NewIntVar(0, layer.operand_size(op), f"{name}.tile")
-                    model.AddMultiplicationEquality(tile, [mono] + [h[0] for h in halos])
+            tile = exact_tile(model, v, problem, op, i, name)
             if op is Operand.O:
                 # partial sums live here while an output-irrelevant loop runs above the level below
                 partial = output_partial(model, v, i - 1 if i > 0 else PE, name)

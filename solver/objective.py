@@ -22,7 +22,7 @@ from imcmap.models.workload import OPERANDS, Operand
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .problem import MappingProblem
-from .terms import Term, exact_value, lower_bound
+from .terms import Term, exact_value, floor_log, lower_bound
 from .variables import PE, Exps, MappingVars, add_exps, sub_exps
 
 
@@ -51,6 +51,24 @@ class Flow:
     inst_exps: Exps
     halo: list = field(default_factory=list)
     correction: Correction | None = None  # the exact part to subtract from this flow (outputs)
+    inst_logs: list = field(default_factory=list)  # instance factors given as logs (in totals only)
+
+
+def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, level: MemoryLevel) -> tuple[Exps, list]:
+    """Instances of ``level`` in use for ``op``: the unrolling over the dims it does not serve, or for
+    IMC row registers rows_total (per spatial candidate, as a floored log) times the macro unrolling."""
+    if not problem.row_registers(op, level):
+        return v.instances_exps(level.served_dims), []
+    d2 = problem.accel.array_dims[1].name
+    others = [a for a in v.array_dims() if a not in level.served_dims and a != d2]
+    names = [d.name for d in problem.accel.array_dims]
+    logs = []
+    for cand in problem.groups[0].candidates:
+        rows_total, _ = diagonal_rows(cand.get(names[0], {}), cand.get(names[1], {}), stride=problem.layer.stride, dilation=problem.layer.dilation)
+        logs.append(floor_log(rows_total))
+    var = model.NewIntVar(0, max(logs), f"rows_log[{level.name}]")
+    model.Add(var == sum(lg * b for lg, b in zip(logs, v.choice[0]) if lg))
+    return v.spatial_exps(others, v.all_dims()), [(var, max(logs))]
 
 
 def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str):
@@ -75,15 +93,17 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
         rel = nonhalo_relevant(v, op)
 
-        def elements(cut: int, level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list]:
-            """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``."""
-            inst = v.instances_exps(level.served_dims)
-            exps = add_exps(refill, v.tile_exps(op, cut, level.served_dims, rel), inst)
-            halo = input_halo(model, v, problem, cut, level.served_dims, f"h[{op.value}{cut}/{level.name}]") if op is Operand.I else []
-            return exps, inst, [(h[1], h[2]) for h in halo]
+        def elements(cut: int, level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list, list]:
+            """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``; the last
+            item holds instance factors that are not products of loop factors (IMC row registers)."""
+            served = problem.tile_served(op, level)
+            inst, inst_logs = _instances(model, v, problem, op, level)
+            exps = add_exps(refill, v.tile_exps(op, cut, served, rel), inst)
+            halo = input_halo(model, v, problem, cut, served, f"h[{op.value}{cut}/{level.name}]") if op is Operand.I else []
+            return exps, inst, [(h[1], h[2]) for h in halo], inst_logs
 
         bottom = levels[0]
-        exps, inst, halo = elements(PE, bottom, v.refill_exps(op, PE))
+        exps, inst, halo, logs = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
             cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]")
             cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]")
@@ -91,12 +111,12 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
             flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr))
             corrections += [cw, cr]
         else:
-            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo))
+            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, inst_logs=logs))
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
-            c_exps, c_inst, c_halo = elements(i, child, r)
-            p_exps, p_inst, p_halo = elements(i, parent, r)
+            c_exps, c_inst, c_halo, c_logs = elements(i, child, r)
+            p_exps, p_inst, p_halo, p_logs = elements(i, parent, r)
             if op is Operand.O:
                 for lvl, e, ins, h, first, second in (
                     (child, c_exps, c_inst, c_halo, "read", "write"),
@@ -109,8 +129,8 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
                     flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2))
                     corrections += [c1, c2]
             else:
-                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo))
-                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo))
+                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, inst_logs=c_logs))
+                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, inst_logs=p_logs))
     return flows, corrections
 
 
@@ -185,7 +205,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
     parts = []
     for k, f in enumerate(flows):
         coef = f.bits * _energy_per_bit(f.level, f.direction)
-        t = lower_bound(model, Term(coef, f.exps, bounds, f.halo, f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"), unit_pj)
+        t = lower_bound(model, Term(coef, f.exps, bounds, f.halo + f.inst_logs, f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"), unit_pj)
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
             parts.append(t)
@@ -265,8 +285,9 @@ def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells
                 continue
             bw = level.read_bw_bits if op is Operand.O else level.write_bw_bits
             bits = prec.bits(op)  # outputs drain finished, at o_bits
-            halo = input_halo(model, v, problem, i, level.served_dims, f"fd[{op.value}/{level.name}]") if op is Operand.I else []
-            tile = v.tile_exps(op, i, level.served_dims, rel)
+            served = problem.tile_served(op, level)
+            halo = input_halo(model, v, problem, i, served, f"fd[{op.value}/{level.name}]") if op is Operand.I else []
+            tile = v.tile_exps(op, i, served, rel)
             logs = [(h[1], h[2]) for h in halo]
             t = lower_bound(model, Term(bits / bw, tile, bounds, logs, f"fd[{op.value}/{level.name}]"), unit_cycles)
             if t is not None:

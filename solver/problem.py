@@ -77,6 +77,20 @@ class MappingProblem:
     def level(self, operand: Operand, index: int):  # noqa: ANN201 - MemoryLevel
         return self.accel.memories[self.chain_levels(operand)[index]]
 
+    def row_registers(self, operand: Operand, level) -> bool:  # noqa: ANN001 - MemoryLevel
+        """The evaluator's ``row_registers``: an IMC input level shared along the columns, not the rows,
+        holds one input per physical row (rows_total of them under a diagonal mapping)."""
+        if operand is not Operand.I or not isinstance(self.accel.array, ImcArray):
+            return False
+        d1, d2 = self.accel.array_dims[0].name, self.accel.array_dims[1].name
+        return d1 in level.served_dims and d2 not in level.served_dims
+
+    def tile_served(self, operand: Operand, level) -> tuple[str, ...]:  # noqa: ANN001 - MemoryLevel
+        """The array dims whose unrolling lies inside one instance's tile of ``operand`` at ``level``."""
+        if self.row_registers(operand, level):
+            return tuple(d for d in level.served_dims if d != self.accel.array_dims[0].name)
+        return tuple(level.served_dims)
+
 
 def allowed_dims(accel: Accelerator, rule: ResolvedRule, array_dim: str) -> frozenset[str]:
     """Loop dims that may unroll over ``array_dim``: the array's physics, then the user's restriction."""

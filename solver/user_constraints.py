@@ -49,7 +49,7 @@ from imcmap.models.mapping_spec import UserConstraint
 from imcmap.models.workload import OPERANDS, Operand
 from ortools.sat.python import cp_model
 
-from .constraints import dims_bounds, input_halo, nonhalo_relevant
+from .constraints import dims_bounds, exact_tile
 from .problem import MappingProblem, Unrolling
 from .terms import exact_value
 from .variables import MappingVars
@@ -206,16 +206,7 @@ def add_tile_bound(model, v: MappingVars, problem: MappingProblem, body: TileBou
     if i is None:
         model.Add(lit == 0)
         return
-    level = problem.level(op, i)
-    dims = nonhalo_relevant(v, op)
-    tile = exact_value(model, [(v.tile_exps(op, i, level.served_dims, dims), dims_bounds(problem, dims))],
-                       lambda x: x, f"{name}.tile")
-    if op is Operand.I:
-        halos = input_halo(model, v, problem, i, level.served_dims, name)
-        if halos:
-            full = model.NewIntVar(0, problem.layer.operand_size(op), f"{name}.tile_halo")
-            model.AddMultiplicationEquality(full, [tile] + [h[0] for h in halos])
-            tile = full
+    tile = exact_tile(model, v, problem, op, i, f"{name}.tile")
     rows = {
         ">=": tile >= body.value, "<=": tile <= body.value, "==": tile == body.value,
         ">": tile >= body.value + 1, "<": tile <= body.value - 1,

@@ -61,6 +61,14 @@ def oracle_imc(d1: int = 4, d2: int = 4, buf_bits: int = 256, analog: bool = Fal
     return Accelerator("oracle_imc", memories, array)
 
 
+def oracle_imc_rows(d1: int = 4, d2: int = 8, buf_bits: int = 256, analog: bool = False) -> Accelerator:
+    """oracle_imc plus one input register per macro row (shared along the columns), as in ZigZag's
+    dimc.yaml: under a diagonal mapping the evaluator gives each of rows_total rows its own input."""
+    base = oracle_imc(d1, d2, buf_bits, analog)
+    rf = mem("rf_i", 8, ["I1"], 8, 0.02, 0.02, served=("D1",), kind=MemoryKind.RF)
+    return Accelerator("oracle_imc_rows", (base.memories[0], rf) + base.memories[1:], base.array)
+
+
 def oracle_digital(d1: int = 2, d2: int = 2, rf_bits: int = 32, buf_bits: int = 256) -> Accelerator:
     """Three levels over a digital PE array: a per-PE register (W, O), a shared buffer (I, W, O), DRAM."""
     dims = (ArrayDim("D1", d1), ArrayDim("D2", d2))
