@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -877,6 +877,8 @@ def _solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="CP-SAT random seed (default 0)")
     parser.add_argument("--processes", type=int, help="layers solved in parallel (default: all cores)")
     parser.add_argument("--no-dataflow", action="store_true", help="do not keep a layer's output on chip for the next layer")
+    parser.add_argument("--diagonal", action="store_true",
+                        help="also search diagonal OX/OY unrolling over IMC columns where the mapping spec does not say")
     parser.add_argument("--detail", action="store_true", help="also print each layer's loop nest and energy breakdown")
     parser.add_argument("-o", "--output", metavar="DIR", help="write result.json, mappings.yaml and report.txt to DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -897,6 +899,8 @@ def _run_solve(args: argparse.Namespace, console: Console) -> int:
     accel, workload = inputs.accelerator, inputs.workload
     assert accel is not None and workload is not None
     spec = inputs.mapping or MappingSpec()
+    if args.diagonal:
+        spec = replace(spec, diagonal_default=True)
     if inputs.mapping is not None:
         problems = check_mapping_against(inputs.mapping, accel, workload)
         if problems:

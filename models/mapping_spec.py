@@ -71,8 +71,12 @@ class ResolvedRule:
 
 @dataclass(frozen=True, slots=True)
 class MappingSpec:
+    """``diagonal_default``: whether OX/OY may unroll over IMC columns where no entry says. Off, as in
+    ZigZag: the diagonal space is larger and takes the solver about three times longer to close."""
+
     rules: tuple[MappingRule, ...] = ()
     name: str = "default"
+    diagonal_default: bool = False
 
     def resolve(self, layer: Layer) -> ResolvedRule:
         """Layer name beats op type beats ``default``; constraints of every matching entry apply."""
@@ -97,7 +101,7 @@ class MappingSpec:
         return ResolvedRule(
             fixed_spatial=first("fixed_spatial"),
             allowed_spatial=first("allowed_spatial"),
-            allow_diagonal=True if diagonal is None else bool(diagonal),
+            allow_diagonal=self.diagonal_default if diagonal is None else bool(diagonal),
             operand_links=links,
             constraints=constraints,
         )

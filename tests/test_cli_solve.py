@@ -87,3 +87,15 @@ def test_layer_that_cannot_map_is_exit_3(tmp_path: Path):
     proc = _solve("-a", "dimc", "-w", str(path))
     assert proc.returncode == 3
     assert "w16" in proc.stderr and "exceed" in proc.stderr
+
+
+def test_diagonal_flag_opens_the_diagonal_space():
+    """Without --diagonal no layer unrolls OX/OY over the IMC columns; with it, tiny_conv on aimc does."""
+    def d1_dims(*extra: str) -> set[str]:
+        proc = _solve("-a", "aimc", "-w", "tiny_conv", "--json", *extra)
+        assert proc.returncode == 0, proc.stderr
+        layer = json.loads(proc.stdout)["layers"][0]
+        return set(layer["mapping"]["spatial"].get("D1", {}))
+
+    assert not d1_dims() & {"OX", "OY"}
+    assert d1_dims("--diagonal") & {"OX", "OY"}

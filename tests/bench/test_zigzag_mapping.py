@@ -75,7 +75,27 @@ def test_matrix_dims_renamed_by_role_and_dropped_levels_restricted() -> None:
 
 def test_fractional_unrolling_is_flagged() -> None:
     """A greedy (non-dividing) unrolling is not an imcmap mapping: exact is False, with the reason."""
-    record = dict(RECORD, spatial={"D1": {"K": 42.5}, "D2": {"FX": 3, "C": 32}})
+    record = dict(RECORD, spatial_used={"K": 42.5, "FX": 3, "C": 32})
     converted = _module().to_imcmap(record, CONV, DIMC)
     assert not converted.exact
-    assert converted.notes[0] == "D1: K unrolled 42.5 (fractional; ZigZag's greedy mapping), taken as 43"
+    assert converted.notes == (
+        "D1: K unrolled 42.5 of the 64 named (ZigZag shrinks an unrolling the layer does not fill)",
+        "D1: K unrolled 42.5 (fractional; ZigZag's greedy mapping), taken as 43",
+        "K: ZigZag covers 43, the layer has 64",
+    )
+
+
+def test_shrunk_unrolling_is_read_from_the_loops() -> None:
+    """ZigZag runs K 128 on a K = 192 layer as 2 x 96: the used unrolling is 96 (recorded, or deduced from
+    the temporal loops in records without ``spatial_used``), an exact imcmap mapping."""
+    layer = Layer(name="conv", op="Conv", dims={"K": 192, "C": 64, "OY": 56, "OX": 56, "FY": 3, "FX": 3},
+                  padding=(1, 1, 1, 1))
+    base = dict(RECORD, dims=dict(RECORD["dims"], K=192), spatial={"D1": {"K": 128}, "D2": {"FX": 3, "C": 32}},
+                loops=RECORD["loops"] + [["K", 2]],
+                levels={"O": [["rf_2B", 0], ["sram_256KB", 4], ["dram", 3]], "W": [["cells", 2], ["dram", 5]],
+                        "I": [["rf_1B", 0], ["sram_256KB", 4], ["dram", 3]]})
+    for record in (base, dict(base, spatial_used={"K": 96, "FX": 3, "C": 32})):
+        converted = _module().to_imcmap(record, layer, DIMC)
+        assert converted.exact
+        assert converted.mapping.spatial["D1"] == {"K": 96}
+        assert check(layer, DIMC, converted.mapping) == []

@@ -55,7 +55,7 @@ def test_edp_objective_matches_brute_force(seed: int):
     layer = layers[seed]
     accel = oracle_imc(d1=2, d2=4) if seed % 2 == 0 else oracle_digital(d1=2, d2=2)
     best, _, _ = brute_force(layer, accel, lambda r: r.energy_pj * r.latency_cycles)
-    solution = solve_layer(layer, accel, MappingSpec().resolve(layer), "edp", SolverConfig(time_limit_s=20))
+    solution = solve_layer(layer, accel, MappingSpec(diagonal_default=True).resolve(layer), "edp", SolverConfig(time_limit_s=20))
     assert solution.exact_cost == pytest.approx(best, rel=1e-9)
     assert solution.lower_bound <= best * (1 + 1e-9)
 
@@ -79,7 +79,7 @@ def test_larger_memory_never_worse(dims, buf_bits, objective):
     layer = Layer("p", "Conv", dims)
     small = oracle_imc(d1=2, d2=4, buf_bits=buf_bits)
     big = replace(small, memories=tuple(replace(m, capacity_bits=2 * m.capacity_bits) if m.name == "buf" else m for m in small.memories))
-    rule = MappingSpec().resolve(layer)
+    rule = MappingSpec(diagonal_default=True).resolve(layer)
     a = solve_layer(layer, small, rule, objective, SolverConfig(time_limit_s=20))
     b = solve_layer(layer, big, rule, objective, SolverConfig(time_limit_s=20))
     if a.mapping is None:

@@ -25,7 +25,7 @@ CONFIG = SolverConfig(time_limit_s=10)
 
 def _solve(*texts: str, layer: Layer = LAYER, accel=ACCEL) -> LayerSolution:
     constraints = tuple(parse_constraint(t) for t in texts)
-    return solve_layer(layer, accel, MappingSpec().resolve(layer), "energy", CONFIG, constraints)
+    return solve_layer(layer, accel, MappingSpec(diagonal_default=True).resolve(layer), "energy", CONFIG, constraints)
 
 
 @pytest.fixture(scope="module")
