@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from suite import HARDWARE, NETWORKS, OBJECTIVES  # noqa: E402  (bench-local module)
 DEFAULT_TIMEOUT_S = 1800.0
 COMPUTE_ONNX_OPS = ("Conv", "Gemm", "MatMul", "QLinearConv", "ConvInteger", "MatMulInteger", "QLinearMatMul")
 
@@ -216,7 +218,10 @@ def price_zigzag_mappings(run: PeerRun, workload: Path, accelerator: Path) -> li
         )
         if converted.exact and not violations:
             report = evaluate(layer, converted.accelerator, converted.mapping)
-            row.update(imcmap_energy_pj=report.energy_pj, imcmap_latency_cycles=report.latency_cycles)
+            row.update(imcmap_energy_pj=report.energy_pj, imcmap_latency_cycles=report.latency_cycles,
+                       imcmap_latency_terms={"compute": report.compute_cycles, "stall": report.stall_cycles,
+                                             "load": report.load_cycles},
+                       imcmap_energy_terms=report.energy_by_component())
         rows.append(row)
     return rows
 
@@ -262,6 +267,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(*args.child)
         return 0
+    if args.imcmap_child:
+        from suite import imcmap_child
+
+        imcmap_child(*args.imcmap_child)
+        return 0
+    if args.suite:
+        from suite import run_suite
+
+        return run_suite(args)
     workload = resolve_input("workload", args.workload)
     accelerator = resolve_input("hardware", args.accelerator)
     mapping = resolve_input("mapping", args.mapping)
@@ -309,6 +323,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         )
 
 
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _g(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
@@ -333,6 +351,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--imcmap", action="store_true", help="also solve with imcmap (solver.network.solve_network)")
     p.add_argument("--json", help="write everything to this JSON file")
     p.add_argument("--child", nargs=2, metavar=("REQUEST", "RESULT"), help=argparse.SUPPRESS)
+    p.add_argument("--imcmap-child", nargs=2, metavar=("REQUEST", "RESULT"), help=argparse.SUPPRESS)
+    s = p.add_argument_group("suite (--suite): networks x hardware x objectives, both tools, table (bench/suite.py)")
+    s.add_argument("--suite", action="store_true", help="run the full comparison and write JSON per case and a markdown table")
+    s.add_argument("--networks", type=_names, default=list(NETWORKS), help="comma list (default: %(default)s)")
+    s.add_argument("--hardwares", type=_names, default=list(HARDWARE), help="comma list (default: %(default)s)")
+    s.add_argument("--objectives", type=_names, default=list(OBJECTIVES), help="comma list (default: %(default)s)")
+    s.add_argument("--out", default=str(HERE / "results"), help="folder for json/<case>.json and peer_zigzag.md")
+    s.add_argument("--zigzag-jobs", type=int, default=2, help="ZigZag runs at once (one core each; default 2)")
+    s.add_argument("--phase", choices=("all", "zigzag", "imcmap", "price", "table"), default="all",
+                   help="all (default), or one phase: ZigZag runs; imcmap runs + pricing; pricing again with the "
+                   "recorded runs (no solving); the table from existing JSON")
+    s.add_argument("--reuse-zigzag", action="store_true", help="keep ZigZag runs already in --out (resume a long suite)")
     return p
 
 

@@ -85,6 +85,12 @@ def record_cme(cme: Any) -> LayerRecord:
     if len(orders) != 1:  # ZigZag's representation guarantees one order; say so loudly if not
         raise ValueError(f"{layer.name}: operands see different loop orders: {loops_by_op}")
     spatial = {str(adim): {str(dim): _number(f) for dim, f in unrolls.items()} for adim, unrolls in layer.spatial_mapping.items()}
+    # what the cost model used: the per-OA-dim mapping above is what was chosen, but ZigZag's conversion
+    # stage shrinks an unrolling larger than needed (K 128 on a K=192 layer runs as 2 x 96)
+    used: dict[str, float] = {}
+    for unrolls in cme.spatial_mapping.mapping_dict_origin[layer.output_operand]:
+        for dim, factor in unrolls:
+            used[str(dim)] = used.get(str(dim), 1.0) * float(factor)
     return {
         "layer": layer.name,
         "operator_type": layer.type,
@@ -94,11 +100,73 @@ def record_cme(cme: Any) -> LayerRecord:
         "dims": {str(d): int(s) for d, s in layer.layer_dim_sizes.items()},
         "relevance": {dim: sorted(ops) for dim, ops in relevance.items()},
         "spatial": spatial,
+        "spatial_used": {dim: _number(f) for dim, f in used.items()},
         "loops": next(iter(loops_by_op.values())),
         "levels": levels,
         "operand_links": links,
         "printout": zigzag_printout(cme),
+        "detail": zigzag_detail(cme),
     }
+
+
+def zigzag_detail(cme: Any) -> dict[str, Any]:
+    """ZigZag's own cost breakdown of the chosen mapping, for the fidelity study (bench/README.md):
+    latency terms, energy per operand / level / direction, word accesses, and every port's activity
+    (per data-transfer link: real and allowed cycles per period, period, period count, stall or slack)."""
+    out: dict[str, Any] = {}
+
+    def four_way(value: Any) -> dict[str, float]:
+        return {str(direction): float(v) for direction, v in value.data.items()}
+
+    try:
+        out["latency"] = {
+            "cycles_per_op": float(cme.cycles_per_op),
+            "ideal_cycle": float(cme.ideal_cycle),
+            "ideal_temporal_cycle": float(cme.ideal_temporal_cycle),
+            "stall_slack_comb": float(cme.stall_slack_comb),
+            "data_onloading_cycle": float(cme.data_onloading_cycle),
+            "data_offloading_cycle": float(cme.data_offloading_cycle),
+            "systolic_drain_cycle": float(getattr(cme, "systolic_drain_cycle", 0.0) or 0.0),
+            "latency_total0": float(cme.latency_total0),
+            "latency_total2": float(cme.latency_total2),
+        }
+        out["energy"] = {
+            "mac_energy": float(cme.mac_energy),
+            "mac_energy_breakdown": {str(k): float(v) for k, v in (getattr(cme, "mac_energy_breakdown", None) or {}).items()},
+            "mem_energy": float(cme.mem_energy),
+            "per_operand_level": {
+                str(op): [four_way(e) for e in levels] for op, levels in cme.mem_energy_breakdown_further.items()
+            },
+        }
+        out["word_accesses"] = {str(op): [four_way(a) for a in levels] for op, levels in cme.memory_word_access.items()}
+        out["data_bits_unrolled"] = {str(op): [int(b) for b in v] for op, v in cme.mapping.data_bit_per_level_unrolled.items()}
+        out["mem_utilization_shared"] = {str(op): [float(u) for u in v] for op, v in cme.mem_utili_shared.items()}
+        out["double_buffer"] = {str(op): [bool(b) for b in flags] for op, flags in cme.double_buffer_true.items()}
+        ports = []
+        for level, per_port in zip(cme.mem_level_list, cme.port_activity_collect):
+            for port_name, activities in per_port.items():
+                ports.append({
+                    "memory": level.name,
+                    "port": port_name,
+                    "stall_slack_comb": float(cme.stall_slack_comb_collect[cme.mem_level_list.index(level)].get(port_name, 0)),
+                    "links": [
+                        {"operand": str(a.served_op_lv_dir[0]), "level": int(a.served_op_lv_dir[1]),
+                         "direction": str(a.served_op_lv_dir[2]), "real": float(a.real_cycle),
+                         "allowed": float(a.allowed_cycle), "period": float(a.period),
+                         "period_count": float(a.period_count), "stall_or_slack": float(a.stall_or_slack)}
+                        for a in activities
+                    ],
+                })
+        out["ports"] = ports
+        out["loading_cc"] = {
+            str(op): {key: float(v[0]) for key, v in per.items()} for op, per in cme.data_loading_cc_per_op.items()
+        }
+        out["offloading_cc"] = {
+            str(op): {key: float(v[0]) for key, v in per.items()} for op, per in cme.data_offloading_cc_per_op.items()
+        }
+    except Exception as exc:  # noqa: BLE001 - detail is best effort; the headline numbers are read above
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    return out
 
 
 def zigzag_printout(cme: Any) -> str:
@@ -153,8 +221,12 @@ def to_imcmap(record: LayerRecord, layer: Layer, accel: Accelerator) -> Converte
     notes: list[str] = []
     exact = True
     spatial: dict[str, dict[str, int]] = {}
+    used = spatial_used(record)
     for adim, unrolls in record["spatial"].items():
         for dim, factor in unrolls.items():
+            if dim in used and used[dim] != factor:
+                notes.append(f"{adim}: {dim} unrolled {_number(used[dim])} of the {factor} named (ZigZag shrinks an unrolling the layer does not fill)")
+                factor = used[dim]
             if factor == 1:
                 continue
             whole = math.ceil(factor)
@@ -186,6 +258,34 @@ def to_imcmap(record: LayerRecord, layer: Layer, accel: Accelerator) -> Converte
             notes.append(f"{dim}: ZigZag covers {got}, the layer has {layer.size(dim)}")
             exact = False
     return Converted(mapping=mapping, accelerator=restricted, exact=exact, notes=tuple(notes))
+
+
+def spatial_used(record: LayerRecord) -> dict[str, float]:
+    """Per loop dim, the unrolling ZigZag's cost model used, where it differs from the chosen
+    ``spatial`` and the dim sits on one array dim: ZigZag's conversion stage runs K 128 on a K = 192 layer as
+    2 x 96 (or 1000 as 16 x 62.5, fractional). Read from ``spatial_used`` when recorded, else deduced from
+    the temporal loops (layer size / temporal factor), which ZigZag derives from the used unrolling."""
+    on: dict[str, list[str]] = {}
+    for adim, unrolls in record["spatial"].items():
+        for dim, factor in unrolls.items():
+            if factor != 1:
+                on.setdefault(dim, []).append(adim)
+    out: dict[str, float] = {}
+    for dim, adims in on.items():
+        if len(adims) != 1:
+            continue
+        named = record["spatial"][adims[0]][dim]
+        if "spatial_used" in record:
+            value = record["spatial_used"].get(dim, named)
+        else:
+            temporal = math.prod(size for d, size in record["loops"] if d == dim)
+            size = record.get("dims", {}).get(dim)
+            if size is None:
+                continue
+            value = size / temporal
+        if value != named:
+            out[dim] = value
+    return out
 
 
 def _drop_above(accel: Accelerator, memory_operand: str, level_name: str) -> Accelerator:
