@@ -1125,6 +1125,12 @@ def render_solve(console: Console, result, document: dict[str, object], *, detai
         console.print(f"unmodelled ops (not priced): {listed}", markup=False, highlight=False, soft_wrap=True)
     for warning in result.workload.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    for r in result.layers:
+        if r.solution.mapping is not None and r.solution.message:
+            console.print(f"note: {r.solution.layer.name}: {r.solution.message}", markup=False, highlight=False, soft_wrap=True)
+    if result.interrupted or result.timed_out:
+        why = "interrupted" if result.interrupted else "total time limit"
+        console.print(f"{why}: {len(result.timed_out)} layer(s) not solved, kept what was done", markup=False, highlight=False)
     if detail:
         seen: set[str] = set()
         for i, r in enumerate(result.layers):

@@ -51,7 +51,7 @@ from typing import Any
 
 from imcmap.models.hardware import Accelerator, ImcArray, MemoryLevel
 from imcmap.models.mapping import Loop, Mapping
-from imcmap.models.workload import OPERANDS, Layer, Operand, is_relevant
+from imcmap.models.workload import OPERANDS, Layer, Operand, input_positions, is_relevant
 
 RD_LOW, WR_HIGH, WR_LOW, RD_HIGH = "rd_out_to_low", "wr_in_by_high", "wr_in_by_low", "rd_out_to_high"
 ALLOCATION_CODES = {"tl": RD_LOW, "fh": WR_HIGH, "fl": WR_LOW, "th": RD_HIGH}
@@ -106,6 +106,7 @@ class Link:
     real: int = 0
     allowed: int = 0
     cycle_period: int = 0
+    distinct: int = 0  # outputs: distinct tiles over the loops above this link's cut (for the psum ablation)
 
     @property
     def stall_or_slack(self) -> int:
@@ -137,24 +138,50 @@ class ZigZagCost:
         return self.memory_energy_pj + self.array_energy_pj
 
 
-class ClippedLayer(Layer):
-    """An imcmap layer whose input tiles never extend past the unpadded input (ZigZag's
-    ``calc_tensor_dim``: min(positions, whole input without padding)); padding is not data."""
+class UnclippedLayer(Layer):
+    """An imcmap layer whose input tiles may reach into the padding (imcmap's evaluator, like ZigZag's
+    ``calc_tensor_dim``, clips them at the unpadded input); used to measure what clipping changes."""
 
     __slots__ = ()
 
     def input_extent(self, axis: str, out_tile: int, filt_tile: int) -> int:
-        positions = Layer.input_extent(self, axis, out_tile, filt_tile)
+        index = 0 if axis == "Y" else 1
+        return input_positions(out_tile, filt_tile, self.stride[index], self.dilation[index])
+
+
+def evaluator_clips_padding() -> bool:
+    """Whether imcmap's own ``Layer`` stops input tiles at the padding (rule E2 of bench/README.md)."""
+    probe = Layer(name="probe", op="Conv", dims={"K": 1, "C": 1, "OY": 7, "OX": 7, "FY": 3, "FX": 3}, padding=(1, 1, 1, 1))
+    return probe.input_extent("X", 7, 3) == 7
+
+
+class _ClippedLayer(Layer):
+    """Input tiles stopped at the unpadded input (ZigZag's ``calc_tensor_dim``), for an imcmap ``Layer``
+    that does not do it itself."""
+
+    __slots__ = ()
+
+    def input_extent(self, axis: str, out_tile: int, filt_tile: int) -> int:
+        index = 0 if axis == "Y" else 1
         y = axis == "Y"
-        whole = Layer.input_extent(self, axis, self.size("OY" if y else "OX"), self.size("FY" if y else "FX"))
+        whole = input_positions(self.size("OY" if y else "OX"), self.size("FY" if y else "FX"), self.stride[index], self.dilation[index])
         pad = (self.padding[0] + self.padding[2]) if y else (self.padding[1] + self.padding[3])
-        return min(positions, whole - pad)
+        return min(input_positions(out_tile, filt_tile, self.stride[index], self.dilation[index]), max(1, whole - pad))
 
 
-def clipped(layer: Layer) -> ClippedLayer:
+def clipped(layer: Layer) -> Layer:
+    """The layer with input tiles clipped at the padding (imcmap's own rule when it has it)."""
+    if evaluator_clips_padding():
+        return layer
     import dataclasses
 
-    return ClippedLayer(**{f.name: getattr(layer, f.name) for f in dataclasses.fields(Layer)})
+    return _ClippedLayer(**{f.name: getattr(layer, f.name) for f in dataclasses.fields(Layer)})
+
+
+def unclipped(layer: Layer) -> UnclippedLayer:
+    import dataclasses
+
+    return UnclippedLayer(**{f.name: getattr(layer, f.name) for f in dataclasses.fields(Layer)})
 
 
 def _first_relevant(operand: Operand, loops: tuple[Loop, ...], start: int) -> int:
@@ -166,13 +193,12 @@ def _first_relevant(operand: Operand, loops: tuple[Loop, ...], start: int) -> in
 
 def zigzag_cost(layer: Layer, accel: Accelerator, mapping: Mapping, ports: Ports, *, clip_padding: bool = True,
                 round_to_bw_min: bool = True, double_buffering: str = "zigzag", window_union: bool = True,
-                loading: bool = True) -> ZigZagCost:
+                loading: bool = True, psum_readback: str = "zigzag") -> ZigZagCost:
     """ZigZag 3.9.1's latency and energy of ``mapping`` (see the module docstring). The flags switch off
     one ZigZag rule each, to measure what it contributes (bench/README.md)."""
     from imcmap.models.evaluator import _array_energy, _Context
 
-    if clip_padding:
-        layer = clipped(layer)
+    layer = clipped(layer) if clip_padding else unclipped(layer)
     ctx = _Context(layer, accel, mapping)
     loops = mapping.loops
     total = prod(loop.size for loop in loops)
@@ -263,6 +289,7 @@ def zigzag_cost(layer: Layer, accel: Accelerator, mapping: Mapping, ports: Ports
                 bits_low = prec.psum_bits if partial_low else prec.o_bits
                 partial_high = o_partial_from(own_cut)
                 bits_high = prec.psum_bits if partial_high else prec.o_bits
+                low_cut, high_cut = (stat[op][i] if i else 0), own_cut
                 specs = [(WR_LOW, parent_amount, bits_low, period_o, child_db, child_tir)]
                 if partial_low:
                     specs.append((RD_LOW, parent_amount, bits_low, period_o, child_db, child_tir))
@@ -278,6 +305,9 @@ def zigzag_cost(layer: Layer, accel: Accelerator, mapping: Mapping, ports: Ports
             for direction, amount, bits, per, db, tir in specs:
                 port = _port_of(ports, level.name, mem_op, direction)
                 link = Link(op, i, level.name, direction, amount, bits, per, total // per)
+                if op is Operand.O:
+                    cut = low_cut if direction in (WR_LOW, RD_LOW) else high_cut
+                    link.distinct = prod(l.size for l in loops[cut:] if is_relevant(Operand.O, l.dim))
                 link.real = math.ceil(amount * bits / port.bandwidth)
                 window = per if db else int(per / tir)
                 link.allowed = math.ceil(window * ncyc)
@@ -314,8 +344,20 @@ def zigzag_cost(layer: Layer, accel: Accelerator, mapping: Mapping, ports: Ports
         level = levels[link.memory]
         port = _port_of(ports, link.memory, mapping.operand_links[link.operand], link.direction)
         bw_min = (port.bandwidth_min or port.bandwidth) if round_to_bw_min else 1
-        words = math.ceil(link.amount * link.bits / bw_min) * bw_min / port.bandwidth
-        accesses = int(words * link.count * max(ctx.instances_used(level), 1))
+
+        def words(bits: int) -> float:
+            return math.ceil(link.amount * bits / bw_min) * bw_min / port.bandwidth  # noqa: B023
+
+        units = max(ctx.instances_used(level), 1)
+        if psum_readback == "exact" and link.operand is Operand.O and link.bits == prec.psum_bits:
+            # ablation, imcmap's rule: each output's last write at its final width, no read-back before its first
+            psums = link.count - link.distinct
+            if link.direction in (WR_LOW, RD_HIGH):
+                accesses = int((words(prec.psum_bits) * psums + words(prec.o_bits) * link.distinct) * units)
+            else:
+                accesses = int(words(prec.psum_bits) * psums * units)
+        else:
+            accesses = int(words(link.bits) * link.count * units)
         cost = level.read_energy_pj if link.direction in (RD_LOW, RD_HIGH) else level.write_energy_pj
         memory_energy += accesses * cost
         by_operand[link.operand.value] = by_operand.get(link.operand.value, 0.0) + accesses * cost

@@ -84,9 +84,19 @@ class Layer:
 
     def input_extent(self, axis: str, out_tile: int, filt_tile: int) -> int:
         """Input rows (axis 'Y') or columns ('X') touched by ``out_tile`` outputs and ``filt_tile`` taps:
-        the distinct positions ``stride*o + dilation*f`` (a stride wider than the taps skips some)."""
+        the distinct positions ``stride*o + dilation*f`` (a stride wider than the taps skips some), at
+        most the input's real size: padding positions are zeros that no memory stores (as in ZigZag)."""
         index = 0 if axis == "Y" else 1
-        return input_positions(out_tile, filt_tile, self.stride[index], self.dilation[index])
+        touched = input_positions(out_tile, filt_tile, self.stride[index], self.dilation[index])
+        return min(touched, self.input_size(axis))
+
+    def input_size(self, axis: str) -> int:
+        """The unpadded input rows or columns: the full window's positions less the padding."""
+        index = 0 if axis == "Y" else 1
+        out_dim, filt_dim = ("OY", "FY") if axis == "Y" else ("OX", "FX")
+        full = input_positions(self.size(out_dim), self.size(filt_dim), self.stride[index], self.dilation[index])
+        pad = self.padding[0] + self.padding[2] if axis == "Y" else self.padding[1] + self.padding[3]
+        return max(1, full - pad)
 
     def footprint(self, operand: Operand, tile: dict[str, int]) -> int:
         """Elements of ``operand`` touched by a tile of loop extents ``tile`` (missing dims = 1)."""

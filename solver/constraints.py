@@ -160,7 +160,7 @@ def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem,
         out.append(
             halo_log_table(
                 model, o_exps, dims_bounds(problem, [o_dim]), f_exps, dims_bounds(problem, [f_dim]),
-                layer.stride[axis], layer.dilation[axis], f"{name}.{o_dim}",
+                lambda o, f, ax=o_dim[1]: layer.input_extent(ax, o, f), f"{name}.{o_dim}",
             )
         )
     return out

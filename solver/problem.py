@@ -61,6 +61,7 @@ class MappingProblem:
     rule: ResolvedRule
     dim_primes: dict[str, dict[int, int]]  # loop dim -> {prime: exponent}, only dims of size > 1
     groups: tuple[SpatialGroup, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def primes(self) -> tuple[int, ...]:
@@ -135,8 +136,7 @@ def spatial_groups(layer: Layer, accel: Accelerator, rule: ResolvedRule) -> tupl
     groups: list[SpatialGroup] = []
     for gdims in group_dims:
         if rule.fixed_spatial is not None:
-            fixed = {a: dict(rule.fixed_spatial.get(a, {})) for a in gdims}
-            candidates = [fixed]
+            candidates = [fit_fixed_unrolling(layer, {a: dict(rule.fixed_spatial.get(a, {})) for a in gdims})[0]]
         else:
             per_dim = [
                 _unrollings_of(sizes[a], sorted(allowed_dims(accel, rule, a), key=LOOP_DIMS.index), full) for a in gdims
@@ -150,6 +150,24 @@ def spatial_groups(layer: Layer, accel: Accelerator, rule: ResolvedRule) -> tupl
             candidates = [c for c in candidates if _fits_rows(layer, accel, c)]
         groups.append(SpatialGroup(gdims, tuple(candidates)))
     return tuple(groups)
+
+
+def fit_fixed_unrolling(layer: Layer, fixed: Unrolling) -> tuple[Unrolling, tuple[str, ...]]:
+    """A fixed unrolling that does not divide the layer (K 32 on a 1000-channel Gemm, C 32 on a 3-channel
+    conv) is lowered to the largest divisor of what remains; ZigZag pads instead, imcmap keeps exact
+    factors. Returns the unrolling used and one note per change."""
+    remaining = {d: layer.size(d) for d in LOOP_DIMS}
+    used: Unrolling = {}
+    notes = []
+    for adim, unrolls in fixed.items():
+        used[adim] = {}
+        for dim, factor in unrolls.items():
+            fit = max(f for f in divisors(remaining[dim]) if f <= factor)
+            if fit != factor:
+                notes.append(f"fixed {adim} {dim}{factor} lowered to {dim}{fit} ({dim}={layer.size(dim)})")
+            used[adim][dim] = fit
+            remaining[dim] //= fit
+    return used, tuple(notes)
 
 
 def _divides(unroll: Unrolling, full: dict[str, int]) -> bool:
@@ -182,10 +200,12 @@ def build_problem(layer: Layer, accel: Accelerator, rule: ResolvedRule) -> Mappi
     for operand in OPERANDS:
         if not accel.chain(rule.operand_links[operand]):
             raise ProblemError(f"no memory level holds {rule.operand_links[operand]} (operand {operand.value})")
+    notes = fit_fixed_unrolling(layer, rule.fixed_spatial)[1] if rule.fixed_spatial is not None else ()
     return MappingProblem(
         layer=layer,
         accel=accel,
         rule=rule,
         dim_primes=dim_primes,
         groups=groups,
+        notes=notes,
     )

@@ -249,6 +249,7 @@ def solve_layer(
         trace=tuple(recorder.trace),
         constraints=user,
         accelerator=shown_accel,
+        message="; ".join(problem.notes),
     )
 
 

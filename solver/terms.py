@@ -20,8 +20,6 @@ from math import ceil, exp, floor, log, prod
 
 from ortools.sat.python import cp_model
 
-from imcmap.models.workload import input_positions
-
 from .variables import Exps
 
 LOG_SCALE = 10_000  # integer units per natural-log unit
@@ -145,11 +143,9 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None) 
 
 
 def halo_log_table(model: cp_model.CpModel, out_exps: Exps, out_bounds: dict[int, int], filt_exps: Exps,
-                   filt_bounds: dict[int, int], stride: int, dilation: int, name: str) -> tuple[cp_model.IntVar, cp_model.IntVar, int]:
-    """(exact extent, floored scaled log of the extent, max log) of the input positions a tile touches."""
-
-    def extent(o: int, f: int) -> int:
-        return input_positions(o, f, stride, dilation)
+                   filt_bounds: dict[int, int], extent: Callable[[int, int], int], name: str) -> tuple[cp_model.IntVar, cp_model.IntVar, int]:
+    """(exact extent, floored scaled log of the extent, max log) of the input positions a tile touches;
+    ``extent(outputs, taps)`` is the layer's own rule (``Layer.input_extent``)."""
 
     value = exact_value(model, [(out_exps, out_bounds), (filt_exps, filt_bounds)], extent, f"{name}.ext")
     logv = exact_value(model, [(out_exps, out_bounds), (filt_exps, filt_bounds)], lambda o, f: floor_log(extent(o, f)), f"{name}.log")

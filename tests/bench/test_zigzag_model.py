@@ -95,7 +95,7 @@ def test_strided_padded_layer_reproduces_zigzag() -> None:
 def test_clipped_layer_never_reaches_into_padding() -> None:
     """7x7 outputs of a 3x3 pad-1 conv read 9x9 positions, of which 7x7 are data (ZigZag's calc_tensor_dim)."""
     layer = Layer(name="c", op="Conv", dims={"K": 8, "C": 8, "OY": 7, "OX": 7, "FY": 3, "FX": 3}, padding=(1, 1, 1, 1))
-    assert layer.input_extent("X", 7, 3) == 9
+    assert layer.input_extent("X", 7, 3) == 7  # imcmap clips padding itself now, like the model below
     clipped = MODEL.clipped(layer)
     assert clipped.input_extent("X", 7, 3) == 7
     assert clipped.input_extent("X", 4, 3) == 6  # an inner tile keeps its halo
@@ -113,3 +113,20 @@ def test_check_still_rejects_what_the_model_prices() -> None:
     """The model prices any mapping; legality stays with imcmap's check (here: legal)."""
     _, converted = _cost(RECORD1, LAYER1)
     assert check(LAYER1, converted.accelerator, converted.mapping) == []
+
+
+@pytest.mark.parametrize(("record", "layer"), [(RECORD1, LAYER1), (RECORD_CONV1, CONV1)])
+def test_three_rules_off_is_imcmaps_evaluator(record, layer) -> None:  # type: ignore[no-untyped-def]
+    """The energy gap is exactly these rules: with ZigZag's bandwidth_min rounding and partial-sum read-back
+    switched off and the padding rule set as imcmap's evaluator has it, the re-implementation's memory
+    energy is imcmap's evaluator's."""
+    converted = MAPPING.to_imcmap(record, layer, DIMC)
+    cost = MODEL.zigzag_cost(layer, converted.accelerator, converted.mapping, PORTS,
+                             clip_padding=MODEL.evaluator_clips_padding(), round_to_bw_min=False, psum_readback="exact")
+    report = evaluate(layer, converted.accelerator, converted.mapping)
+    ours: dict[str, float] = {}
+    for key, value in report.energy_by_component().items():
+        if "/" in key:
+            ours[key.split("/")[1]] = ours.get(key.split("/")[1], 0.0) + value
+    assert cost.memory_energy_by_operand == pytest.approx(ours, rel=1e-12)
+    assert cost.energy_pj == pytest.approx(report.energy_pj, rel=1e-12)
