@@ -160,6 +160,17 @@ def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[
     return jobs, key_of
 
 
+def _pair_cost(solutions, objective: str) -> float:  # noqa: ANN001 - LayerSolution | None
+    """The pair's summed cost by the objective; infinite when either side has no mapping."""
+    if any(sol is None or sol.report is None for sol in solutions):
+        return float("inf")
+    from .solve import cost_of
+
+    if objective == "edp":  # the network's EDP is not additive; compare energy x latency of the pair
+        return sum(s.report.energy_pj for s in solutions) * sum(s.report.latency_cycles for s in solutions)
+    return sum(cost_of(s.report, objective) for s in solutions)
+
+
 def _drop_pairs(workload: Workload, plan: dict[str, Dataflow], failed: set[str]) -> dict[str, Dataflow]:
     plan = dict(plan)
     layers = list(workload.layers)
@@ -226,17 +237,25 @@ def solve_network(
     plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else {l.name: Dataflow() for l in workload.layers}
     results: dict[tuple, LayerSolution] = {}
     interrupted = False
-    while True:
+    plain = {layer.name: Dataflow() for layer in workload.layers}
+    # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch
+    jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
+    plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
+    interrupted = _run({**plain_jobs, **jobs}, results, objective, config, processes, total_time_limit_s, start, progress)
+    if not interrupted and plan != plain:
+        # keep a tensor on chip only where the pair is then cheaper: capping a level can force a far
+        # worse mapping (a whole output in 16-bit partial sums must fit), and a layer may not map at all
+        worse = set()
+        layers = list(workload.layers)
+        for producer, consumer in zip(layers, layers[1:]):
+            if not plan[producer.name].output_kept_in:
+                continue
+            kept = [results.get(key_of[n]) for n in (producer.name, consumer.name)]
+            top = [results.get(plain_key_of[n]) for n in (producer.name, consumer.name)]
+            if _pair_cost(kept, objective) >= _pair_cost(top, objective):
+                worse |= {producer.name, consumer.name}
+        plan = _drop_pairs(workload, plan, worse)
         jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
-        todo = {k: j for k, j in jobs.items() if k not in results}
-        interrupted = _run(todo, results, objective, config, processes, total_time_limit_s, start, progress)
-        if interrupted:
-            break
-        # a kept tensor that leaves a layer without a legal mapping: both sides use the top level
-        failed = {name for name, k in key_of.items() if k in results and results[k].mapping is None and plan[name] != Dataflow()}
-        if not failed:
-            break
-        plan = _drop_pairs(workload, plan, failed)
     layer_results = []
     timed_out = []
     for layer in workload.layers:
