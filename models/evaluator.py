@@ -19,7 +19,8 @@ first) is l_0 .. l_n and whose cut ``c_i`` puts ``loops[:c_i]`` at or below l_i:
   partial sums that must first come back down (read from the parent, written to the child).
   Partial sums travel at ``psum_bits``, final outputs at ``o_bits``.
 * Memory energy = bits / port width * energy per access. IMC array energy follows
-  ``models.imc`` (ZigZag's form); a digital array pays ``mac_energy_pj`` per MAC.
+  ``models.imc`` (ZigZag's form, with local-bitline precharges counted when a cell group holds several
+  weights); a digital array pays ``mac_energy_pj`` per MAC.
 
 Latency (cycles): ``max(compute, slowest memory port)`` + IMC weight loading (a macro cannot
 compute while its cells are written) + filling the lowest levels before the first MAC and
@@ -325,7 +326,20 @@ def _array_energy(ctx: _Context) -> dict[str, float]:
         rows_total=rows_total,
         rows_adder=rows_adder,
         activations=ctx.layer.macs / unrolled,
+        precharges=_precharges(ctx),
     )
+
+
+def _precharges(ctx: _Context) -> float:
+    """Local-bitline precharges of cell groups holding several weights (M > 1): one each time a group
+    hands a different weight to the array, i.e. the weight reads from the cells toward the array, which
+    already skip the innermost weight-irrelevant loops (ZigZag's precharge interval). ZigZag 3.9.1 counts
+    one unit memory only and crashes for M > 1; this counts every group in use."""
+    array = ctx.accel.array
+    if not isinstance(array, ImcArray) or array.cells_per_group <= 1:
+        return 0.0
+    cells = ctx.chain(Operand.W)[0]
+    return refills(Operand.W, ctx.mapping.loops, 0) * ctx.instances_used(cells, Operand.W)
 
 
 def accelerator_area_mm2(accel: Accelerator) -> float:

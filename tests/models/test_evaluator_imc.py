@@ -236,3 +236,25 @@ def test_legal_diagonal_mapping_is_priced_by_hand() -> None:
     assert e[("mem_read", "dram", "I")] == pytest.approx(50.0, rel=REL)
     assert e[("mem_write", "dram", "O")] == pytest.approx(60.0, rel=REL)
     assert report.energy_pj == pytest.approx(201.655776, rel=REL)
+
+
+def test_precharge_counts_weight_switches_of_multi_weight_groups():
+    """A macro whose cell groups hold M = 2 weights pays one precharge per weight handed to the array:
+    GEMM B4 C2 K2 on D1=2 (K) x D2=2 (C), loops [B4] under the cells: W is stationary over B, so the
+    array reads 4 weights (one per cell group) once: 4 precharges x (Cg/2 V^2 + Cg/2 V^2 M) x Bw =
+    4 x (0.35 + 0.70) fF x 0.81 V^2 x 8 = 27.216 fJ = 0.027216 pJ at 0.9 V."""
+    from imcmap.models.evaluator import evaluate
+    from imcmap.models.hardware import Accelerator, ArrayDim, ImcArray, ImcType, MemoryLevel
+    from imcmap.models.mapping import Loop, Mapping
+    from imcmap.models.workload import Layer, Operand
+
+    array = ImcArray(ImcType.DIGITAL, (ArrayDim("D1", 2), ArrayDim("D2", 2)), 8, 8, 8, cells_per_group=2,
+                     input_toggle_rate=1.0, weight_sparsity=0.0)
+    cells = MemoryLevel("cells", 16, ("I2",), 8, 8, 0.0, 0.1)
+    top = MemoryLevel("top", 1 << 20, ("I1", "I2", "O"), 64, 64, 1.0, 1.0, served_dims=("D1", "D2"))
+    accel = Accelerator("m2", (cells, top), array)
+    layer = Layer("g", "Gemm", {"B": 4, "C": 2, "K": 2})
+    mapping = Mapping({"D1": {"K": 2}, "D2": {"C": 2}}, (Loop("B", 4),), {Operand.W: (1, 1), Operand.I: (1,), Operand.O: (1,)})
+    report = evaluate(layer, accel, mapping)
+    precharge = sum(e.energy_pj for e in report.energy_breakdown if e.component == "precharge")
+    assert precharge == pytest.approx(4 * (0.35 + 0.70) * 0.81 * 8 / 1000)
