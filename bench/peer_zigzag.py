@@ -363,6 +363,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="all (default), or one phase: ZigZag runs; imcmap runs + pricing; pricing again with the "
                    "recorded runs (no solving); the table from existing JSON")
     s.add_argument("--reuse-zigzag", action="store_true", help="keep ZigZag runs already in --out (resume a long suite)")
+    s.add_argument("--no-dataflow", action="store_true",
+                   help="imcmap without inter-layer dataflow (ZigZag's defaults do not exploit it on non-IMC arrays)")
     return p
 
 

@@ -349,15 +349,20 @@ def zigzag_cost(layer: Layer, accel: Accelerator, mapping: Mapping, ports: Ports
             return math.ceil(link.amount * bits / bw_min) * bw_min / port.bandwidth  # noqa: B023
 
         units = max(ctx.instances_used(level), 1)
-        if psum_readback == "exact" and link.operand is Operand.O and link.bits == prec.psum_bits:
+        count = link.count
+        if psum_readback == "exact" and link.operand is Operand.O and link.level == 0 and link.direction in (WR_LOW, RD_LOW):
+            # ablation, imcmap's rule: the array accumulates over the output-irrelevant loops innermost and
+            # writes the lowest output level once per output change (ZigZag: every iteration, period 1)
+            count = total // prod(l.size for l in loops[: _first_relevant(Operand.O, loops, 0)])
+        if psum_readback == "exact" and link.operand is Operand.O and (link.bits == prec.psum_bits or count != link.count):
             # ablation, imcmap's rule: each output's last write at its final width, no read-back before its first
-            psums = link.count - link.distinct
+            psums = count - link.distinct
             if link.direction in (WR_LOW, RD_HIGH):
                 accesses = int((words(prec.psum_bits) * psums + words(prec.o_bits) * link.distinct) * units)
             else:
                 accesses = int(words(prec.psum_bits) * psums * units)
         else:
-            accesses = int(words(link.bits) * link.count * units)
+            accesses = int(words(link.bits) * count * units)
         cost = level.read_energy_pj if link.direction in (RD_LOW, RD_HIGH) else level.write_energy_pj
         memory_energy += accesses * cost
         by_operand[link.operand.value] = by_operand.get(link.operand.value, 0.0) + accesses * cost
