@@ -47,7 +47,9 @@ from imcmap.specs.full_mapping import (
     load_full_mapping_spec,
 )
 from imcmap.specs.hardware import load_hardware_spec
+from imcmap.specs.hardware import load_hardware_spec
 from imcmap.specs.library import KIND_DIRS
+from imcmap.specs.zigzag import ZigZagHardwareSpec
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -136,8 +138,14 @@ def load_inputs(accelerator: str | None, workload: str | None, mapping: str | No
     """Load every input named (short names or paths); report the issues of all of them at once."""
     issues: list[SpecIssue] = []
     accel = work = spec = None
+    notes: list[str] = []
     try:
-        accel = load_accelerator(resolve("accelerator", accelerator)) if accelerator else None
+        hardware = load_hardware_spec(resolve("accelerator", accelerator)) if accelerator else None
+        accel = hardware.accelerator if hardware else None
+        if isinstance(hardware, ZigZagHardwareSpec):
+            notes.append(f"{hardware.source}: read as a ZigZag 3.x file, with ZigZag's assumptions (28 nm, 0.9 V, "
+                         "input toggle rate 1, weight sparsity 0)")
+            notes += list(hardware.warnings)
     except SpecError as exc:
         issues.extend(exc.issues)
     try:
@@ -152,6 +160,11 @@ def load_inputs(accelerator: str | None, workload: str | None, mapping: str | No
         issues.extend(check_mapping_against(spec, accel, work))
     if issues:
         raise SpecError(issues)
+    notes += [f"mapping: {w}" for w in getattr(spec, "warnings", ())]
+    if notes:  # on stderr: stdout may be a JSON document
+        err = Console(stderr=True)
+        for note in notes:
+            err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     return Inputs(accel, work, spec)
 
 

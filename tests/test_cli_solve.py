@@ -99,3 +99,11 @@ def test_diagonal_flag_opens_the_diagonal_space():
 
     assert not d1_dims() & {"OX", "OY"}
     assert d1_dims("--diagonal") & {"OX", "OY"}
+
+
+def test_zigzag_hardware_file_says_whose_assumptions_apply():
+    """A ZigZag 3.x hardware file is read with ZigZag's assumptions, and the command says so on stderr."""
+    zigzag_dimc = Path(__file__).resolve().parent / "data" / "zigzag" / "dimc.yaml"
+    proc = subprocess.run([sys.executable, "-m", "imcmap.cli", "show", "-a", str(zigzag_dimc)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "read as a ZigZag 3.x file, with ZigZag's assumptions (28 nm, 0.9 V" in proc.stderr
