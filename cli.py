@@ -976,9 +976,14 @@ def _write_outputs(folder: str, document: dict[str, object], result, accel: Acce
         for r in result.layers
         if r.solution.mapping is not None and r.accelerator == accel
     }
+    kept = [r.solution.layer.name for r in result.layers if r.solution.mapping is not None and r.accelerator != accel]
+    header = "".join(
+        f"# not here: {name} (solved with a tensor kept on chip; see result.json, or solve with --no-dataflow)\n"
+        for name in kept
+    )
     files = {
         "result.json": json.dumps(document, indent=1, default=str),
-        "mappings.yaml": full_mapping_to_yaml(mappings, accel, name=f"{document['workload']} on {document['accelerator']}"),
+        "mappings.yaml": header + full_mapping_to_yaml(mappings, accel, name=f"{document['workload']} on {document['accelerator']}"),
         "report.txt": report.getvalue(),
     }
     files.update(solve_plots(result))
