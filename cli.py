@@ -47,7 +47,6 @@ from imcmap.specs.full_mapping import (
     load_full_mapping_spec,
 )
 from imcmap.specs.hardware import load_hardware_spec
-from imcmap.specs.hardware import load_hardware_spec
 from imcmap.specs.library import KIND_DIRS
 from imcmap.specs.zigzag import ZigZagHardwareSpec
 from rich import box

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from math import ceil, prod
+from math import ceil
 
 from ortools.sat.python import cp_model
 
@@ -340,7 +340,3 @@ def explain_infeasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, use
     if not minimal:
         message += " (a time limit kept this set from being shown smallest)"
     return core, message
-
-
-def total_spatial(mapping: Mapping) -> int:
-    return prod(prod(u.values()) for u in mapping.spatial.values())
