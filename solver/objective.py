@@ -17,11 +17,11 @@ from math import ceil, floor, prod
 from ortools.sat.python import cp_model
 
 from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
-from imcmap.models.imc import diagonal_rows, imc_layer_energy_pj
+from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
-from .problem import MappingProblem
+from .problem import MappingProblem, candidate_rows
 from .terms import Term, exact_value, floor_log, lower_bound
 from .variables import PE, Exps, MappingVars, add_exps, sub_exps
 
@@ -61,11 +61,7 @@ def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, leve
         return v.instances_exps(level.served_dims), []
     d2 = problem.accel.array_dims[1].name
     others = [a for a in v.array_dims() if a not in level.served_dims and a != d2]
-    names = [d.name for d in problem.accel.array_dims]
-    logs = []
-    for cand in problem.groups[0].candidates:
-        rows_total, _ = diagonal_rows(cand.get(names[0], {}), cand.get(names[1], {}), stride=problem.layer.stride, dilation=problem.layer.dilation)
-        logs.append(floor_log(rows_total))
+    logs = [floor_log(candidate_rows(problem.layer, problem.accel, cand)[0]) for cand in problem.groups[0].candidates]
     var = model.NewIntVar(0, max(logs), f"rows_log[{level.name}]")
     model.Add(var == sum(lg * b for lg, b in zip(logs, v.choice[0]) if lg))
     return v.spatial_exps(others, v.all_dims()), [(var, max(logs))]
@@ -183,7 +179,7 @@ def array_energy_values(problem: MappingProblem) -> list[list[float]]:
         for cand in group.candidates:
             if isinstance(accel.array, ImcArray) and g == 0:
                 d1, d2 = cand.get(names[0], {}), cand.get(names[1], {})
-                rows_total, rows_adder = diagonal_rows(d1, d2, stride=layer.stride, dilation=layer.dilation)
+                rows_total, rows_adder = candidate_rows(layer, accel, cand)
                 cols, rows_u = prod(d1.values()), prod(d2.values())
                 energy = imc_layer_energy_pj(
                     accel.array, cols=cols, rows_total=rows_total, rows_adder=rows_adder, activations=layer.macs / (cols * rows_u)

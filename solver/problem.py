@@ -178,11 +178,15 @@ def _divides(unroll: Unrolling, full: dict[str, int]) -> bool:
     return True
 
 
-def _fits_rows(layer: Layer, accel: Accelerator, unroll: Unrolling) -> bool:
+def candidate_rows(layer: Layer, accel: Accelerator, unroll: Unrolling) -> tuple[int, int]:
+    """(rows_total, rows_adder) of an IMC unrolling: its D1 (columns) and D2 (rows) parts."""
     names = [d.name for d in accel.array_dims]
-    rows_total, _ = diagonal_rows(unroll.get(names[0], {}), unroll.get(names[1], {}), stride=layer.stride, dilation=layer.dilation)
+    return diagonal_rows(unroll.get(names[0], {}), unroll.get(names[1], {}), stride=layer.stride, dilation=layer.dilation)
+
+
+def _fits_rows(layer: Layer, accel: Accelerator, unroll: Unrolling) -> bool:
     assert isinstance(accel.array, ImcArray)
-    return rows_total <= accel.array.rows
+    return candidate_rows(layer, accel, unroll)[0] <= accel.array.rows
 
 
 def build_problem(layer: Layer, accel: Accelerator, rule: ResolvedRule) -> MappingProblem:
