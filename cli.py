@@ -143,7 +143,8 @@ def load_inputs(accelerator: str | None, workload: str | None, mapping: str | No
         accel = hardware.accelerator if hardware else None
         if isinstance(hardware, ZigZagHardwareSpec):
             notes.append(f"{hardware.source}: read as a ZigZag 3.x file, with ZigZag's assumptions (28 nm, 0.9 V, "
-                         "input toggle rate 1, weight sparsity 0)")
+                         "input toggle rate 1, weight sparsity 0) and ZigZag 3.9.1's memory-traffic and latency rules "
+                         "(models/zigzag_rules.py); gaps are certified for the energy objective only")
             notes += list(hardware.warnings)
     except SpecError as exc:
         issues.extend(exc.issues)
@@ -1028,6 +1029,12 @@ def report_infeasible(err: Console, result, prefix: str = "") -> None:  # noqa: 
         err.print(f"{prefix}{who}: infeasible; {message}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _gap_text(s) -> str:  # noqa: ANN001 - a LayerSolution
+    if s.gap is None:
+        return "-"
+    return f"{s.gap:.2%}" if s.status == "OPTIMAL" else f"{s.status.lower()} {s.gap:.2%}"
+
+
 def spatial_text(mapping, accel: Accelerator) -> str:  # noqa: ANN001
     """'D1 K64 | D2 C8·FY3·FX3': the unrolling per array dim ('·' joins a mixed one), with
     '(diagonal)' when OX/OY unroll over IMC columns."""
@@ -1102,14 +1109,18 @@ def render_solve(console: Console, result, document: dict[str, object], *, detai
         if s.report is None or s.mapping is None:
             table.add_row(str(i), f"{name}\n{about}", f"{s.status}: {s.message}", "-", "-", "-", "-", end_section=True)
             continue
-        gap = f"{s.gap:.2%}" if s.status == "OPTIMAL" else f"{s.status.lower()} {s.gap:.2%}"
+        gap = _gap_text(s)
         table.add_row(
             str(i), f"{name}\n{about}", spatial_text(s.mapping, r.accelerator), f"{s.report.utilization:.1%}",
             _in_unit(s.report.energy_pj, scale), f"{s.report.latency_cycles:,.0f}", gap,
         )
     console.print(table)
-    console.print("util. = spatial x temporal utilization; gap: certified distance to the optimum",
+    uncertified = any(r.solution.gap is None and r.solution.report is not None for r in result.layers)
+    console.print("util. = spatial x temporal utilization; gap: certified distance to the optimum"
+                  + ("; -: none certified" if uncertified else ""),
                   markup=False, highlight=False, soft_wrap=True)
+    if uncertified:
+        console.print(f"bound: {document['solver']['bound_source']}", markup=False, highlight=False, soft_wrap=True)  # type: ignore[index]
     total = document["total"]
     assert isinstance(total, dict)
     console.print(
@@ -1204,7 +1215,7 @@ def render_layer_detail(console: Console, index: int, r, same: list[int], unit: 
         f"cost: {_in_unit(report.energy_pj, scale)} {unit}, {report.latency_cycles:,.0f} cycles (compute "
         f"{report.compute_cycles:,.0f}, stall {report.stall_cycles:,.0f}, fill/drain {report.load_cycles:,.0f}); "
         f"utilization spatial {report.spatial_utilization:.1%} x temporal {report.temporal_utilization:.1%}; "
-        f"{s.status.lower()}, gap {s.gap:.2%}",
+        f"{s.status.lower()}, gap {_gap_text(s)}",
         markup=False, highlight=False, soft_wrap=True,
     )
     if s.constraints:

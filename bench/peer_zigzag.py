@@ -19,6 +19,8 @@ Only this directory imports zigzag; imcmap's product code never does.
 
 from __future__ import annotations
 
+import dataclasses
+
 import argparse
 import json
 import os
@@ -193,6 +195,7 @@ def price_zigzag_mappings(run: PeerRun, workload: Path, accelerator: Path) -> li
     """Each ZigZag layer mapping converted to imcmap's Mapping and priced by imcmap's evaluator."""
     sys.path.insert(0, str(HERE))
     from imcmap.models.evaluator import check, evaluate
+    from imcmap.models.hardware import CostRules
     from imcmap.specs import load_accelerator, load_workload
     from zigzag_mapping import format_mapping, to_imcmap
 
@@ -217,11 +220,14 @@ def price_zigzag_mappings(run: PeerRun, workload: Path, accelerator: Path) -> li
             zigzag_printout=record["printout"],
         )
         if converted.exact and not violations:
-            report = evaluate(layer, converted.accelerator, converted.mapping)
-            row.update(imcmap_energy_pj=report.energy_pj, imcmap_latency_cycles=report.latency_cycles,
-                       imcmap_latency_terms={"compute": report.compute_cycles, "stall": report.stall_cycles,
-                                             "load": report.load_cycles},
-                       imcmap_energy_terms=report.energy_by_component())
+            # as imcmap reads the file (ZigZag's rules for a ZigZag file), and by imcmap's own rules
+            for prefix, hw in (("imcmap", converted.accelerator),
+                               ("own_rules", dataclasses.replace(converted.accelerator, rules=CostRules.IMCMAP))):
+                report = evaluate(layer, hw, converted.mapping)
+                row.update({f"{prefix}_energy_pj": report.energy_pj, f"{prefix}_latency_cycles": report.latency_cycles,
+                            f"{prefix}_latency_terms": {"compute": report.compute_cycles, "stall": report.stall_cycles,
+                                                        "load": report.load_cycles},
+                            f"{prefix}_energy_terms": report.energy_by_component()})
         rows.append(row)
     return rows
 

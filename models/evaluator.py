@@ -22,6 +22,10 @@ first) is l_0 .. l_n and whose cut ``c_i`` puts ``loops[:c_i]`` at or below l_i:
   ``models.imc`` (ZigZag's form, with local-bitline precharges counted when a cell group holds several
   weights); a digital array pays ``mac_energy_pj`` per MAC.
 
+On an accelerator read from a ZigZag file (``Accelerator.rules`` is ``CostRules.ZIGZAG``) the memory
+energy and the latency follow ZigZag 3.9.1's rules instead (``models/zigzag_rules.py``); the legality
+check, the tiles and the array energy are the same in both.
+
 Latency (cycles): ``max(compute, slowest memory port)`` + IMC weight loading (a macro cannot
 compute while its cells are written) + filling the lowest levels before the first MAC and
 draining the outputs after the last one. Compute = temporal iterations x Bi/Bc on IMC arrays.
@@ -32,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from .hardware import Accelerator, DigitalArray, ImcArray, MemoryLevel
+from .hardware import Accelerator, CostRules, DigitalArray, ImcArray, MemoryLevel
 from .mapping import Loop, Mapping
 from .report import Accesses, CostReport, EnergyItem, Violation
 from .workload import LOOP_DIMS, OPERANDS, Layer, Operand, is_relevant
@@ -374,11 +378,13 @@ def evaluate(layer: Layer, accel: Accelerator, mapping: Mapping) -> CostReport:
     if violations:
         raise IllegalMapping(violations)
     ctx = _Context(layer, accel, mapping)
-    moved = traffic(ctx)
-
     breakdown: list[EnergyItem] = [
         EnergyItem(component, "array", "", energy) for component, energy in _array_energy(ctx).items()
     ]
+    if accel.rules is CostRules.ZIGZAG:
+        items, zz_accesses, compute, stall, load = _zigzag_memory_and_latency(ctx)
+        return _report(ctx, breakdown + items, zz_accesses, compute, stall, load)
+    moved = traffic(ctx)
     accesses: list[Accesses] = []
     by_level: dict[str, list[float]] = {}  # level -> [read bits, write bits] per instance
     cells = _weight_cells(ctx)
@@ -413,8 +419,38 @@ def evaluate(layer: Layer, accel: Accelerator, mapping: Mapping) -> CostReport:
         port_bound = max(port_bound, r_cycles + w_cycles if level.ports == 1 else max(r_cycles, w_cycles))
     load = _fill_and_drain_cycles(ctx, cells)
     stall = max(0.0, port_bound - compute) + weight_load_cycles
-    latency = compute + stall + load
+    return _report(ctx, breakdown, accesses, compute, stall, load)
 
+
+def _zigzag_memory_and_latency(ctx: _Context) -> tuple[list[EnergyItem], list[Accesses], float, float, float]:
+    """Memory energy items, accesses, compute, stall and load cycles by ZigZag 3.9.1's rules."""
+    from .zigzag_rules import zigzag_costs
+
+    costs = zigzag_costs(ctx)
+    moved: dict[tuple[str, Operand], _Traffic] = {}
+    energy: dict[tuple[str, Operand, bool], float] = {}
+    for k, link in enumerate(costs.links):
+        t = moved.setdefault((link.level.name, link.operand), _Traffic())
+        elements = link.elements * link.count * link.instances
+        (t.read if link.is_read else t.write)(elements, link.bits)
+        key = (link.level.name, link.operand, link.is_read)
+        energy[key] = energy.get(key, 0.0) + costs.energy_pj(k)
+    order = {level.name: k for k, level in enumerate(ctx.accel.memories)}
+
+    def place(key: tuple) -> tuple[int, int, bool]:  # level order, then operand, reads first
+        return order[key[0]], OPERANDS.index(key[1]), not (key[2] if len(key) > 2 else True)
+
+    accesses = [Accesses(name, op, t.reads, t.writes, t.read_bits, t.write_bits)
+                for (name, op), t in sorted(moved.items(), key=lambda kv: place(kv[0]))]
+    items = [EnergyItem("mem_read" if is_read else "mem_write", name, op.value, e)
+             for (name, op, is_read), e in sorted(energy.items(), key=lambda kv: place(kv[0]))]
+    return items, accesses, costs.compute_cycles, costs.stall_cycles, costs.onloading_cycles + costs.offloading_cycles
+
+
+def _report(ctx: _Context, breakdown: list[EnergyItem], accesses: list[Accesses], compute: float, stall: float,
+            load: float) -> CostReport:
+    layer, accel, mapping = ctx.layer, ctx.accel, ctx.mapping
+    latency = compute + stall + load
     total_units = prod(d.size for d in accel.array_dims)
     used_units = prod(mapping.array_dim_use(d.name) for d in accel.array_dims)
     return CostReport(

@@ -13,11 +13,43 @@ from enum import Enum
 
 MEMORY_OPERANDS: tuple[str, ...] = ("I1", "I2", "O")
 
+# Transfer directions as ZigZag names them, seen from the memory: read out to the level below
+# (``tl``), written from the level above (``fh``), written by the level below (``fl``), read out
+# to the level above (``th``).
+DIRECTIONS: tuple[str, ...] = ("tl", "fh", "fl", "th")
+
+
+class CostRules(str, Enum):
+    """Which memory-traffic and latency rules price a mapping on this accelerator.
+
+    ``imcmap``: the evaluator's own (models/evaluator.py). ``zigzag-3.9.1``: ZigZag 3.9.1's rules
+    (models/zigzag_rules.py), set for hardware read from a ZigZag file so that the same file means
+    the same thing in both tools.
+    """
+
+    IMCMAP = "imcmap"
+    ZIGZAG = "zigzag-3.9.1"
+
 
 class MemoryKind(str, Enum):
     SRAM = "sram"
     RF = "rf"
     DRAM = "dram"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """One physical port of a memory: its width, its smallest transfer, and the (memory operand,
+    direction) pairs it carries. Only ZigZag's rules look at port allocations."""
+
+    name: str
+    bandwidth_bits: int
+    bandwidth_min_bits: int
+    serves: frozenset[tuple[str, str]]
+
+    @property
+    def shared_by_two_inputs(self) -> bool:
+        return len({operand for operand, _ in self.serves if operand in ("I1", "I2")}) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +73,7 @@ class MemoryLevel:
     kind: MemoryKind = MemoryKind.SRAM
     double_buffered: bool = False
     ports: int = 1  # independent read/write ports; 1 means reads and writes share one port
+    port_allocation: tuple[Port, ...] = ()  # per physical port; given by ZigZag files
 
     def holds(self, memory_operand: str) -> bool:
         return memory_operand in self.operands
@@ -121,6 +154,7 @@ class Accelerator:
     name: str
     memories: tuple[MemoryLevel, ...]
     array: OperationalArray
+    rules: CostRules = CostRules.IMCMAP
 
     @property
     def array_dims(self) -> tuple[ArrayDim, ...]:
@@ -135,6 +169,12 @@ class Accelerator:
     def chain(self, memory_operand: str) -> tuple[MemoryLevel, ...]:
         """The levels holding ``memory_operand``, lowest first."""
         return tuple(m for m in self.memories if m.holds(memory_operand))
+
+    def port(self, level: MemoryLevel, memory_operand: str, direction: str) -> Port:
+        for port in level.port_allocation:
+            if (memory_operand, direction) in port.serves:
+                return port
+        raise KeyError(f"{level.name}: no port carries {memory_operand} {direction}")
 
     def memory(self, name: str) -> MemoryLevel:
         for m in self.memories:

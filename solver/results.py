@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from imcmap import __version__
-from imcmap.models.hardware import Accelerator
+from imcmap.models.hardware import Accelerator, CostRules
 from imcmap.models.mapping import Mapping
 from imcmap.models.report import CostReport
 from imcmap.models.workload import OPERANDS, Layer
@@ -70,6 +70,17 @@ def layer_json(layer: Layer, solution: LayerSolution, accel: Accelerator, result
     return out
 
 
+def bound_source(accel: Accelerator, objective: str) -> str:
+    """What the certified gaps rest on, for this accelerator's cost rules and objective."""
+    if accel.rules is CostRules.IMCMAP:
+        return LayerSolution.BOUND_SOURCE
+    if objective == "energy":
+        return (LayerSolution.BOUND_SOURCE.replace("the evaluator's", "imcmap's own rules'")
+                + "; ZigZag 3.9.1's rules, which price this hardware, never undercut imcmap's own energy")
+    return ("none: the hardware comes from a ZigZag file and is priced by ZigZag 3.9.1's rules, whose stall "
+            "model the solver does not bound; the search optimises imcmap's own rules")
+
+
 def network_json(result: NetworkResult, accelerator_name: str, workload_name: str) -> dict[str, object]:
     from imcmap.models.evaluator import accelerator_area_mm2, clock_period_ns
 
@@ -79,7 +90,8 @@ def network_json(result: NetworkResult, accelerator_name: str, workload_name: st
         "accelerator": accelerator_name,
         "workload": workload_name,
         "objective": result.objective,
-        "solver": {**result.config.as_dict(), "bound_source": LayerSolution.BOUND_SOURCE},
+        "cost_rules": accel.rules.value,
+        "solver": {**result.config.as_dict(), "bound_source": bound_source(accel, result.objective)},
         "layers": [layer_json(r.solution.layer, r.solution, r.accelerator, r) for r in result.layers],
         "total": {
             "energy_pj": result.energy_pj,

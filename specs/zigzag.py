@@ -49,9 +49,12 @@ Recognised by (``is_zigzag_*``):
       is_imc: false                         DigitalArray: unit_energy -> mac_energy_pj,
                                             unit_area -> pe_area_mm2, clock 1 ns
 
-Bandwidth: ZigZag rounds each transfer up to ``bandwidth_min`` bits and prices it per ``bandwidth_max``;
-imcmap prices bits / ``bandwidth_max`` without the rounding. Port ``allocation`` is checked (the operand
-is held, the direction fits the port type) but imcmap does not model which transfer uses which port.
+Cost rules: the accelerator gets ``rules = CostRules.ZIGZAG``, so the evaluator prices memory traffic and
+latency by ZigZag 3.9.1's rules (``models/zigzag_rules.py``: transfers in whole ``bandwidth_min`` words,
+partial sums read back per write, per-port stall windows, on-/off-loading). Each port is kept with its
+widths and ``allocation`` (the operand must be held, the direction must fit the port type, and every
+transfer those rules price needs a port); ``read_bw_bits`` / ``write_bw_bits`` (the solver's own rules)
+take the ports' ``bandwidth_max``.
 Area: ZigZag 3.9.1 adds each memory's ``area`` once; imcmap multiplies it by the instance count, and
 prices the IMC cells only through ``cell_area_um2`` (the ``cells`` level itself gets area 0, so the cells
 are not counted twice).
@@ -95,12 +98,14 @@ from imcmap.models.hardware import (
     MEMORY_OPERANDS,
     Accelerator,
     ArrayDim,
+    CostRules,
     DigitalArray,
     ImcArray,
     ImcType,
     MemoryKind,
     MemoryLevel,
     OperationalArray,
+    Port,
 )
 from imcmap.models.mapping import DEFAULT_OPERAND_LINKS
 from imcmap.models.mapping_spec import MappingRule, MappingSpec, SourceRef
@@ -332,7 +337,10 @@ def build_zigzag_hardware(doc: Document) -> ZigZagHardwareSpec:
         levels = _check_imc_cells(issues, memories_node, levels, array)
     if issues or name is None or levels is None or array is None:
         _fail(issues)
-    accelerator = Accelerator(name=name, memories=levels, array=array)
+    _check_allocations(issues, memories_node, levels)
+    if issues:
+        _fail(issues)
+    accelerator = Accelerator(name=name, memories=levels, array=array, rules=CostRules.ZIGZAG)
     return ZigZagHardwareSpec(
         accelerator=accelerator, validation_raw=None, source=doc.file, warnings=tuple(notes.found)
     )
@@ -548,6 +556,31 @@ def _cells_geometry(
     return size // precision[1], area
 
 
+def _check_allocations(issues: Issues, memories: YamlMap | None, levels: tuple[MemoryLevel, ...] | None) -> None:
+    """Every transfer ZigZag's rules price needs a port: reads toward the level below (``tl``) and, below
+    the top of a chain, writes from above (``fh``); outputs also ``fl`` (written by the level below) and,
+    below the top, ``th`` (read out to the level above) and ``fh`` (partial sums coming back down)."""
+    if memories is None or levels is None:
+        return
+    for operand in MEMORY_OPERANDS:
+        chain = [level for level in levels if level.holds(operand)]
+        for i, level in enumerate(chain):
+            top = i == len(chain) - 1
+            needed = ("fl", "tl") if operand == "O" else ("tl",)
+            if not top:
+                needed += ("th", "fh") if operand == "O" else ("fh",)
+            carried = {pair for port in level.port_allocation for pair in port.serves}
+            missing = [d for d in needed if (operand, d) not in carried]
+            if missing:
+                node = memories.items.get(level.name)
+                where = node.items.get("ports") if isinstance(node, YamlMap) else None
+                issues.at(
+                    _node_or(where, node if node is not None else memories),
+                    f"no port of '{level.name}' is allocated " + ", ".join(f"'{operand}, {d}'" for d in missing),
+                    "ZigZag's rules price every transfer on the port that carries it; add it to a port's allocation",
+                )
+
+
 def _check_imc_cells(
     issues: Issues, memories: YamlMap, levels: tuple[MemoryLevel, ...], array: OperationalArray
 ) -> tuple[MemoryLevel, ...] | None:
@@ -660,7 +693,7 @@ def _zz_memory(
         or double is None or kind is None or ports is None or any(v is None for v in costs.values())
     ):
         return None
-    read_bw, write_bw, port_count = ports
+    read_bw, write_bw, port_count, allocation = ports
     if auto:
         estimate = _auto_costs(issues, mem, size, read_bw, write_bw, kind, port_count)
         if estimate is None:
@@ -686,6 +719,7 @@ def _zz_memory(
         kind=kind,
         double_buffered=double,
         ports=port_count,
+        port_allocation=allocation,
     )
 
 
@@ -730,8 +764,8 @@ def _operands(issues: Issues, node: YamlNode | None) -> tuple[str, ...] | None:
 
 def _ports(
     issues: Issues, mem: YamlMap, node: YamlNode | None, operands: tuple[str, ...] | None
-) -> tuple[int, int, int] | None:
-    """(read width, write width, number of ports) from ZigZag's port list."""
+) -> tuple[int, int, int, tuple[Port, ...]] | None:
+    """(read width, write width, number of ports, the ports with their allocations) from ZigZag's port list."""
     if node is None:
         return None
     seq = as_seq(issues, node, "a list of ports, each with name, type, bandwidth_min, bandwidth_max, allocation")
@@ -743,6 +777,7 @@ def _ports(
     read: list[tuple[int, YamlNode]] = []
     write: list[tuple[int, YamlNode]] = []
     names: list[str] = []
+    built: list[Port] = []
     ok = True
     for item in seq.items:
         port = as_map(issues, item, "a port (a mapping with name, type, bandwidth_min, bandwidth_max, allocation)")
@@ -766,11 +801,13 @@ def _ports(
         if bw_min is not None and bw_max is not None and bw_min > bw_max:
             issues.at(_node_or(f.get("bandwidth_min"), port), f"must be <= bandwidth_max = {bw_max} (got {bw_min})")
             ok = False
-        if not _allocation(issues, f.get("allocation"), port_type, operands):
+        serves = _allocation(issues, f.get("allocation"), port_type, operands)
+        if serves is None:
             ok = False
-        if port_type is None or bw_max is None or bw_min is None or name is None:
+        if port_type is None or bw_max is None or bw_min is None or name is None or serves is None:
             ok = False
             continue
+        built.append(Port(name, bw_max, bw_min, serves))
         max_node = _node_or(f.get("bandwidth_max"), port)
         if port_type in ("read", "read_write"):
             read.append((bw_max, max_node))
@@ -793,17 +830,18 @@ def _ports(
                 )
                 return None
         widths.append(first)
-    return widths[0], widths[1], len(seq.items)
+    return widths[0], widths[1], len(seq.items), tuple(built)
 
 
 def _allocation(
     issues: Issues, node: YamlNode | None, port_type: str | None, operands: tuple[str, ...] | None
-) -> bool:
+) -> frozenset[tuple[str, str]] | None:
     if node is None:
-        return False  # reported as missing
+        return None  # reported as missing
     seq = as_seq(issues, node, "a list such as ['I1, tl', 'O, fh']")
     if seq is None:
-        return False
+        return None
+    serves: set[tuple[str, str]] = set()
     ok = True
     for item in seq.items:
         text = as_str(issues, item)
@@ -823,7 +861,8 @@ def _allocation(
         if (port_type == "read" and is_write) or (port_type == "write" and not is_write):
             issues.at(item, f"direction {direction} does not fit a {port_type} port")
             ok = False
-    return ok
+        serves.add((operand, direction))
+    return frozenset(serves) if ok else None
 
 
 # --- mapping ---------------------------------------------------------------------------------------

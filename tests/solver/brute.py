@@ -66,11 +66,10 @@ def _cut_options(n_loops: int, n_levels: int) -> list[tuple[int, ...]]:
     return [c + (n_loops,) for c in combinations_with_replacement(range(n_loops + 1), n_levels - 1)]
 
 
-def brute_force(layer: Layer, accel: Accelerator, metric) -> tuple[float, Mapping | None, int]:  # noqa: ANN001
-    """(minimum of ``metric(report)``, a mapping achieving it, how many legal mappings were priced)."""
+def legal_mappings(layer: Layer, accel: Accelerator):  # noqa: ANN201 - a generator of Mapping
+    """Every mapping of the enumeration that the evaluator's check accepts."""
     links = dict(DEFAULT_OPERAND_LINKS)
     chains = {op: len(accel.chain(links[op])) for op in OPERANDS}
-    best, best_mapping, legal = float("inf"), None, 0
     for spatial in _spatial_options(layer, accel):
         probe = Mapping(spatial, (), {op: (0,) * chains[op] for op in OPERANDS})
         if any(v.kind in ("array_size", "unroll_dim", "imc_rows") for v in check(layer, accel, probe)):
@@ -79,12 +78,18 @@ def brute_force(layer: Layer, accel: Accelerator, metric) -> tuple[float, Mappin
             n = len(loops)
             for cw, ci, co in product(*(_cut_options(n, chains[op]) for op in OPERANDS)):
                 mapping = Mapping(spatial, loops, dict(zip(OPERANDS, (cw, ci, co))), links)
-                if check(layer, accel, mapping):
-                    continue
-                legal += 1
-                cost = metric(evaluate(layer, accel, mapping))
-                if cost < best:
-                    best, best_mapping = cost, mapping
+                if not check(layer, accel, mapping):
+                    yield mapping
+
+
+def brute_force(layer: Layer, accel: Accelerator, metric) -> tuple[float, Mapping | None, int]:  # noqa: ANN001
+    """(minimum of ``metric(report)``, a mapping achieving it, how many legal mappings were priced)."""
+    best, best_mapping, legal = float("inf"), None, 0
+    for mapping in legal_mappings(layer, accel):
+        legal += 1
+        cost = metric(evaluate(layer, accel, mapping))
+        if cost < best:
+            best, best_mapping = cost, mapping
     return best, best_mapping, legal
 
 

@@ -78,3 +78,20 @@ def oracle_digital(d1: int = 2, d2: int = 2, rf_bits: int = 32, buf_bits: int = 
         mem("dram", 1 << 30, ["I1", "I2", "O"], 64, 700.0, 750.0, served=("D1", "D2"), kind=MemoryKind.DRAM),
     )
     return Accelerator("oracle_digital", memories, DigitalArray(dims, mac_energy_pj=0.04))
+
+
+def with_zigzag_rules(accel: Accelerator, word_divisor: int = 4) -> Accelerator:
+    """``accel`` as if read from a ZigZag file: ZigZag's rules, one read and one write port per memory
+    carrying every transfer of its operands, smallest transfer a quarter of the port width."""
+    from dataclasses import replace
+
+    from imcmap.models.hardware import CostRules, Port
+
+    levels = []
+    for m in accel.memories:
+        reads = frozenset((op, d) for op in m.operands for d in (("tl", "th") if op == "O" else ("tl",)))
+        writes = frozenset((op, d) for op in m.operands for d in (("fl", "fh") if op == "O" else ("fh",)))
+        ports = (Port("r_port_1", m.read_bw_bits, max(1, m.read_bw_bits // word_divisor), reads),
+                 Port("w_port_1", m.write_bw_bits, max(1, m.write_bw_bits // word_divisor), writes))
+        levels.append(replace(m, port_allocation=ports, ports=2))
+    return replace(accel, memories=tuple(levels), rules=CostRules.ZIGZAG)

@@ -1,18 +1,21 @@
-"""bench/zigzag_model.py: ZigZag 3.9.1's latency and memory-energy rules on imcmap's types (no ZigZag needed).
+"""models/zigzag_rules.py through the evaluator: ZigZag 3.9.1's latency and memory-energy rules on
+ZigZag's own hardware file (no ZigZag needed), and the ablations of bench/zigzag_model.py.
 
 The expected numbers are ZigZag 3.9.1's own, recorded by ``bench/peer_zigzag.py --suite`` for ResNet-18
 on dimc (lpf 6, opt latency): its chosen mapping of each layer, priced by ZigZag, and here re-priced by
-the re-implementation from the mapping alone.
+imcmap's evaluator from the mapping alone (``bench/zigzag_mapping.py`` converts ZigZag's record).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 from imcmap.models.evaluator import check, evaluate
+from imcmap.models.hardware import CostRules
 from imcmap.models.workload import Layer
 from imcmap.specs.hardware import load_accelerator
 
@@ -32,7 +35,6 @@ def _load(name: str):  # type: ignore[no-untyped-def]
 
 MAPPING = _load("zigzag_mapping")
 MODEL = _load("zigzag_model")
-PORTS = MODEL.ports_from_zigzag_yaml(HW)
 
 RELEVANCE = {"K": ["O", "W"], "OX": ["I", "O"], "OY": ["I", "O"], "FY": ["I", "W"], "C": ["I", "W"],
              "FX": ["I", "W"], "B": ["I"], "G": ["I"]}
@@ -63,67 +65,76 @@ RECORD_CONV1 = {
 }
 
 
-def _cost(record, layer, **flags):  # type: ignore[no-untyped-def]
+def _converted(record, layer):  # type: ignore[no-untyped-def]
     converted = MAPPING.to_imcmap(record, layer, DIMC)
     assert converted.exact
-    return MODEL.zigzag_cost(layer, converted.accelerator, converted.mapping, PORTS, **flags), converted
+    return converted
+
+
+def _own_rules(converted):  # type: ignore[no-untyped-def]
+    return dataclasses.replace(converted.accelerator, rules=CostRules.IMCMAP)
+
+
+def test_zigzag_file_is_priced_by_zigzag_rules() -> None:
+    """The hardware read from ZigZag's dimc.yaml carries ZigZag's rules and its ports' allocations."""
+    assert DIMC.rules is CostRules.ZIGZAG
+    sram = {p.name: p for p in DIMC.memory("sram_256KB").port_allocation}
+    assert ("I1", "tl") in sram["r_port_1"].serves and ("O", "fl") in sram["w_port_1"].serves
+    assert (sram["r_port_1"].bandwidth_bits, sram["r_port_1"].bandwidth_min_bits) == (512, 64)
+    dram = DIMC.memory("dram").port_allocation[0]
+    assert dram.shared_by_two_inputs and not sram["r_port_1"].shared_by_two_inputs
 
 
 def test_weight_reload_stall_and_loading_reproduce_zigzag() -> None:
     """The 22% latency gap of zigzag-notes.md: DRAM -> cells weight reloads (768 cycles each at 64 b/cycle,
-    8 allowed: the cells are not double-buffered) stall the macro 293 times; ZigZag adds that to compute."""
-    cost, converted = _cost(RECORD1, LAYER1)
-    assert (cost.ideal, cost.stall, cost.onloading, cost.offloading) == (150528, 222680, 802, 514)
-    assert cost.latency_cycles == 374524
-    assert cost.energy_pj == pytest.approx(284227301.815296, rel=1e-9)
-    weights = [l for l in cost.links if l.memory == "dram" and l.operand.value == "W"]
-    assert [(l.real, l.allowed, l.count) for l in weights] == [(768, 8, 294)]
-    # imcmap's evaluator overlaps those DRAM reads with compute: max(compute, DRAM port) + cell writes
+    8 allowed: the cells are not double-buffered) stall the macro 293 times; ZigZag adds that to compute:
+    150,528 + 222,680 + 802 on-loading + 514 off-loading = 374,524 cycles."""
+    converted = _converted(RECORD1, LAYER1)
     report = evaluate(LAYER1, converted.accelerator, converted.mapping)
-    assert report.latency_cycles == pytest.approx(290539.5)
+    assert (report.compute_cycles, report.stall_cycles, report.load_cycles) == (150528, 222680, 802 + 514)
+    assert report.latency_cycles == 374524
+    assert report.energy_pj == pytest.approx(284227301.815296, rel=1e-9)
+    cost = MODEL.zigzag_cost(LAYER1, converted.accelerator, converted.mapping)
+    weights = [l for l in cost.links if l.level.name == "dram" and l.operand.value == "W"]
+    assert [(l.real, l.allowed, l.count) for l in weights] == [(768, 8, 294)]
+    # imcmap's own rules overlap those DRAM reads with compute: max(compute, DRAM port) + cell writes
+    own = evaluate(LAYER1, _own_rules(converted), converted.mapping)
+    assert own.latency_cycles == pytest.approx(290539.5)
 
 
 def test_strided_padded_layer_reproduces_zigzag() -> None:
     """Partial sums read back once per write (including each output's first), every write at 16 bits."""
-    cost, _ = _cost(RECORD_CONV1, CONV1)
-    assert cost.latency_cycles == 376406
-    assert cost.energy_pj == pytest.approx(271154345.035776, rel=1e-9)
-    psums = [l for l in cost.links if l.operand.value == "O" and l.memory == "sram_256KB" and l.direction in (MODEL.WR_LOW, MODEL.RD_LOW)]
-    assert {(l.direction, l.count, l.bits) for l in psums} == {(MODEL.WR_LOW, 37632, 16), (MODEL.RD_LOW, 37632, 16)}
+    converted = _converted(RECORD_CONV1, CONV1)
+    report = evaluate(CONV1, converted.accelerator, converted.mapping)
+    assert report.latency_cycles == 376406
+    assert report.energy_pj == pytest.approx(271154345.035776, rel=1e-9)
+    cost = MODEL.zigzag_cost(CONV1, converted.accelerator, converted.mapping)
+    psums = [l for l in cost.links if l.operand.value == "O" and l.level.name == "sram_256KB" and l.direction in ("fl", "tl")]
+    assert {(l.direction, l.count, l.bits) for l in psums} == {("fl", 37632, 16), ("tl", 37632, 16)}
 
 
-def test_clipped_layer_never_reaches_into_padding() -> None:
-    """7x7 outputs of a 3x3 pad-1 conv read 9x9 positions, of which 7x7 are data (ZigZag's calc_tensor_dim)."""
+def test_unclipped_layer_reaches_into_padding() -> None:
+    """7x7 outputs of a 3x3 pad-1 conv touch 9x9 positions, of which 7x7 are data: imcmap counts 7x7 (like
+    ZigZag's calc_tensor_dim); the ablation layer counts all 9x9."""
     layer = Layer(name="c", op="Conv", dims={"K": 8, "C": 8, "OY": 7, "OX": 7, "FY": 3, "FX": 3}, padding=(1, 1, 1, 1))
-    assert layer.input_extent("X", 7, 3) == 7  # imcmap clips padding itself now, like the model below
-    clipped = MODEL.clipped(layer)
-    assert clipped.input_extent("X", 7, 3) == 7
-    assert clipped.input_extent("X", 4, 3) == 6  # an inner tile keeps its halo
-    assert clipped.footprint(MODEL.Operand.I, {"C": 8, "OX": 7, "OY": 7, "FX": 3, "FY": 3}) == 8 * 7 * 7
+    assert layer.input_extent("X", 7, 3) == 7
+    assert layer.input_extent("X", 4, 3) == 6  # an inner tile keeps its halo
+    assert MODEL.unclipped(layer).input_extent("X", 7, 3) == 9
 
 
-def test_ports_follow_the_allocation() -> None:
-    """Each (memory operand, direction) is served by the port the file allocates it to."""
-    sram = {p.name: p for p in PORTS["sram_256KB"]}
-    assert ("I1", MODEL.RD_LOW) in sram["r_port_1"].serves and ("O", MODEL.WR_LOW) in sram["w_port_1"].serves
-    assert PORTS["dram"][0].shared_by_two_inputs and not sram["r_port_1"].shared_by_two_inputs
-
-
-def test_check_still_rejects_what_the_model_prices() -> None:
-    """The model prices any mapping; legality stays with imcmap's check (here: legal)."""
-    _, converted = _cost(RECORD1, LAYER1)
+def test_check_still_rejects_what_the_rules_price() -> None:
+    """Legality stays with imcmap's check (here: legal), whatever the rules."""
+    converted = _converted(RECORD1, LAYER1)
     assert check(LAYER1, converted.accelerator, converted.mapping) == []
 
 
 @pytest.mark.parametrize(("record", "layer"), [(RECORD1, LAYER1), (RECORD_CONV1, CONV1)])
-def test_three_rules_off_is_imcmaps_evaluator(record, layer) -> None:  # type: ignore[no-untyped-def]
-    """The energy gap is exactly these rules: with ZigZag's bandwidth_min rounding and partial-sum read-back
-    switched off and the padding rule set as imcmap's evaluator has it, the re-implementation's memory
-    energy is imcmap's evaluator's."""
-    converted = MAPPING.to_imcmap(record, layer, DIMC)
-    cost = MODEL.zigzag_cost(layer, converted.accelerator, converted.mapping, PORTS,
-                             clip_padding=MODEL.evaluator_clips_padding(), round_to_bw_min=False, psum_readback="exact")
-    report = evaluate(layer, converted.accelerator, converted.mapping)
+def test_two_rules_off_is_imcmaps_own_energy(record, layer) -> None:  # type: ignore[no-untyped-def]
+    """The energy difference is exactly these rules: with ZigZag's bandwidth_min words and partial-sum
+    traffic switched off, ZigZag's rules give imcmap's own memory energy, per operand."""
+    converted = _converted(record, layer)
+    cost = MODEL.zigzag_cost(layer, converted.accelerator, converted.mapping, words=False, zigzag_psums=False)
+    report = evaluate(layer, _own_rules(converted), converted.mapping)
     ours: dict[str, float] = {}
     for key, value in report.energy_by_component().items():
         if "/" in key:
