@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .hardware import ImcArray, MemoryLevel, Port
 from .mapping import Loop
 from .workload import OPERANDS, Operand, is_relevant
@@ -250,12 +252,11 @@ def _window_union(group: list[Link]) -> int:
         if link.cycle_period == link.allowed:
             return link.cycle_period * link.count
     longest = max(group, key=lambda link: link.cycle_period)
-    covered = [False] * longest.cycle_period
+    cycle = np.arange(longest.cycle_period)
+    covered = np.zeros(longest.cycle_period, dtype=bool)
     for link in group:
-        for start in range(0, longest.cycle_period, link.cycle_period):
-            for t in range(start, min(start + link.allowed, longest.cycle_period)):
-                covered[t] = True
-    return (longest.cycle_period - covered.count(False)) * longest.count
+        covered |= (cycle % link.cycle_period) < link.allowed
+    return int(covered.sum()) * longest.count
 
 
 def _port_stalls(links: list[Link], switches: RuleSwitches) -> dict[str, float]:

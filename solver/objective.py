@@ -16,7 +16,7 @@ from math import ceil, floor, prod
 
 from ortools.sat.python import cp_model
 
-from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
+from imcmap.models.hardware import CostRules, DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 
@@ -37,6 +37,7 @@ class Correction:
     per_instance: cp_model.IntVar
     total_max: int
     per_instance_max: int
+    link: str = ""  # ZigZag's name of the transfer it corrects (tl, fh, fl, th)
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Flow:
     halo: list = field(default_factory=list)
     correction: Correction | None = None  # the exact part to subtract from this flow (outputs)
     inst_logs: list = field(default_factory=list)  # instance factors given as logs (in totals only)
+    transfers: Exps | None = None  # refills x instances: one transfer per refill and instance
+    link: str = ""  # ZigZag's name of the transfer at this level: tl, fh, fl, th
+    readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
 
 
 def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, level: MemoryLevel) -> tuple[Exps, list]:
@@ -67,7 +71,8 @@ def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, leve
     return v.spatial_exps(others, v.all_dims()), [(var, max(logs))]
 
 
-def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str):
+def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str,
+                link: str):
     """|O| * (output-irrelevant unrolling over the dims ``level`` does not serve), and per instance
     |O| / (output-relevant unrolling over those dims)."""
     size_o = problem.layer.operand_size(Operand.O)
@@ -78,7 +83,7 @@ def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLev
     irr_max = 1
     for p, e in dims_bounds(problem, irr).items():
         irr_max *= p**e
-    return Correction(level, direction, bits, total, per, size_o * irr_max, size_o)
+    return Correction(level, direction, bits, total, per, size_o * irr_max, size_o, link)
 
 
 def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> tuple[list[Flow], list[Correction]]:
@@ -89,44 +94,45 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
         rel = nonhalo_relevant(v, op)
 
-        def elements(cut: int, level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list, list]:
-            """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``; the last
-            item holds instance factors that are not products of loop factors (IMC row registers)."""
+        def elements(cut: int, level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list, list, Exps]:
+            """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``; the
+            fourth item holds instance factors that are not products of loop factors (IMC row
+            registers); the last is refills x instances (the transfers)."""
             served = problem.tile_served(op, level)
             inst, inst_logs = _instances(model, v, problem, op, level)
             exps = add_exps(refill, v.tile_exps(op, cut, served, rel), inst)
             halo = input_halo(model, v, problem, cut, served, f"h[{op.value}{cut}/{level.name}]") if op is Operand.I else []
-            return exps, inst, [(h[1], h[2]) for h in halo], inst_logs
+            return exps, inst, [(h[1], h[2]) for h in halo], inst_logs, add_exps(refill, inst)
 
         bottom = levels[0]
-        exps, inst, halo, logs = elements(PE, bottom, v.refill_exps(op, PE))
+        exps, inst, halo, logs, moves = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
-            cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]")
-            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]")
-            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw))
-            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr))
+            cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]", "fl")
+            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", "tl")
+            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw, logs, moves, "fl"))
+            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr, logs, moves, "tl", True))
             corrections += [cw, cr]
         else:
-            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, inst_logs=logs))
+            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, None, logs, moves, "tl"))
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
-            c_exps, c_inst, c_halo, c_logs = elements(i, child, r)
-            p_exps, p_inst, p_halo, p_logs = elements(i, parent, r)
+            c_exps, c_inst, c_halo, c_logs, c_moves = elements(i, child, r)
+            p_exps, p_inst, p_halo, p_logs, p_moves = elements(i, parent, r)
             if op is Operand.O:
-                for lvl, e, ins, h, first, second in (
-                    (child, c_exps, c_inst, c_halo, "read", "write"),
-                    (parent, p_exps, p_inst, p_halo, "write", "read"),
+                for lvl, e, ins, h, lg, mv, first, second, links in (
+                    (child, c_exps, c_inst, c_halo, c_logs, c_moves, "read", "write", ("th", "fh")),
+                    (parent, p_exps, p_inst, p_halo, p_logs, p_moves, "write", "read", ("fl", "tl")),
                 ):
                     tag = f"c[O{i}/{lvl.name}"
-                    c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]")
-                    c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]")
-                    flows.append(Flow(lvl, op, first, prec.psum_bits, e, ins, h, c1))
-                    flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2))
+                    c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0])
+                    c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1])
+                    flows.append(Flow(lvl, op, first, prec.psum_bits, e, ins, h, c1, lg, mv, links[0]))
+                    flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2, lg, mv, links[1], True))
                     corrections += [c1, c2]
             else:
-                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, inst_logs=c_logs))
-                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, inst_logs=p_logs))
+                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, "fh"))
+                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, "tl"))
     return flows, corrections
 
 
@@ -157,6 +163,35 @@ def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: flo
     elif f.operand is not Operand.O and (not per_instance or _single_instance(problem, f.level)):
         # every element passes once; a level with one instance sees all of them on its one port
         model.Add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
+
+
+def add_word_floor(model, problem: MappingProblem, f: Flow, t, bounds: dict[int, int], unit_pj: float, name: str):  # noqa: ANN201
+    """ZigZag's rules move whole ``bandwidth_min`` words, so a flow costs at least one word per transfer:
+    the result is at least ``t`` and ``refills x instances x w_min / w_max x energy per access``. Read-backs of partial sums are left
+    out: they vanish when no output-irrelevant loop remains above the cut, where this floor would not."""
+    if f.readback or f.transfers is None:
+        return t
+    port = problem.accel.port(f.level, problem.rule.operand_links[f.operand], f.link)
+    per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
+    floor_t = lower_bound(model, Term(port.bandwidth_min_bits / port.bandwidth_bits * per_access, f.transfers, bounds,
+                                      list(f.inst_logs), name), unit_pj)
+    return at_least_both(model, t, floor_t, name)
+
+
+def at_least_both(model, t, floor_t, name: str):  # noqa: ANN001, ANN201 - CP-SAT variables
+    """A variable at least ``t`` and ``floor_t`` (either may be None), with room for both."""
+    if floor_t is None:
+        return t
+    if t is None:
+        return floor_t
+    # read from the model's proto now (a variable's own proto handle can dangle as the model grows)
+    # (and index from the front: this proto wrapper reads domain[-1] as 0)
+    variables = model.Proto().variables
+    hi = max(max(list(variables[t.Index()].domain)), max(list(variables[floor_t.Index()].domain)))
+    both = model.NewIntVar(0, hi, f"{name}.max")
+    model.Add(both >= t)
+    model.Add(both >= floor_t)
+    return both
 
 
 def _single_instance(problem: MappingProblem, level: MemoryLevel) -> bool:
@@ -204,6 +239,8 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         t = lower_bound(model, Term(coef, f.exps, bounds, f.halo + f.inst_logs, f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"), unit_pj)
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
+            if problem.accel.rules is CostRules.ZIGZAG:
+                t = add_word_floor(model, problem, f, t, bounds, unit_pj, f"w[{k}]")
             parts.append(t)
     expr = sum(parts)
     for c in corrections:
@@ -235,9 +272,12 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
         model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles
     )
     model.Add(peak >= compute)
+    zigzag = accel.rules is CostRules.ZIGZAG
+    weights_parent = problem.level(Operand.W, 1) if cells is not None and problem.chain_length(Operand.W) > 1 else None
+    weight_stall = []
     serial = []
     for li, level in enumerate(accel.memories):
-        read, write = [], []
+        busy: dict[str, list] = {}  # per port: "read"/"write", or under ZigZag's rules the physical port
         for k, f in enumerate(flows):
             if f.level is not level:
                 continue
@@ -251,21 +291,47 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                 if f.direction == "write":
                     serial.append(t)
                 continue
-            (read if f.direction == "read" else write).append(t)
+            if zigzag:
+                # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
+                # is not certified), that steers the search away from many tiny transfers on one port
+                t = add_transfer_floor(model, f, t, bounds, unit_cycles, f"tf[{k}]")
+                if cells is not None and f.operand is Operand.W and f.direction == "read" and level is weights_parent:
+                    # the cells are never double-buffered: ZigZag stalls the macro for each weight
+                    # refill at the speed of the level that sends it, on top of the compute cycles
+                    weight_stall.append(t)
+            busy.setdefault(_port_key(problem, f.level, f.operand, f.link, f.direction), []).append(t)
         for c in corrections:
             if c.level is level:
                 bw = level.read_bw_bits if c.direction == "read" else level.write_bw_bits
                 coef = c.bits / bw / unit_cycles
                 if coef:
-                    (read if c.direction == "read" else write).append(-subtracted(model, coef, c.per_instance, c.per_instance_max, level.name))
-        if not read and not write:
+                    key = c.direction if not zigzag else _port_key(problem, level, Operand.O, c.link, c.direction)
+                    busy.setdefault(key, []).append(-subtracted(model, coef, c.per_instance, c.per_instance_max, level.name))
+        if not busy:
             continue
-        if level.ports == 1:
-            model.Add(peak >= sum(read) + sum(write))
+        if level.ports == 1 and not zigzag:
+            model.Add(peak >= sum(sum(ts) for ts in busy.values()))
         else:
-            model.Add(peak >= sum(read))
-            model.Add(peak >= sum(write))
+            for ts in busy.values():
+                model.Add(peak >= sum(ts))
+    if weight_stall:
+        model.Add(peak >= compute + sum(weight_stall))
     return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles)
+
+
+def _port_key(problem: MappingProblem, level: MemoryLevel, operand: Operand, link: str, direction: str) -> str:
+    """The port a flow's cycles add up on: its direction on imcmap's rules, the allocated port on ZigZag's."""
+    if problem.accel.rules is not CostRules.ZIGZAG:
+        return direction
+    return problem.accel.port(level, problem.rule.operand_links[operand], link).name
+
+
+def add_transfer_floor(model, f: Flow, t, bounds: dict[int, int], unit_cycles: float, name: str):  # noqa: ANN201
+    """At least ``t`` and the refills (cycles per instance): one cycle per transfer, whatever its size."""
+    if f.transfers is None:
+        return t
+    floor_t = lower_bound(model, Term(1.0, sub_exps(f.transfers, f.inst_exps), bounds, [], name), unit_cycles)
+    return at_least_both(model, t, floor_t, name)
 
 
 def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float):

@@ -113,13 +113,12 @@ def test_strided_padded_layer_reproduces_zigzag() -> None:
     assert {(l.direction, l.count, l.bits) for l in psums} == {("fl", 37632, 16), ("tl", 37632, 16)}
 
 
-def test_unclipped_layer_reaches_into_padding() -> None:
-    """7x7 outputs of a 3x3 pad-1 conv touch 9x9 positions, of which 7x7 are data: imcmap counts 7x7 (like
-    ZigZag's calc_tensor_dim); the ablation layer counts all 9x9."""
+def test_input_tiles_stop_at_the_padding() -> None:
+    """7x7 outputs of a 3x3 pad-1 conv touch 9x9 positions, of which 7x7 are data: imcmap counts 7x7, like
+    ZigZag's calc_tensor_dim, under both rules."""
     layer = Layer(name="c", op="Conv", dims={"K": 8, "C": 8, "OY": 7, "OX": 7, "FY": 3, "FX": 3}, padding=(1, 1, 1, 1))
     assert layer.input_extent("X", 7, 3) == 7
     assert layer.input_extent("X", 4, 3) == 6  # an inner tile keeps its halo
-    assert MODEL.unclipped(layer).input_extent("X", 7, 3) == 9
 
 
 def test_check_still_rejects_what_the_rules_price() -> None:
