@@ -12,7 +12,7 @@ never exceeds the evaluator's cost of the decoded mapping: CP-SAT's bound is a v
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import ceil, floor, prod
+from math import ceil, exp, floor, log, prod
 
 from ortools.sat.python import cp_model
 
@@ -22,7 +22,7 @@ from imcmap.models.workload import OPERANDS, Operand
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .problem import MappingProblem, candidate_rows
-from .terms import Term, exact_value, floor_log, lower_bound
+from .terms import LOG_SCALE, Term, exact_value, floor_log, lower_bound
 from .variables import PE, Exps, MappingVars, add_exps, sub_exps
 
 
@@ -165,33 +165,27 @@ def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: flo
         model.Add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
 
 
-def add_word_floor(model, problem: MappingProblem, f: Flow, t, bounds: dict[int, int], unit_pj: float, name: str):  # noqa: ANN201
-    """ZigZag's rules move whole ``bandwidth_min`` words, so a flow costs at least one word per transfer:
-    the result is at least ``t`` and ``refills x instances x w_min / w_max x energy per access``. Read-backs of partial sums are left
-    out: they vanish when no output-irrelevant loop remains above the cut, where this floor would not."""
-    if f.readback or f.transfers is None:
-        return t
-    port = problem.accel.port(f.level, problem.rule.operand_links[f.operand], f.link)
-    per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
-    floor_t = lower_bound(model, Term(port.bandwidth_min_bits / port.bandwidth_bits * per_access, f.transfers, bounds,
-                                      list(f.inst_logs), name), unit_pj)
-    return at_least_both(model, t, floor_t, name)
-
-
-def at_least_both(model, t, floor_t, name: str):  # noqa: ANN001, ANN201 - CP-SAT variables
-    """A variable at least ``t`` and ``floor_t`` (either may be None), with room for both."""
-    if floor_t is None:
-        return t
-    if t is None:
-        return floor_t
-    # read from the model's proto now (a variable's own proto handle can dangle as the model grows)
-    # (and index from the front: this proto wrapper reads domain[-1] as 0)
-    variables = model.Proto().variables
-    hi = max(max(list(variables[t.Index()].domain)), max(list(variables[floor_t.Index()].domain)))
-    both = model.NewIntVar(0, hi, f"{name}.max")
-    model.Add(both >= t)
-    model.Add(both >= floor_t)
-    return both
+def padded_term(model, per_element: float, per_transfer: float, exps: Exps, transfers: Exps, halo: list,
+                extra: list, bounds: dict[int, int], unit: float, name: str) -> tuple[Term, float]:
+    """``transfers x max(per_element x tile, per_transfer)`` as one log-domain term: ZigZag's rules move
+    whole words (energy) in whole cycles (latency), so a transfer costs at least ``per_transfer``. The
+    max is taken in the log domain, ``u >= log(per_element x tile)``, ``u >= log(per_transfer)``, so
+    the term keeps a single tangent family (a second family per flow slowed proofs by 40%).
+    ``exps`` / ``halo`` are the whole flow's (tile included), ``transfers`` without the tile, ``extra``
+    logs that multiply both (instances). Also returns the term's largest value (in ``unit``): at most
+    ``max(per_element, per_transfer)`` times the largest product of the exponents and logs."""
+    a, b = floor_log(per_element / unit), floor_log(per_transfer / unit)
+    base = min(a, b)
+    tile = sub_exps(exps, transfers)
+    tile_max = sum(floor_log(p) * e for p, e in bounds.items()) + sum(m for _, m in halo)
+    u = model.NewIntVar(0, max(a - base + tile_max, b - base), f"{name}.pad")
+    model.Add(u >= a - base + sum(floor_log(p) * e for p, e in tile.items()) + sum(var for var, _ in halo))
+    model.Add(u >= b - base)
+    # coef whose floored log is at most ``base`` (rounding down keeps the term a lower bound)
+    term = Term(unit * exp(base / LOG_SCALE) * (1 - 1e-12), transfers, bounds, [(u, max(a - base + tile_max, b - base))] + extra, name)
+    largest = log(max(per_element, per_transfer) / unit) + sum(e * log(p) for p, e in bounds.items())
+    largest += sum(m + 1 for _, m in halo + extra) / LOG_SCALE
+    return term, exp(min(largest, 80))
 
 
 def _single_instance(problem: MappingProblem, level: MemoryLevel) -> bool:
@@ -236,11 +230,18 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
     parts = []
     for k, f in enumerate(flows):
         coef = f.bits * _energy_per_bit(f.level, f.direction)
-        t = lower_bound(model, Term(coef, f.exps, bounds, f.halo + f.inst_logs, f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"), unit_pj)
+        name = f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"
+        term, largest = Term(coef, f.exps, bounds, f.halo + f.inst_logs, name), None
+        if problem.accel.rules is CostRules.ZIGZAG and coef > 0 and not f.readback and f.transfers is not None:
+            # at least one bandwidth_min word per transfer; not for partial-sum read-backs, which vanish
+            # where no output-irrelevant loop remains above the cut while this floor would not
+            port = problem.accel.port(f.level, problem.rule.operand_links[f.operand], f.link)
+            per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
+            term, largest = padded_term(model, coef, port.bandwidth_min_bits / port.bandwidth_bits * per_access, f.exps,
+                                        f.transfers, f.halo, f.inst_logs, bounds, unit_pj, name)
+        t = lower_bound(model, term, unit_pj, value_max=largest)
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
-            if problem.accel.rules is CostRules.ZIGZAG:
-                t = add_word_floor(model, problem, f, t, bounds, unit_pj, f"w[{k}]")
             parts.append(t)
     expr = sum(parts)
     for c in corrections:
@@ -283,7 +284,13 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                 continue
             per = Term(f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
                        sub_exps(f.exps, f.inst_exps), bounds, f.halo, f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]")
-            t = lower_bound(model, per, unit_cycles)
+            timed, largest = per, None
+            if zigzag and f.transfers is not None:
+                # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
+                # is not certified), that steers the search away from many tiny transfers on one port
+                timed, largest = padded_term(model, per.coef, 1.0, per.exps, sub_exps(f.transfers, f.inst_exps), f.halo,
+                                             [], bounds, unit_cycles, per.name)
+            t = lower_bound(model, timed, unit_cycles, value_max=largest)
             if t is None:
                 continue
             add_volume_floor(model, problem, f, t, per.coef / unit_cycles, per_instance=True)
@@ -292,9 +299,6 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                     serial.append(t)
                 continue
             if zigzag:
-                # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
-                # is not certified), that steers the search away from many tiny transfers on one port
-                t = add_transfer_floor(model, f, t, bounds, unit_cycles, f"tf[{k}]")
                 if cells is not None and f.operand is Operand.W and f.direction == "read" and level is weights_parent:
                     # the cells are never double-buffered: ZigZag stalls the macro for each weight
                     # refill at the speed of the level that sends it, on top of the compute cycles
@@ -324,14 +328,6 @@ def _port_key(problem: MappingProblem, level: MemoryLevel, operand: Operand, lin
     if problem.accel.rules is not CostRules.ZIGZAG:
         return direction
     return problem.accel.port(level, problem.rule.operand_links[operand], link).name
-
-
-def add_transfer_floor(model, f: Flow, t, bounds: dict[int, int], unit_cycles: float, name: str):  # noqa: ANN201
-    """At least ``t`` and the refills (cycles per instance): one cycle per transfer, whatever its size."""
-    if f.transfers is None:
-        return t
-    floor_t = lower_bound(model, Term(1.0, sub_exps(f.transfers, f.inst_exps), bounds, [], name), unit_cycles)
-    return at_least_both(model, t, floor_t, name)
 
 
 def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float):

@@ -96,9 +96,11 @@ def floor_log(value: float) -> int:
     return floor(LOG_SCALE * log(value))
 
 
-def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None) -> cp_model.IntVar | None:  # noqa: ANN001
+def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, value_max: float | None = None) -> cp_model.IntVar | None:  # noqa: ANN001
     """An integer variable ``t`` (in ``unit``) that can be no larger than the term's true value
-    (when ``enforce`` is a literal, only while it is true; ``t`` may be 0 otherwise)."""
+    (when ``enforce`` is a literal, only while it is true; ``t`` may be 0 otherwise). ``value_max``
+    (in ``unit``), when given, is a tighter upper bound on the true value than the exponent bounds
+    imply; assignments above it are cut off, which only removes non-minimal slack."""
     if term.coef <= 0:
         return None
     base = floor_log(term.coef / unit)
@@ -113,6 +115,9 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None) 
     e_cap = MAX_ROW // magnitude
     # the true largest value (floored logs would undershoot it and clash with exact floors)
     true_max = log(term.coef / unit) + sum(b * log(p) for p, b in term.bounds.items()) + sum(m + 1 for _, m in term.halo) / LOG_SCALE
+    if value_max is not None:
+        true_max = min(true_max, log(max(value_max, 1e-300)))
+        s_max = min(s_max, max(s_min, ceil(LOG_SCALE * true_max)))
     t_max = min(max(1, ceil(exp(min(true_max, 80)) * 1.001) + 2), MAX_ROW // LOG_SCALE)
     if enforce is not None:
         # off means a log far below every tangent point: the rows then ask nothing of t. (Enforcement
