@@ -242,11 +242,11 @@ def solve_network(
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
     interrupted = _run({**plain_jobs, **jobs}, results, objective, config, processes, total_time_limit_s, start, progress)
-    if not interrupted and plan != plain:
+    layers = list(workload.layers)
+    while not interrupted and plan != plain:
         # keep a tensor on chip only where the pair is then cheaper: capping a level can force a far
         # worse mapping (a whole output in 16-bit partial sums must fit), and a layer may not map at all
         worse = set()
-        layers = list(workload.layers)
         for producer, consumer in zip(layers, layers[1:]):
             if not plan[producer.name].output_kept_in:
                 continue
@@ -254,8 +254,16 @@ def solve_network(
             top = [results.get(plain_key_of[n]) for n in (producer.name, consumer.name)]
             if _pair_cost(kept, objective) >= _pair_cost(top, objective):
                 worse |= {producer.name, consumer.name}
-        plan = _drop_pairs(workload, plan, worse)
+        dropped = _drop_pairs(workload, plan, worse)
+        if dropped == plan:
+            break
+        plan = dropped
         jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
+        # a layer between a dropped pair and a kept one now keeps only one of its tensors on chip: a
+        # hierarchy not solved yet; solve it, then judge the pairs again (each round drops a pair or stops)
+        missing = {key: job for key, job in jobs.items() if key not in results}
+        if missing:
+            interrupted = _run(missing, results, objective, config, processes, total_time_limit_s, start, progress)
     layer_results = []
     timed_out = []
     for layer in workload.layers:
