@@ -26,6 +26,7 @@ from .problem import prime_factors
 
 POLISH_EVALUATIONS = 1500  # per layer at most; about 0.6 s of evaluator time
 POLISH_PATIENCE = 250  # evaluations without a strict improvement before giving up
+POLISH_STARTS = 3  # the cheapest model solutions walked from, sharing the evaluations
 
 
 def split_to_primes(mapping: Mapping) -> Mapping:
@@ -54,16 +55,31 @@ def merge_loops(mapping: Mapping) -> Mapping:
     return replace(mapping, loops=tuple(loops), cuts=cuts)
 
 
+def _carry(cut: int, source: int, target: int) -> int:
+    """A cut after the loop at ``source`` moves to ``target``, so that every other loop keeps its side."""
+    if target < source and target < cut <= source:
+        return cut + 1
+    if target > source and source < cut <= target:
+        return cut - 1
+    return cut
+
+
 def neighbours(mapping: Mapping) -> Iterator[Mapping]:
     loops = mapping.loops
     n = len(loops)
-    # one loop taken out and put back elsewhere, nearest first (distance 1 = swapping neighbours)
+    # one loop taken out and put back elsewhere, nearest first (distance 1 = swapping neighbours); with
+    # the cuts where they are (the loops in between cross one level boundary each), and with the cuts
+    # carried along (every other loop keeps its levels; the moved one joins the levels at its new place)
     for distance in range(1, n):
         for i in range(n):
             for j in (i - distance, i + distance):
                 if 0 <= j < n and loops[i].dim != loops[j].dim:
                     rest = loops[:i] + loops[i + 1 :]
-                    yield replace(mapping, loops=rest[:j] + (loops[i],) + rest[j:])
+                    moved = rest[:j] + (loops[i],) + rest[j:]
+                    yield replace(mapping, loops=moved)
+                    carried = {op: tuple(_carry(c, i, j) for c in cuts) for op, cuts in mapping.cuts.items()}
+                    if carried != mapping.cuts:
+                        yield replace(mapping, loops=moved, cuts=carried)
     for op, cuts in mapping.cuts.items():
         for j in range(len(cuts) - 1):
             low, high = (cuts[j - 1] if j else 0), cuts[j + 1]

@@ -26,7 +26,7 @@ from imcmap.models.workload import Layer
 from . import constraints as C
 from .decode import decode
 from .objective import build_flows, energy_objective, latency_objective
-from .polish import POLISH_EVALUATIONS, POLISH_PATIENCE, polish
+from .polish import POLISH_EVALUATIONS, POLISH_PATIENCE, POLISH_STARTS, polish
 from .problem import MappingProblem, ProblemError, build_problem
 from .user_constraints import add_user_constraints
 from .variables import MappingVars
@@ -55,6 +55,7 @@ class SolverConfig:
             "surrogate_relative_gap": SURROGATE_GAP,
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,
+            "polish_starts": POLISH_STARTS,
             "log_scale": 10_000,
             **SEARCH_PARAMETERS,
         }
@@ -226,16 +227,16 @@ def solve_layer(
             return _infeasible(layer, accel, rule, objective, config, user, start, "")
         return LayerSolution(layer, objective, name, None, None, None, None, None, None, 0, wall,
                              "time limit before a mapping was found", tuple(recorder.trace), user, (), shown_accel)
-    best: tuple[float, int, Mapping, CostReport] | None = None
+    priced: list[tuple[float, int, Mapping, CostReport]] = []
     for i, mapping in enumerate(recorder.mappings):
         if check(layer, solved_accel, mapping):
             continue  # never price an illegal mapping; the encoding should make this unreachable
         if not all(c.parsed is not None and constraint_holds(c.parsed, layer, solved_accel, mapping) for c in user):
             continue  # the judge disagrees with the encoding: never return such a mapping
         report = evaluate(layer, solved_accel, mapping)
-        cost = cost_of(report, objective)
-        if best is None or cost < best[0]:
-            best = (cost, i, mapping, report)
+        priced.append((cost_of(report, objective), i, mapping, report))
+    priced.sort(key=lambda item: (item[0], item[1]))
+    best = priced[0] if priced else None
     if best is None:
         return LayerSolution(layer, objective, "MODEL_ERROR", None, None, None, None, None, None, len(recorder.mappings), wall,
                              "every candidate failed the evaluator's legality check or a user constraint",
@@ -246,8 +247,13 @@ def solve_layer(
         def allowed(candidate: Mapping) -> bool:
             return all(c.parsed is not None and constraint_holds(c.parsed, layer, solved_accel, candidate) for c in user)
 
-        mapping, report, _ = polish(layer, solved_accel, mapping, lambda r: cost_of(r, objective), allowed)
-        cost = cost_of(report, objective)
+        # from the cheapest few of the model's solutions: where the model is a surrogate, a near-tie in
+        # the model can be far apart by the evaluator, and the walks end in different local optima
+        for _, _, begin, _ in priced[:POLISH_STARTS]:
+            walked, walked_report, _ = polish(layer, solved_accel, begin, lambda r: cost_of(r, objective), allowed,
+                                              budget=POLISH_EVALUATIONS // POLISH_STARTS)
+            if cost_of(walked_report, objective) < cost:
+                mapping, report, cost = walked, walked_report, cost_of(walked_report, objective)
         wall = time.perf_counter() - start
     bound: float | None = max(0.0, solver.BestObjectiveBound() * unit)
     proven = status == cp_model.OPTIMAL
