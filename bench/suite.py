@@ -569,7 +569,9 @@ def render_table(paths: list[Path]) -> str:
             f"imcmap reads ZigZag's IMC files with ZigZag 3.9.1's fixed assumptions, so the same file means the same "
             f"thing: {imc['node_nm']} nm, {imc['vdd_v']} V, input toggle rate {imc['input_toggle_rate']:g}, weight sparsity "
             f"{imc['weight_sparsity']:g}, cell area from the file ({imc['cell_area_um2']:g} µm² per cell group in the "
-            "shipped aimc/dimc.yaml). The 7-chip validation's per-chip toggle rates, sparsities and cell areas do not apply.")
+            "shipped aimc/dimc.yaml). The 7-chip validation's per-chip toggle rates, sparsities and cell areas do not apply. "
+            "Every hardware file in ZigZag's format (tpu_like.yaml too) is priced by ZigZag 3.9.1's memory-traffic and "
+            "latency rules (`models/zigzag_rules.py`).")
     lines += summary_lines(cases)
     lines += [
         "",
