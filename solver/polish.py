@@ -25,7 +25,7 @@ from imcmap.models.workload import Layer
 from .problem import prime_factors
 
 POLISH_EVALUATIONS = 1500  # per layer at most; about 0.6 s of evaluator time
-POLISH_PATIENCE = 250  # evaluations without a strict improvement before giving up
+POLISH_PATIENCE = 100  # evaluations without a strict improvement before a walk gives up
 POLISH_STARTS = 3  # the cheapest model solutions walked from, sharing the evaluations
 
 
