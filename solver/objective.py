@@ -236,9 +236,10 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
             # at least one bandwidth_min word per transfer; not for partial-sum read-backs, which vanish
             # where no output-irrelevant loop remains above the cut while this floor would not
             port = problem.accel.port(f.level, problem.rule.operand_links[f.operand], f.link)
-            per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
-            term, largest = padded_term(model, coef, port.bandwidth_min_bits / port.bandwidth_bits * per_access, f.exps,
-                                        f.transfers, f.halo, f.inst_logs, bounds, unit_pj, name)
+            if port.bandwidth_min_bits > f.bits:  # else one element fills a word: the floor is the term
+                per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
+                term, largest = padded_term(model, coef, port.bandwidth_min_bits / port.bandwidth_bits * per_access,
+                                            f.exps, f.transfers, f.halo, f.inst_logs, bounds, unit_pj, name)
         t = lower_bound(model, term, unit_pj, value_max=largest)
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
@@ -285,7 +286,7 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
             per = Term(f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
                        sub_exps(f.exps, f.inst_exps), bounds, f.halo, f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]")
             timed, largest = per, None
-            if zigzag and f.transfers is not None:
+            if zigzag and f.transfers is not None and per.coef < 1:  # else an element takes a cycle already
                 # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
                 # is not certified), that steers the search away from many tiny transfers on one port
                 timed, largest = padded_term(model, per.coef, 1.0, per.exps, sub_exps(f.transfers, f.inst_exps), f.halo,
