@@ -107,3 +107,20 @@ def test_zigzag_hardware_file_says_whose_assumptions_apply():
     proc = subprocess.run([sys.executable, "-m", "imcmap.cli", "show", "-a", str(zigzag_dimc)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "read as a ZigZag 3.x file, with ZigZag's assumptions (28 nm, 0.9 V" in proc.stderr
+
+
+def test_zigzag_files_are_priced_by_zigzag_rules_and_say_what_is_certified():
+    """On ZigZag's files the JSON names the cost rules; latency answers carry no gap (null, '-' in the
+    report, with the reason), energy answers keep a certified one."""
+    zz = Path(__file__).resolve().parent / "data" / "zigzag"
+    files = ("-a", str(zz / "dimc.yaml"), "-m", str(zz / "default_imc.yaml"), "-w", "tiny_net", "--processes", "1")
+    latency = json.loads(_solve(*files, "--objective", "latency", "--json").stdout)
+    assert latency["cost_rules"] == "zigzag-3.9.1"
+    assert {layer["gap"] for layer in latency["layers"]} == {None}
+    assert latency["solver"]["bound_source"].startswith("none: the hardware comes from a ZigZag file")
+    energy = json.loads(_solve(*files, "--json").stdout)
+    assert all(layer["gap"] is not None and 0 <= layer["gap"] < 1 for layer in energy["layers"])
+    report = _solve(*files, "--objective", "latency")
+    assert report.returncode == 0, report.stderr
+    assert "-: none certified" in report.stdout and "bound: none: the hardware comes from a ZigZag file" in report.stdout
+    assert "ZigZag 3.9.1's memory-traffic and latency rules" in report.stderr
