@@ -68,7 +68,7 @@ class Layer:
     dims: dict[str, int]
     stride: tuple[int, int] = (1, 1)  # (y, x)
     dilation: tuple[int, int] = (1, 1)  # (y, x)
-    padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # (top, left, bottom, right)
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # (top, left, bottom, right) zeros the output window reaches
     precision: Precision = field(default_factory=Precision)
     sources: tuple[str, ...] = ()  # names of the layers whose outputs feed this one's input
 

@@ -496,7 +496,9 @@ def _conv_geometry(
                 f"spatial axis {axis}: kernel span {reach} exceeds padded input {size + begin + end}"
             )
         begins.append(begin)
-        ends.append(end)
+        # only the end padding the last window reaches is kept: with a stride, rows past it are never
+        # read (H 14, pads 1/1, 3 taps, stride 2: 7 outputs span 15 positions, 1 + 14 data, not 1 + 13 + 1)
+        ends.append(min(end, max(0, (out - 1) * stride + reach - begin - size)))
         outs.append(out)
     if inferred_out is not None and len(inferred_out) == len(x):
         for axis in range(spatial):

@@ -106,12 +106,19 @@ def test_resnet18_has_21_compute_layers_in_graph_order() -> None:
 def test_resnet18_conv_dimensions(
     name: str, k: int, c: int, out: int, kernel: int, stride: int, pad: int
 ) -> None:
-    """Each convolution has the torchvision ResNet-18 K, C, output size, kernel, stride, padding."""
+    """Each convolution has the torchvision ResNet-18 K, C, output size, kernel, stride, padding. The end
+    padding kept is the part the last window reaches: the input is out x stride wide, the windows span
+    (out - 1) x stride + kernel positions from the top padding, so the end padding reached is that span
+    less the top padding less the input (conv1: 111 x 2 + 7 - 3 - 224 = 2 of its 3; a 3x3 stride-2
+    layer: 0 of its 1), and the unpadded input the layer reads is the whole input."""
     layer = _layer(load_onnx(BUNDLED), name)
     assert layer.dims == {"B": 1, "G": 1, "K": k, "C": c, "OY": out, "OX": out, "FY": kernel, "FX": kernel}
     assert layer.stride == (stride, stride)
     assert layer.dilation == (1, 1)
-    assert layer.padding == (pad, pad, pad, pad)
+    end = min(pad, max(0, (out - 1) * stride + kernel - pad - out * stride))
+    assert layer.padding == (pad, pad, end, end)
+    if kernel > 1:  # a 1x1 stride-2 window never reads the last input row
+        assert layer.input_size("Y") == layer.input_size("X") == out * stride
 
 
 def test_resnet18_explicit_spot_checks() -> None:
@@ -119,7 +126,7 @@ def test_resnet18_explicit_spot_checks() -> None:
     workload = load_onnx(BUNDLED)
     conv1 = _layer(workload, "/conv1/Conv")
     assert _dims(conv1) == {"K": 64, "C": 3, "OY": 112, "OX": 112, "FY": 7, "FX": 7}
-    assert conv1.stride == (2, 2) and conv1.padding == (3, 3, 3, 3)
+    assert conv1.stride == (2, 2) and conv1.padding == (3, 3, 2, 2)  # 111 x 2 + 7 - 3 - 224: 2 of 3 reached
     down = _layer(workload, "/layer3/layer3.0/downsample/downsample.0/Conv")
     assert _dims(down) == {"K": 256, "C": 128, "OY": 14, "OX": 14} and down.stride == (2, 2)
     fc = _layer(workload, "/fc/Gemm")
@@ -229,7 +236,8 @@ def test_depthwise_grouped_mobilenet_block(tmp_path: Path) -> None:
     workload = load_onnx(_save(tmp_path, nodes, inputs, [_value("y", F, [1, 16, 28, 28])], inits))
     dw, pw, grouped, project = workload.layers
     assert _dims(dw) == {"G": 32, "OY": 28, "OX": 28, "FY": 3, "FX": 3} and dw.op == "Conv"
-    assert dw.stride == (2, 2) and dw.padding == (1, 1, 1, 1)
+    # pads 1/1 on 56, stride 2: 28 windows span 27 x 2 + 3 = 57 positions, 1 + 56 data; the end pad is never read
+    assert dw.stride == (2, 2) and dw.padding == (1, 1, 0, 0) and dw.input_size("Y") == 56
     assert _dims(pw) == {"K": 64, "C": 32, "OY": 28, "OX": 28}
     assert _dims(grouped) == {"G": 4, "K": 16, "C": 8, "OY": 28, "OX": 28, "FY": 3, "FX": 3}
     assert pw.sources == ("dw",) and grouped.sources == ("dw",)
