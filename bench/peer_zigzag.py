@@ -19,9 +19,8 @@ Only this directory imports zigzag; imcmap's product code never does.
 
 from __future__ import annotations
 
-import dataclasses
-
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -36,6 +35,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from suite import HARDWARE, NETWORKS, OBJECTIVES  # noqa: E402  (bench-local module)
+
 DEFAULT_TIMEOUT_S = 1800.0
 COMPUTE_ONNX_OPS = ("Conv", "Gemm", "MatMul", "QLinearConv", "ConvInteger", "MatMulInteger", "QLinearMatMul")
 

@@ -34,7 +34,6 @@ ZigZag itself always runs on its shipped files, unchanged.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import signal
@@ -275,10 +274,8 @@ def mapping_from_plain(data: dict[str, Any]) -> Any:
 
 def price_case(zigzag_run: dict[str, Any], workload: Path, hardware: Path) -> list[dict[str, Any]]:
     """ZigZag's mapping of each layer priced by imcmap's evaluator (``peer_zigzag.price_zigzag_mappings``)."""
-    from peer_zigzag import PeerRun, price_zigzag_mappings
-
-    from imcmap.models.evaluator import check
     from imcmap.specs import load_accelerator, load_workload
+    from peer_zigzag import PeerRun, price_zigzag_mappings
     from zigzag_mapping import to_imcmap
     from zigzag_model import zigzag_cost
 

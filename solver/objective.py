@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil, exp, floor, log, prod
 
-from ortools.sat.python import cp_model
-
 from imcmap.models.hardware import CostRules, DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
+from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .problem import MappingProblem, candidate_rows
@@ -299,11 +298,10 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                 if f.direction == "write":
                     serial.append(t)
                 continue
-            if zigzag:
-                if cells is not None and f.operand is Operand.W and f.direction == "read" and level is weights_parent:
-                    # the cells are never double-buffered: ZigZag stalls the macro for each weight
-                    # refill at the speed of the level that sends it, on top of the compute cycles
-                    weight_stall.append(t)
+            if zigzag and cells is not None and f.operand is Operand.W and f.direction == "read" and level is weights_parent:
+                # the cells are never double-buffered: ZigZag stalls the macro for each weight
+                # refill at the speed of the level that sends it, on top of the compute cycles
+                weight_stall.append(t)
             busy.setdefault(_port_key(problem, f.level, f.operand, f.link, f.direction), []).append(t)
         for c in corrections:
             if c.level is level:

@@ -107,7 +107,7 @@ def polish(
     current = split_to_primes(start)
     current_report = evaluate(layer, accel, current)
     current_cost = cost(current_report)
-    best, best_report, best_cost = current, current_report, current_cost
+    best, best_cost = current, current_cost
     seen = {_key(current)}
     spent = last_gain = 0
     moved = True
@@ -131,7 +131,7 @@ def polish(
             if value <= current_cost * (1 + 1e-12):
                 current, current_report, current_cost, moved = candidate, report, value, True
                 if value < best_cost * (1 - 1e-12):
-                    best, best_report, best_cost, last_gain = candidate, report, value, spent
+                    best, best_cost, last_gain = candidate, value, spent
                 break
     merged = merge_loops(best)
     return merged, evaluate(layer, accel, merged), spent

@@ -13,15 +13,19 @@ import time
 from dataclasses import dataclass, field
 from math import ceil
 
-from ortools.sat.python import cp_model
-
-from imcmap.models.constraints import Bypass, BypassError, apply_bypasses, constraint_holds
+from imcmap.models.constraints import (
+    Bypass,
+    BypassError,
+    apply_bypasses,
+    constraint_holds,
+)
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.hardware import Accelerator, CostRules, ImcArray
 from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import ResolvedRule, UserConstraint
 from imcmap.models.report import CostReport
 from imcmap.models.workload import Layer
+from ortools.sat.python import cp_model
 
 from . import constraints as C
 from .decode import decode

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.workload import Operand
-
 from imcmap.solver.polish import merge_loops, neighbours, polish, split_to_primes
 
 from .brute import legal_mappings
@@ -37,7 +35,7 @@ def test_splitting_into_primes_changes_no_cost(seed: int) -> None:
 
 
 def test_neighbours_keep_cuts_ordered() -> None:
-    layer, zz, mappings = _some_mappings(1)
+    _, _, mappings = _some_mappings(1)
     for mapping in mappings[:5]:
         for n in neighbours(split_to_primes(mapping)):
             for cuts in n.cuts.values():

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.hardware import CostRules
 from imcmap.models.mapping_spec import MappingSpec
