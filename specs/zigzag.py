@@ -82,7 +82,9 @@ same operands as imcmap does (O[b][g][k][oy][ox] += W[g][k][c][fy][fx] * I[b][g]
 ``dimension_relations`` ``ix = s*ox + d*fx`` give stride s and dilation d; ``operand_precision`` W, I,
 O_final, O -> w_bits, i_bits, o_bits, psum_bits; ``operand_source`` I -> ``sources`` (through unmodelled
 layers to the nearest compute layers); ``padding`` per ``pr_loop_dims`` entry IY / IX -> (top, bottom) /
-(left, right). ``pr_loop_sizes`` is accepted only where it equals the input size imcmap derives.
+(left, right). ``pr_loop_sizes`` must be an input size the windows allow (the span less the padding, up
+to stride - 1 rows more, which are never read); with it, only the end padding the last window reaches is
+kept, as the ONNX importer does.
 """
 
 from __future__ import annotations
@@ -1477,8 +1479,11 @@ def _padding(
         if read is None:
             return None
         pads = read
-    if size_node is not None and not _pr_sizes_agree(issues, size_node, pr_dims, relations, sizes, pads):
-        return None
+    if size_node is not None:
+        reached = _pads_reached(issues, size_node, pr_dims, relations, sizes, pads)
+        if reached is None:
+            return None
+        pads = reached
     top, bottom = pads.get("Y", (0, 0))
     left, right = pads.get("X", (0, 0))
     return (top, left, bottom, right)
@@ -1525,37 +1530,44 @@ def _pads(
     return out
 
 
-def _pr_sizes_agree(
+def _pads_reached(
     issues: Issues,
     node: YamlNode,
     pr_dims: list[str],
     relations: dict[str, _Relation],
     sizes: dict[str, int],
     pads: dict[str, tuple[int, int]],
-) -> bool:
+) -> dict[str, tuple[int, int]] | None:
+    """The padding with only the end padding the last window reaches, given the input sizes; a size the
+    output size, filter, stride, dilation and padding do not allow is an error. With a stride s the
+    input may be up to s - 1 rows longer than the windows reach (those rows are never read)."""
     seq = as_seq(issues, node, "a list of input sizes, one per pr_loop_dims entry")
     if seq is None:
-        return False
+        return None
     if len(seq.items) != len(pr_dims):
         issues.at(seq, f"{len(seq.items)} pr_loop_sizes for {len(pr_dims)} pr_loop_dims")
-        return False
+        return None
+    out = dict(pads)
     for dim, item in zip(pr_dims, seq.items, strict=True):
         given = as_int(issues, item, minimum=1)
         if given is None:
-            return False
+            return None
         relation = relations[dim]
         out_dim, filt_dim = AXES[relation.axis]
         span = relation.stride * (sizes.get(out_dim, 1) - 1) + relation.dilation * (sizes.get(filt_dim, 1) - 1) + 1
-        derived = span - sum(pads.get(relation.axis, (0, 0)))
-        if given != derived:
+        begin, end = pads.get(relation.axis, (0, 0))
+        low, high = span - begin - end, span - begin - end + relation.stride - 1
+        if not low <= given <= high:
+            allowed = f"{low}" if low == high else f"{low}-{high}"
             issues.at(
                 item,
-                f"input size {given} differs from the {derived} imcmap derives for {dim}",
+                f"input size {given} differs from the {allowed} imcmap derives for {dim}",
                 "imcmap prices the input window from the output size, filter, stride, dilation and "
                 "padding and cannot take another size; remove pr_loop_sizes",
             )
-            return False
-    return True
+            return None
+        out[relation.axis] = (begin, min(end, max(0, span - begin - given)))
+    return out
 
 
 def _zz_precision(issues: Issues, node: YamlNode | None) -> Precision | None:

@@ -383,6 +383,32 @@ def test_workload_layers() -> None:
     assert [(u.op_type, u.node_names) for u in work.unmodelled_ops] == [("Add", ("Layer3",)), ("Pooling", ("Layer1",))]
 
 
+STRIDED_HEAD = HEAD.replace(
+    "  dimension_relations: [ix=1*ox+1*fx, iy=1*oy+1*fy]\n  loop_dims: [B, K, C, OY, OX, FY, FX]\n"
+    "  loop_sizes: [1, 64, 64, 56, 56, 3, 3]",
+    "  dimension_relations: [ix=2*ox+1*fx, iy=2*oy+1*fy]\n  loop_dims: [B, K, C, OY, OX, FY, FX]\n"
+    "  loop_sizes: [1, 64, 64, 28, 28, 3, 3]", 1)
+
+
+@pytest.mark.parametrize(("size", "padding"), [(56, (1, 1, 0, 0)), (55, (1, 1, 1, 1))])
+def test_strided_input_size_decides_the_end_padding_reached(size: int, padding: tuple[int, ...]) -> None:
+    """conv2_1 made stride 2 with 28 outputs, pads 1/1: the windows span 2 x 27 + 3 = 57 positions from the
+    top padding, so the input is 57 - 2 = 55 rows (both pads read) or 56 (the end pad never read)."""
+    assert STRIDED_HEAD != HEAD
+    text = STRIDED_HEAD.replace("  pr_loop_sizes: [56, 56]\n", f"  pr_loop_sizes: [{size}, {size}]\n", 1)
+    conv2 = build_zigzag_workload(parse_yaml(text, "w.yaml")).layers[1]
+    assert conv2.padding == padding
+    assert conv2.input_size("Y") == conv2.input_size("X") == size
+
+
+def test_strided_input_size_out_of_range_is_an_error() -> None:
+    text = STRIDED_HEAD.replace("  pr_loop_sizes: [56, 56]\n", "  pr_loop_sizes: [57, 56]\n", 1)
+    assert _work_error(text) == (
+        "w.yaml:30:19: [2].pr_loop_sizes[0]: input size 57 differs from the 55-56 imcmap derives for IY; imcmap "
+        "prices the input window from the output size, filter, stride, dilation and padding and cannot take "
+        "another size; remove pr_loop_sizes")
+
+
 def test_workload_sources_pass_through_unmodelled_layers() -> None:
     """conv2_1 reads the pool of conv1; down reads the Add of the pool and conv2_1."""
     sources = {layer.name: layer.sources for layer in load_workload(ZZ / "resnet_head.yaml").layers}
