@@ -124,3 +124,14 @@ def test_zigzag_files_are_priced_by_zigzag_rules_and_say_what_is_certified():
     assert report.returncode == 0, report.stderr
     assert "-: none certified" in report.stdout and "bound: none: the hardware comes from a ZigZag file" in report.stdout
     assert "ZigZag 3.9.1's memory-traffic and latency rules" in report.stderr
+
+
+def test_zigzag_files_give_the_same_answer_twice():
+    """The polish and CP-SAT's stop on ZigZag hardware are deterministic: same inputs, same mappings and numbers."""
+    zz = Path(__file__).resolve().parent / "data" / "zigzag"
+    files = ("-a", str(zz / "aimc.yaml"), "-m", str(zz / "default_imc.yaml"), "-w", "tiny_net", "--objective", "latency",
+             "--json", "--processes", "2")
+    first, second = (json.loads(_solve(*files).stdout) for _ in range(2))
+    assert [layer["mapping"] for layer in first["layers"]] == [layer["mapping"] for layer in second["layers"]]
+    assert first["total"] == second["total"]
+    assert first["solver"]["polish_starts"] == 3 and first["solver"]["surrogate_relative_gap"] == 0.01
