@@ -32,12 +32,13 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.workload import LOOP_DIMS, RELEVANT_DIMS, Layer, Operand
+from imcmap.solver.network import capped
 
 LayerRecord = dict[str, Any]  # JSON-safe; the keys are documented in record_cme
 
@@ -247,7 +248,7 @@ def to_imcmap(record: LayerRecord, layer: Layer, accel: Accelerator) -> Converte
         if zz_chain != our_chain[: len(zz_chain)]:
             raise ValueError(f"{record['layer']}: {op_name} levels {zz_chain} do not match imcmap's {our_chain}")
         if len(zz_chain) < len(our_chain):
-            restricted = _drop_above(restricted, links[operand], zz_chain[-1])
+            restricted = capped(restricted, links[operand], zz_chain[-1])
             notes.append(f"{op_name}: ZigZag kept it in {zz_chain[-1]} (levels above dropped, inter-layer data locality)")
         counts = [count for _, count in per_level]
         cuts[operand] = tuple(sum(counts[: i + 1]) for i in range(len(counts)))
@@ -286,17 +287,6 @@ def spatial_used(record: LayerRecord) -> dict[str, float]:
         if value != named:
             out[dim] = value
     return out
-
-
-def _drop_above(accel: Accelerator, memory_operand: str, level_name: str) -> Accelerator:
-    """``accel`` with ``memory_operand`` removed from every level above ``level_name``."""
-    names = [m.name for m in accel.memories]
-    top = names.index(level_name)
-    memories = tuple(
-        replace(m, operands=tuple(o for o in m.operands if o != memory_operand)) if i > top else m
-        for i, m in enumerate(accel.memories)
-    )
-    return replace(accel, memories=memories)
 
 
 def format_mapping(mapping: Mapping, accel: Accelerator) -> str:

@@ -435,15 +435,17 @@ def _zigzag_memory_and_latency(ctx: _Context) -> tuple[list[EnergyItem], list[Ac
         (t.read if link.is_read else t.write)(elements, link.bits)
         key = (link.level.name, link.operand, link.is_read)
         energy[key] = energy.get(key, 0.0) + costs.energy_pj(k)
-    order = {level.name: k for k, level in enumerate(ctx.accel.memories)}
-
-    def place(key: tuple) -> tuple[int, int, bool]:  # level order, then operand, reads first
-        return order[key[0]], OPERANDS.index(key[1]), not (key[2] if len(key) > 2 else True)
-
-    accesses = [Accesses(name, op, t.reads, t.writes, t.read_bits, t.write_bits)
-                for (name, op), t in sorted(moved.items(), key=lambda kv: place(kv[0]))]
-    items = [EnergyItem("mem_read" if is_read else "mem_write", name, op.value, e)
-             for (name, op, is_read), e in sorted(energy.items(), key=lambda kv: place(kv[0]))]
+    accesses: list[Accesses] = []
+    items: list[EnergyItem] = []
+    for level in ctx.accel.memories:  # the order of imcmap's own rules: level, operand, reads first
+        for op in OPERANDS:
+            t = moved.get((level.name, op))
+            if t is not None:
+                accesses.append(Accesses(level.name, op, t.reads, t.writes, t.read_bits, t.write_bits))
+            for is_read in (True, False):
+                if (level.name, op, is_read) in energy:
+                    kind = "mem_read" if is_read else "mem_write"
+                    items.append(EnergyItem(kind, level.name, op.value, energy[(level.name, op, is_read)]))
     return items, accesses, costs.compute_cycles, costs.stall_cycles, costs.onloading_cycles + costs.offloading_cycles
 
 
