@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from math import ceil
+from math import ceil, exp
 
 from imcmap.models.constraints import (
     Bypass,
@@ -32,6 +32,7 @@ from .decode import decode
 from .objective import build_flows, energy_objective, latency_objective
 from .polish import POLISH_EVALUATIONS, POLISH_PATIENCE, POLISH_STARTS, polish
 from .problem import MappingProblem, ProblemError, build_problem
+from .terms import TANGENT_STEP
 from .user_constraints import add_user_constraints
 from .variables import MappingVars
 
@@ -55,7 +56,7 @@ class SolverConfig:
             "num_workers": self.workers,
             "max_deterministic_time": self.time_limit_s,
             "max_time_in_seconds": self.wall_limit_s,
-            "tangent_step": "ln(1.08)",
+            "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
             "surrogate_relative_gap": SURROGATE_GAP,
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,

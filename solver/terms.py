@@ -8,7 +8,9 @@ decision variables and ``extra`` is the input halo (not a product of factors). T
 * lower bound (``lower_bound``): ``s = LOG_SCALE * ln(term)``, rounded down, is linear; the term
   is bounded below by tangents of ``exp`` (convex), so minimising the tangent variables gives a
   relaxation whose optimum never exceeds the true one. Tangents are spaced ``TANGENT_STEP`` apart
-  in log space: the underestimate is at most about ``TANGENT_STEP**2 / 8`` (0.07 %).
+  in log space: the underestimate is at most about ``TANGENT_STEP**2 / 8`` (0.41 %). Closer
+  tangents tighten the bound but every one is an LP row: ln(1.08) (0.07 %) made 3,568 of a ResNet-18
+  layer's 5,360 rows and its proofs 1.3-1.45x slower than ln(1.2), for the same mappings.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ortools.sat.python import cp_model
 from .variables import Exps
 
 LOG_SCALE = 10_000  # integer units per natural-log unit
-TANGENT_STEP = log(1.08)
+TANGENT_STEP = log(1.2)
 MAX_ROW = 1 << 61  # largest |coefficient x bound| sum allowed in one linear row
 
 
