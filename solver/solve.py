@@ -255,7 +255,13 @@ def solve_layer(
 
         # from the cheapest few of the model's solutions: where the model is a surrogate, a near-tie in
         # the model can be far apart by the evaluator, and the walks end in different local optima
-        for _, _, begin, _ in priced[:POLISH_STARTS]:
+        starts: list[Mapping] = []
+        for _, _, candidate, _ in priced:
+            if len(starts) == POLISH_STARTS:
+                break
+            if candidate not in starts:  # different assignments can decode to one nest: walk it once
+                starts.append(candidate)
+        for begin in starts:
             walked, walked_report, _ = polish(layer, solved_accel, begin, lambda r: cost_of(r, objective), allowed,
                                               budget=POLISH_EVALUATIONS // POLISH_STARTS)
             if cost_of(walked_report, objective) < cost:
