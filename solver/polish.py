@@ -90,6 +90,18 @@ def neighbours(mapping: Mapping) -> Iterator[Mapping]:
                     yield replace(mapping, cuts={**mapping.cuts, op: cuts[:j] + (moved,) + cuts[j + 1 :]})
 
 
+def first_distinct(mappings: list[Mapping], n: int) -> list[Mapping]:
+    """The first ``n`` different mappings, in order: CP-SAT assignments that differ only in variables
+    the decoder ignores give one nest, and a walk from it twice is the same walk."""
+    out: list[Mapping] = []
+    for mapping in mappings:
+        if len(out) == n:
+            break
+        if mapping not in out:
+            out.append(mapping)
+    return out
+
+
 def _key(mapping: Mapping) -> tuple:
     return mapping.loops, tuple(sorted((op.value, cuts) for op, cuts in mapping.cuts.items()))
 
