@@ -90,13 +90,11 @@ def neighbours(mapping: Mapping) -> Iterator[Mapping]:
                     yield replace(mapping, cuts={**mapping.cuts, op: cuts[:j] + (moved,) + cuts[j + 1 :]})
 
 
-def first_distinct(mappings: list[Mapping], n: int) -> list[Mapping]:
-    """The first ``n`` different mappings, in order: CP-SAT assignments that differ only in variables
-    the decoder ignores give one nest, and a walk from it twice is the same walk."""
+def distinct(mappings: list[Mapping]) -> list[Mapping]:
+    """Each mapping once, in order: CP-SAT assignments that differ only in variables the decoder
+    ignores give one nest, and a walk from it twice is the same walk (same result, same cost)."""
     out: list[Mapping] = []
     for mapping in mappings:
-        if len(out) == n:
-            break
         if mapping not in out:
             out.append(mapping)
     return out

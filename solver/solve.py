@@ -30,7 +30,7 @@ from ortools.sat.python import cp_model
 from . import constraints as C
 from .decode import decode
 from .objective import build_flows, energy_objective, latency_objective
-from .polish import POLISH_EVALUATIONS, POLISH_PATIENCE, POLISH_STARTS, first_distinct, polish
+from .polish import POLISH_EVALUATIONS, POLISH_PATIENCE, POLISH_STARTS, distinct, polish
 from .problem import MappingProblem, ProblemError, build_problem
 from .terms import TANGENT_STEP
 from .user_constraints import add_user_constraints
@@ -255,7 +255,7 @@ def solve_layer(
 
         # from the cheapest few of the model's solutions: where the model is a surrogate, a near-tie in
         # the model can be far apart by the evaluator, and the walks end in different local optima
-        for begin in first_distinct([m for _, _, m, _ in priced], POLISH_STARTS):
+        for begin in distinct([m for _, _, m, _ in priced[:POLISH_STARTS]]):
             walked, walked_report, _ = polish(layer, solved_accel, begin, lambda r: cost_of(r, objective), allowed,
                                               budget=POLISH_EVALUATIONS // POLISH_STARTS)
             if cost_of(walked_report, objective) < cost:
