@@ -30,7 +30,7 @@ from ortools.sat.python import cp_model
 from . import constraints as C
 from .decode import decode
 from .objective import build_flows, energy_objective, latency_objective
-from .polish import POLISH_EVALUATIONS, POLISH_PATIENCE, POLISH_STARTS, distinct, polish
+from .polish import POLISH_EVALUATIONS, POLISH_PATIENCE, POLISH_STARTS, POLISH_WINDOW, distinct, polish
 from .problem import MappingProblem, ProblemError, build_problem
 from .terms import TANGENT_STEP
 from .user_constraints import add_user_constraints
@@ -61,6 +61,7 @@ class SolverConfig:
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,
             "polish_starts": POLISH_STARTS,
+            "polish_start_window": POLISH_WINDOW,
             "log_scale": 10_000,
             **SEARCH_PARAMETERS,
         }
@@ -254,8 +255,10 @@ def solve_layer(
             return all(c.parsed is not None and constraint_holds(c.parsed, layer, solved_accel, candidate) for c in user)
 
         # from the cheapest few of the model's solutions: where the model is a surrogate, a near-tie in
-        # the model can be far apart by the evaluator, and the walks end in different local optima
-        for begin in distinct([m for _, _, m, _ in priced[:POLISH_STARTS]]):
+        # it can be far apart by the evaluator, and walks end in different local optima
+        window = POLISH_WINDOW[objective]
+        near = [m for c, _, m, _ in priced[:POLISH_STARTS] if window is None or c <= cost * (1 + window)]
+        for begin in distinct(near):
             walked, walked_report, _ = polish(layer, solved_accel, begin, lambda r: cost_of(r, objective), allowed,
                                               budget=POLISH_EVALUATIONS // POLISH_STARTS)
             if cost_of(walked_report, objective) < cost:

@@ -134,4 +134,4 @@ def test_zigzag_files_give_the_same_answer_twice():
     first, second = (json.loads(_solve(*files).stdout) for _ in range(2))
     assert [layer["mapping"] for layer in first["layers"]] == [layer["mapping"] for layer in second["layers"]]
     assert first["total"] == second["total"]
-    assert first["solver"]["polish_starts"] == 3 and first["solver"]["surrogate_relative_gap"] == 0.01
+    assert first["solver"]["polish_starts"] == 3 and first["solver"]["polish_start_window"]["energy"] == 0.05 and first["solver"]["surrogate_relative_gap"] == 0.01
