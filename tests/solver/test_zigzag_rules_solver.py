@@ -58,3 +58,20 @@ def test_latency_is_not_certified_under_zigzag_rules() -> None:
     assert solution.mapping is not None
     assert (solution.lower_bound, solution.gap, solution.status) == (None, None, "FEASIBLE")
     assert solution.exact_cost == evaluate(layer, zz, solution.mapping).latency_cycles
+
+
+def test_surrogate_stop_falls_back_to_the_whole_budget_when_it_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Latency on ZigZag's rules stops CP-SAT early (``SURROGATE_TIME_S``); when that leaves no mapping,
+    the solve runs again on the whole budget, and then answers as a solve that was never cut short."""
+    from imcmap.solver import solve as solve_module
+
+    layer, accel = random_case(3)
+    zz = with_zigzag_rules(accel)
+    rule = MappingSpec(diagonal_default=True).resolve(layer)
+    config = SolverConfig(seed=0, time_limit_s=5)
+    monkeypatch.setattr(solve_module, "SURROGATE_TIME_S", 5.0)
+    whole = solve_layer(layer, zz, rule, "latency", config)
+    monkeypatch.setattr(solve_module, "SURROGATE_TIME_S", 0.0)  # CP-SAT stops before its first solution
+    again = solve_layer(layer, zz, rule, "latency", config)
+    assert whole.mapping is not None
+    assert (again.mapping, again.exact_cost) == (whole.mapping, whole.exact_cost)
