@@ -39,9 +39,11 @@ from .variables import MappingVars
 OBJECTIVES = ("energy", "latency", "edp")
 TARGET_RANGE = 1e9  # the largest term is scaled to about this many integer units
 SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rules: 1% of its own bound
-# CP-SAT's deterministic seconds on a surrogate objective (latency, EDP on ZigZag's rules). On the
-# suite's 9 latency cases every network total is the same as with the whole 10 s, for up to 22% less
-# wall time (ResNet-18 on aimc 8.2 -> 6.4 s; 2026-11-27); 0.5 s moved totals by -1.3% to +5.8%.
+# CP-SAT's deterministic seconds on latency priced by ZigZag's rules (a surrogate). On the suite's 9
+# latency cases every network total is the same as with the whole 10 s, for up to 22% less wall time
+# (ResNet-18 on aimc 8.2 -> 6.4 s; 2026-11-27); 0.5 s moved totals by -1.3% to +5.8%. Not for EDP,
+# whose product model needs the search: 1 s left 2 of 7 sampled ResNet-18/AlexNet layers at 2x and
+# 4.3x the EDP that 10 s finds.
 SURROGATE_TIME_S = 1.0
 EDP_HEADROOM = 64  # EDP factors range up to this many times TARGET_RANGE (worse mappings are cut off)
 
@@ -229,7 +231,7 @@ def solve_layer(
         # comes early and the proof takes the rest, while the answer's certified gap is dominated by
         # the rules the model does not encode; proving its own optimum tighter than this buys little
         params.relative_gap_limit = SURROGATE_GAP
-    surrogate = accel.rules is not CostRules.IMCMAP and objective != "energy"
+    surrogate = accel.rules is not CostRules.IMCMAP and objective == "latency"
     if surrogate:
         # no bound of a surrogate is reported, so its proof is wasted work: stop early, unless that
         # leaves no mapping at all
