@@ -30,7 +30,14 @@ from ortools.sat.python import cp_model
 from . import constraints as C
 from .decode import decode
 from .objective import build_flows, energy_objective, latency_objective
-from .polish import POLISH_EVALUATIONS, POLISH_PATIENCE, POLISH_STARTS, POLISH_WINDOW, distinct, polish
+from .polish import (
+    POLISH_EVALUATIONS,
+    POLISH_PATIENCE,
+    POLISH_STARTS,
+    POLISH_WINDOW,
+    distinct,
+    polish,
+)
 from .problem import MappingProblem, ProblemError, build_problem
 from .terms import TANGENT_STEP
 from .user_constraints import add_user_constraints

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.workload import Operand
-from imcmap.solver.polish import distinct, merge_loops, neighbours, polish, split_to_primes
+from imcmap.solver.polish import (
+    distinct,
+    merge_loops,
+    neighbours,
+    polish,
+    split_to_primes,
+)
 
 from .brute import legal_mappings
 from .fixtures import with_zigzag_rules
