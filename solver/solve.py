@@ -10,7 +10,7 @@ assumptions on a feasibility model (one worker, as assumptions require), then a 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import ceil, exp
 
 from imcmap.models.constraints import (
@@ -109,6 +109,7 @@ class LayerSolution:
     constraints: tuple[UserConstraint, ...] = ()  # the user constraints that applied to this layer
     conflict: tuple[UserConstraint, ...] = ()  # when INFEASIBLE: a smallest set of them that clash
     accelerator: Accelerator | None = None  # as solved: after the layer's bypasses (None: as given)
+    unpolished: tuple[Mapping, ...] = ()  # starts of a polish deferred by ``solve_layer(polish_now=False)``
 
     BOUND_SOURCE = (
         "CP-SAT's proven bound on a relaxation whose every term is at most the evaluator's "
@@ -211,9 +212,12 @@ def solve_layer(
     objective: str = "energy",
     config: SolverConfig = SolverConfig(),
     constraints: tuple[UserConstraint, ...] = (),
+    polish_now: bool = True,
 ) -> LayerSolution:
     """The cheapest mapping the evaluator accepts that meets every applicable user constraint
-    (``rule.constraints`` and ``constraints``, filtered by scope)."""
+    (``rule.constraints`` and ``constraints``, filtered by scope). With ``polish_now=False`` the polish
+    (on hardware whose rules the model does not encode) is left to ``finish_polish``: the network
+    driver polishes only the variants its dataflow plan keeps."""
     start = time.perf_counter()
     user = applicable_constraints(layer, rule, constraints)
     try:
@@ -271,21 +275,13 @@ def solve_layer(
                              "every candidate failed the evaluator's legality check or a user constraint",
                              tuple(recorder.trace), user, (), shown_accel)
     cost, _, mapping, report = best
+    starts: tuple[Mapping, ...] = ()
     if accel.rules is not CostRules.IMCMAP:
-        # the model's optimum is a start under rules it does not encode; walk on by the evaluator's
-        def allowed(candidate: Mapping) -> bool:
-            return all(c.parsed is not None and constraint_holds(c.parsed, layer, solved_accel, candidate) for c in user)
-
+        # the model's optimum is a start under rules it does not encode; walk on by the evaluator's,
         # from the cheapest few of the model's solutions: where the model is a surrogate, a near-tie in
         # it can be far apart by the evaluator, and walks end in different local optima
         window = POLISH_WINDOW[objective]
-        near = [m for c, _, m, _ in priced[:POLISH_STARTS] if window is None or c <= cost * (1 + window)]
-        for begin in distinct(near):
-            walked, walked_report, _ = polish(layer, solved_accel, begin, lambda r: cost_of(r, objective), allowed,
-                                              budget=POLISH_EVALUATIONS // POLISH_STARTS)
-            if cost_of(walked_report, objective) < cost:
-                mapping, report, cost = walked, walked_report, cost_of(walked_report, objective)
-        wall = time.perf_counter() - start
+        starts = tuple(distinct([m for c, _, m, _ in priced[:POLISH_STARTS] if window is None or c <= cost * (1 + window)]))
     bound: float | None = max(0.0, solver.BestObjectiveBound() * unit)
     proven = status == cp_model.OPTIMAL
     if accel.rules is CostRules.ZIGZAG:
@@ -295,8 +291,8 @@ def solve_layer(
         proven = False
         if objective != "energy":
             bound = None
-    gap = None if bound is None else max(0.0, (cost - bound) / cost) if cost > 0 else 0.0
-    return LayerSolution(
+    wall = time.perf_counter() - start
+    solution = LayerSolution(
         layer=layer,
         objective=objective,
         status="OPTIMAL" if proven else "FEASIBLE",
@@ -304,7 +300,7 @@ def solve_layer(
         report=report,
         exact_cost=cost,
         lower_bound=bound,
-        gap=gap,
+        gap=_gap(cost, bound),
         model_objective=solver.ObjectiveValue() * unit,
         candidates=len(recorder.mappings),
         wall_time_s=wall,
@@ -312,7 +308,35 @@ def solve_layer(
         constraints=user,
         accelerator=shown_accel,
         message="; ".join(problem.notes),
+        unpolished=starts,
     )
+    return finish_polish(solution, accel) if polish_now else solution
+
+
+def _gap(cost: float, bound: float | None) -> float | None:
+    return None if bound is None else max(0.0, (cost - bound) / cost) if cost > 0 else 0.0
+
+
+def finish_polish(solution: LayerSolution, accel: Accelerator) -> LayerSolution:
+    """Walk from ``solution.unpolished`` by the evaluator (``polish``); keeps the cheapest nest and the
+    bound, so the gap only shrinks. ``accel`` is the hardware ``solve_layer`` was given."""
+    if not solution.unpolished or solution.mapping is None or solution.exact_cost is None:
+        return solution
+    start = time.perf_counter()
+    solved_accel = solution.accelerator if solution.accelerator is not None else accel
+    layer, objective, user = solution.layer, solution.objective, solution.constraints
+
+    def allowed(candidate: Mapping) -> bool:
+        return all(c.parsed is not None and constraint_holds(c.parsed, layer, solved_accel, candidate) for c in user)
+
+    mapping, report, cost = solution.mapping, solution.report, solution.exact_cost
+    for begin in solution.unpolished:
+        walked, walked_report, _ = polish(layer, solved_accel, begin, lambda r: cost_of(r, objective), allowed,
+                                          budget=POLISH_EVALUATIONS // POLISH_STARTS)
+        if cost_of(walked_report, objective) < cost:
+            mapping, report, cost = walked, walked_report, cost_of(walked_report, objective)
+    return replace(solution, mapping=mapping, report=report, exact_cost=cost, gap=_gap(cost, solution.lower_bound),
+                   wall_time_s=solution.wall_time_s + time.perf_counter() - start, unpolished=())
 
 
 # --- infeasibility explained -----------------------------------------------------------------

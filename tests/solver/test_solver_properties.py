@@ -124,3 +124,25 @@ def test_a_layer_between_a_dropped_and_a_kept_pair_is_solved(monkeypatch):
     assert not result.timed_out and all(r.solution.mapping is not None for r in result.layers)
     flows = [r.dataflow for r in result.layers]
     assert not flows[0].output_kept_in and not flows[1].output_kept_in  # (a, b) and (b, c) dropped
+
+
+def test_network_polishes_what_its_plan_keeps_as_solve_layer_would():
+    """On hardware priced by ZigZag's rules the network driver defers the polish until its dataflow plan
+    is known (pairs within ``CLOSE_CALL`` are judged polished); every layer still gets what
+    ``solve_layer`` with the polish inline gives on the hierarchy the plan chose."""
+    from .fixtures import with_zigzag_rules
+
+    layers = (
+        CONV,
+        Layer("conv_b", "Conv", {"K": 4, "C": 8, "OX": 4, "OY": 4, "FX": 1, "FY": 1}, sources=("conv",)),
+        Layer("fc", "Gemm", {"K": 10, "C": 64}),
+    )
+    workload = Workload("net", layers)
+    zz = with_zigzag_rules(tiny_imc())
+    for objective in ("energy", "latency"):
+        result = solve_network(workload, zz, MappingSpec(), objective, SolverConfig(), processes=1)
+        for item in result.layers:
+            inline = solve_layer(item.solution.layer, item.accelerator, MappingSpec().resolve(item.solution.layer),
+                                 objective, SolverConfig())
+            assert (item.solution.mapping, item.solution.exact_cost) == (inline.mapping, inline.exact_cost)
+            assert item.solution.unpolished == ()
