@@ -292,7 +292,7 @@ def solve_network(
         # a pair judged before the polish could flip after it: polish both hierarchies of close calls
         close = _close_calls(layers, plan, results, key_of, plain_key_of, objective) if any(
             sol.unpolished for sol in results.values()) else set()
-        waiting = {key: every_job[key] for key in close if key in results and results[key].unpolished}
+        waiting = {key: job for key, job in every_job.items() if key in close and key in results and results[key].unpolished}
         if waiting:
             interrupted = _run(waiting, results, objective, config, processes, total_time_limit_s, start, None, polish=True)
         # keep a tensor on chip only where the pair is then cheaper: capping a level can force a far
