@@ -59,6 +59,13 @@ def input_positions(outputs: int, taps: int, stride: int, dilation: int) -> int:
     return len({stride * o + dilation * f for o in range(outputs) for f in range(taps)})
 
 
+def end_padding_reached(span: int, begin: int, end: int, size: int) -> int:
+    """Of ``end`` zeros after ``size`` data rows (``begin`` zeros before them), those inside the ``span``
+    positions the windows cover: with a stride, rows past the last window are never read (H 14, pads
+    1/1, 3 taps, stride 2: 7 outputs span 15 positions, 1 + 14 data, no end padding)."""
+    return min(end, max(0, span - begin - size))
+
+
 @dataclass(frozen=True, slots=True)
 class Layer:
     """One compute layer. ``dims`` holds every loop dimension of LOOP_DIMS (size 1 if absent)."""

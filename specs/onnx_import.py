@@ -60,7 +60,14 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, shape_inference
 
-from ..models.workload import LOOP_DIMS, Layer, Precision, UnmodelledOp, Workload
+from ..models.workload import (
+    LOOP_DIMS,
+    Layer,
+    Precision,
+    UnmodelledOp,
+    Workload,
+    end_padding_reached,
+)
 from .errors import SpecError, SpecIssue
 
 __all__ = ["load_onnx"]
@@ -496,9 +503,7 @@ def _conv_geometry(
                 f"spatial axis {axis}: kernel span {reach} exceeds padded input {size + begin + end}"
             )
         begins.append(begin)
-        # only the end padding the last window reaches is kept: with a stride, rows past it are never
-        # read (H 14, pads 1/1, 3 taps, stride 2: 7 outputs span 15 positions, 1 + 14 data, not 1 + 13 + 1)
-        ends.append(min(end, max(0, (out - 1) * stride + reach - begin - size)))
+        ends.append(end_padding_reached((out - 1) * stride + reach, begin, end, size))
         outs.append(out)
     if inferred_out is not None and len(inferred_out) == len(x):
         for axis in range(spatial):

@@ -119,6 +119,7 @@ from imcmap.models.workload import (
     Precision,
     UnmodelledOp,
     Workload,
+    end_padding_reached,
 )
 
 from .checks import (
@@ -1566,7 +1567,7 @@ def _pads_reached(
                 "padding and cannot take another size; remove pr_loop_sizes",
             )
             return None
-        out[relation.axis] = (begin, min(end, max(0, span - begin - given)))
+        out[relation.axis] = (begin, end_padding_reached(span, begin, end, given))
     return out
 
 
