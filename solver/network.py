@@ -158,10 +158,6 @@ def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, 
     return solve_layer(layer, accel, rule, objective, config, polish_now=False)
 
 
-def _polish_task(solution: LayerSolution, accel: Accelerator) -> LayerSolution:
-    return finish_polish(solution, accel)
-
-
 def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[str, Dataflow],
           constraints: tuple[UserConstraint, ...] = ()):
     """One job per distinct (layer signature, rule with its constraints, dataflow); ``key_of`` maps
@@ -227,7 +223,7 @@ def _run(jobs, results, objective, config, processes, total_time_limit_s, start,
     interrupted = False
 
     def call(key: tuple, layer: Layer, acc: Accelerator, rule: ResolvedRule) -> tuple:
-        return (_polish_task, results[key], acc) if polish else (_task, layer, acc, rule, objective, config)
+        return (finish_polish, results[key], acc) if polish else (_task, layer, acc, rule, objective, config)
 
     try:
         if executor is None:

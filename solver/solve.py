@@ -264,7 +264,7 @@ def solve_layer(
     for i, mapping in enumerate(recorder.mappings):
         if check(layer, solved_accel, mapping):
             continue  # never price an illegal mapping; the encoding should make this unreachable
-        if not all(c.parsed is not None and constraint_holds(c.parsed, layer, solved_accel, mapping) for c in user):
+        if not _meets(user, layer, solved_accel, mapping):
             continue  # the judge disagrees with the encoding: never return such a mapping
         report = evaluate(layer, solved_accel, mapping)
         priced.append((cost_of(report, objective), i, mapping, report))
@@ -313,6 +313,11 @@ def solve_layer(
     return finish_polish(solution, accel) if polish_now else solution
 
 
+def _meets(user: tuple[UserConstraint, ...], layer: Layer, accel: Accelerator, mapping: Mapping) -> bool:
+    """Every user constraint holds, by the judge (``constraint_holds``), not by the encoding."""
+    return all(c.parsed is not None and constraint_holds(c.parsed, layer, accel, mapping) for c in user)
+
+
 def _gap(cost: float, bound: float | None) -> float | None:
     return None if bound is None else max(0.0, (cost - bound) / cost) if cost > 0 else 0.0
 
@@ -327,7 +332,7 @@ def finish_polish(solution: LayerSolution, accel: Accelerator) -> LayerSolution:
     layer, objective, user = solution.layer, solution.objective, solution.constraints
 
     def allowed(candidate: Mapping) -> bool:
-        return all(c.parsed is not None and constraint_holds(c.parsed, layer, solved_accel, candidate) for c in user)
+        return _meets(user, layer, solved_accel, candidate)
 
     mapping, report, cost = solution.mapping, solution.report, solution.exact_cost
     for begin in solution.unpolished:
