@@ -137,13 +137,19 @@ class _Context:
 
 def check(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[Violation]:
     """Every reason ``mapping`` cannot run ``layer`` on ``accel`` (empty when legal)."""
+    return _violations(_Context(layer, accel, mapping))
+
+
+def _violations(ctx: _Context) -> list[Violation]:
+    # on the context ``evaluate`` prices with, so the tiles the capacity check sizes are not sized again
+    layer, accel, mapping = ctx.layer, ctx.accel, ctx.mapping
     violations: list[Violation] = []
     violations += _check_factorization(layer, mapping)
     violations += _check_spatial(layer, accel, mapping)
     violations += _check_cuts(accel, mapping)
     if violations:
         return violations  # capacity needs consistent cuts and factors
-    violations += _check_capacity(_Context(layer, accel, mapping))
+    violations += _check_capacity(ctx)
     return violations
 
 
@@ -383,10 +389,10 @@ def _weight_cells(ctx: _Context) -> MemoryLevel | None:
 
 def evaluate(layer: Layer, accel: Accelerator, mapping: Mapping) -> CostReport:
     """Price a legal mapping; raise ``IllegalMapping`` with the reasons otherwise."""
-    violations = check(layer, accel, mapping)
+    ctx = _Context(layer, accel, mapping)
+    violations = _violations(ctx)
     if violations:
         raise IllegalMapping(violations)
-    ctx = _Context(layer, accel, mapping)
     breakdown: list[EnergyItem] = [
         EnergyItem(component, "array", "", energy) for component, energy in _array_energy(ctx).items()
     ]
