@@ -21,7 +21,7 @@ from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .problem import MappingProblem, candidate_rows
-from .terms import LOG_SCALE, Term, exact_value, floor_log, lower_bound
+from .terms import LOG_SCALE, SURROGATE_TANGENT_STEP, TANGENT_STEP, Term, exact_value, floor_log, lower_bound
 from .variables import PE, Exps, MappingVars, add_exps, sub_exps
 
 
@@ -188,6 +188,12 @@ def padded_term(model, per_element: float, per_transfer: float, exps: Exps, tran
     return term, exp(min(largest, 80))
 
 
+def tangent_step(problem: MappingProblem) -> float:
+    """Tangent spacing of the cost terms: fine where the model is the evaluator's rules and its bound
+    is the answer's certificate; coarse where it is a relaxation of other rules (``terms``)."""
+    return TANGENT_STEP if problem.accel.rules is CostRules.IMCMAP else SURROGATE_TANGENT_STEP
+
+
 def _single_instance(problem: MappingProblem, level: MemoryLevel) -> bool:
     return all(d.name in level.served_dims for d in problem.accel.array_dims)
 
@@ -240,7 +246,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
                 per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
                 term, largest = padded_term(model, coef, port.bandwidth_min_bits / port.bandwidth_bits * per_access,
                                             f.exps, f.transfers, f.halo, f.inst_logs, bounds, unit_pj, name)
-        t = lower_bound(model, term, unit_pj, value_max=largest)
+        t = lower_bound(model, term, unit_pj, value_max=largest, step=tangent_step(problem))
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
             parts.append(t)
@@ -270,8 +276,9 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
     cells = problem.level(Operand.W, 0) if isinstance(accel.array, ImcArray) else None
     peak = model.NewIntVar(0, 1 << 50, "lat.peak")
     cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
+    step = tangent_step(problem)
     compute = lower_bound(
-        model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles
+        model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles, step=step
     )
     model.Add(peak >= compute)
     zigzag = accel.rules is CostRules.ZIGZAG
@@ -291,7 +298,7 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                 # is not certified), that steers the search away from many tiny transfers on one port
                 timed, largest = padded_term(model, per.coef, 1.0, per.exps, sub_exps(f.transfers, f.inst_exps), f.halo,
                                              [], bounds, unit_cycles, per.name)
-            t = lower_bound(model, timed, unit_cycles, value_max=largest)
+            t = lower_bound(model, timed, unit_cycles, value_max=largest, step=step)
             if t is None:
                 continue
             add_volume_floor(model, problem, f, t, per.coef / unit_cycles, per_instance=True)
@@ -347,7 +354,8 @@ def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells
             halo = input_halo(model, v, problem, i, served, f"fd[{op.value}/{level.name}]") if op is Operand.I else []
             tile = v.tile_exps(op, i, served, rel)
             logs = [(h[1], h[2]) for h in halo]
-            t = lower_bound(model, Term(bits / bw, tile, bounds, logs, f"fd[{op.value}/{level.name}]"), unit_cycles)
+            t = lower_bound(model, Term(bits / bw, tile, bounds, logs, f"fd[{op.value}/{level.name}]"), unit_cycles,
+                            step=tangent_step(problem))
             if t is not None:
                 parts.append(t)
     return sum(parts)

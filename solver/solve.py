@@ -39,7 +39,7 @@ from .polish import (
     polish,
 )
 from .problem import MappingProblem, ProblemError, build_problem
-from .terms import TANGENT_STEP
+from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
 from .user_constraints import add_user_constraints
 from .variables import MappingVars
 
@@ -70,6 +70,7 @@ class SolverConfig:
             "max_deterministic_time": self.time_limit_s,
             "max_time_in_seconds": self.wall_limit_s,
             "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
+            "surrogate_tangent_step": f"ln({exp(SURROGATE_TANGENT_STEP):.4g})",
             "surrogate_relative_gap": SURROGATE_GAP,
             "surrogate_max_deterministic_time": SURROGATE_TIME_S,
             "polish_evaluations": POLISH_EVALUATIONS,
