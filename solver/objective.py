@@ -21,7 +21,15 @@ from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .problem import MappingProblem, candidate_rows
-from .terms import LOG_SCALE, SURROGATE_TANGENT_STEP, TANGENT_STEP, Term, exact_value, floor_log, lower_bound
+from .terms import (
+    LOG_SCALE,
+    SURROGATE_TANGENT_STEP,
+    TANGENT_STEP,
+    Term,
+    exact_value,
+    floor_log,
+    lower_bound,
+)
 from .variables import PE, Exps, MappingVars, add_exps, sub_exps
 
 
