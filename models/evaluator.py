@@ -89,12 +89,18 @@ class _Context:
     layer: Layer
     accel: Accelerator
     mapping: Mapping
-    # tiles asked for again and again by the traffic, capacity and ZigZag rules (31 per evaluation on
-    # a ResNet-18 layer of tpu_like); the mapping is frozen, so they never go stale
+    # tiles, instance counts and partial-sum flags asked for again and again by the traffic, capacity
+    # and ZigZag rules (31 tiles per evaluation on a ResNet-18 layer of tpu_like); the mapping is
+    # frozen, so they never go stale
     _tiles: dict = field(default_factory=dict, compare=False, repr=False)
+    _instances: dict = field(default_factory=dict, compare=False, repr=False)
+    _partial: dict = field(default_factory=dict, compare=False, repr=False)
+    _chains: dict = field(default_factory=dict, compare=False, repr=False)
 
     def chain(self, operand: Operand) -> tuple[MemoryLevel, ...]:
-        return self.accel.chain(self.mapping.operand_links[operand])
+        if operand not in self._chains:
+            self._chains[operand] = self.accel.chain(self.mapping.operand_links[operand])
+        return self._chains[operand]
 
     def served(self, level: MemoryLevel) -> tuple[str, ...]:
         return tuple(d for d in level.served_dims)
@@ -121,6 +127,12 @@ class _Context:
         return self.layer.footprint(operand, extents)
 
     def instances_used(self, level: MemoryLevel, operand: Operand | None = None) -> int:
+        key = (level.name, operand)
+        if key not in self._instances:
+            self._instances[key] = self._instances_used(level, operand)
+        return self._instances[key]
+
+    def _instances_used(self, level: MemoryLevel, operand: Operand | None) -> int:
         dims = [d.name for d in self.accel.array_dims if d.name not in level.served_dims]
         if operand is not None and self.row_registers(operand, level):
             rows_total, _ = imc_rows(self.layer, self.accel, self.mapping)
@@ -129,7 +141,9 @@ class _Context:
 
     def output_partial_at(self, cut: int) -> bool:
         """Outputs held below ``cut`` are unfinished while an output-irrelevant loop remains above."""
-        return any(loop.size > 1 and not is_relevant(Operand.O, loop.dim) for loop in self.mapping.loops[cut:])
+        if cut not in self._partial:
+            self._partial[cut] = any(loop.size > 1 and not is_relevant(Operand.O, loop.dim) for loop in self.mapping.loops[cut:])
+        return self._partial[cut]
 
 
 # ----------------------------------------------------------------------------- legality

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from math import prod
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -140,6 +139,15 @@ class _Nest:
                 cuts.append(max(_first_relevant(op, self.loops, c), cuts[-1]))
             cuts[-1] = len(self.loops)
             self.stat[op] = cuts
+        # periods (products of the loops below each cut) and distinct output tiles (of the
+        # output-relevant loops above it), read per link; one pass each instead of one per link
+        self._periods = [1]
+        for loop in self.loops:
+            self._periods.append(self._periods[-1] * loop.size)
+        self._distinct = [1]
+        for loop in reversed(self.loops):
+            self._distinct.append(self._distinct[-1] * (loop.size if is_relevant(Operand.O, loop.dim) else 1))
+        self._distinct.reverse()
 
     def level_loops(self, op: Operand, i: int) -> tuple[Loop, ...]:
         start = 0 if i == 0 else self.stat[op][i]
@@ -160,7 +168,11 @@ class _Nest:
         return self.ctx.output_partial_at(cut)
 
     def period(self, cut: int) -> int:
-        return prod(loop.size for loop in self.loops[:cut])
+        return self._periods[cut]
+
+    def distinct(self, cut: int) -> int:
+        """Distinct output tiles below ``cut``: the output-relevant loops above it."""
+        return self._distinct[cut]
 
 
 def _double_buffered(nest: _Nest, switches: RuleSwitches) -> dict[tuple[Operand, int], bool]:
@@ -241,7 +253,7 @@ def _links(nest: _Nest, double: dict[tuple[Operand, int], bool], ncyc: int) -> l
                     instances=max(ctx.instances_used(level, op), 1),
                     real=math.ceil(elements * bits / port.bandwidth_bits),
                     allowed=math.ceil(window * ncyc), cycle_period=math.ceil(period * ncyc),
-                    distinct=prod(l.size for l in nest.loops[cut:] if is_relevant(Operand.O, l.dim)),
+                    distinct=nest.distinct(cut),
                 ))
     return out
 
