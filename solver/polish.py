@@ -31,10 +31,11 @@ POLISH_STARTS = 3  # the cheapest model solutions walked from, sharing the evalu
 # a start priced more than this fraction above the cheapest is not walked. On the suite's 9 energy
 # cases, against walking all three: 8 totals unchanged, MobileNetV2 on dimc +0.04% (a 1% window:
 # +0.11%; one start: about +0.1% and +0.27% on the two MobileNetV2 IMC cases), for 15-30% less time
-# on tpu_like and MobileNetV2 (2026-11-27). Latency and EDP: the model is a surrogate whose near-ties
-# can be far apart by the evaluator, so all starts are walked (a 5% window leaves AlexNet on tpu_like
-# 0.005% above ZigZag's latency instead of 0.07% below).
-POLISH_WINDOW: dict[str, float | None] = {"energy": 0.05, "latency": None, "edp": None}
+# on tpu_like and MobileNetV2 (2026-11-27). Latency: the model is a surrogate whose near-ties can be far
+# apart by the evaluator, so the window is wider: at 20%, ResNet-18 and MobileNetV2 on tpu_like take
+# 13-18% less time, ResNet-18's total +0.04% and every other latency total of the suite unchanged,
+# against walking all three (a 5% window: +0.13% and +0.03%). EDP: all starts are walked.
+POLISH_WINDOW: dict[str, float | None] = {"energy": 0.05, "latency": 0.2, "edp": None}
 
 
 def split_to_primes(mapping: Mapping) -> Mapping:
