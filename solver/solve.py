@@ -46,19 +46,36 @@ from .variables import MappingVars
 OBJECTIVES = ("energy", "latency", "edp")
 TARGET_RANGE = 1e9  # the largest term is scaled to about this many integer units
 SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rules: 1% of its own bound
-# CP-SAT's deterministic seconds on latency priced by ZigZag's rules (a surrogate). On the suite's 9
-# latency cases every network total is the same as with the whole 10 s, for up to 22% less wall time
-# (ResNet-18 on aimc 8.2 -> 6.4 s; 2026-11-27); 0.5 s moved totals by -1.3% to +5.8%. Not for EDP,
-# whose product model needs the search: 1 s left 2 of 7 sampled ResNet-18/AlexNet layers at 2x and
-# 4.3x the EDP that 10 s finds.
-SURROGATE_TIME_S = 1.0
-# On IMC arrays the surrogate's budget binds, and probing (presolve) took a fifth of it (0.22 of 1 det-s
-# on AlexNet conv3 on dimc): without it, and with 0.8 det-s, five of the suite's six IMC latency cases
-# are 17-29% faster (ResNet-18 on dimc the same), totals -0.06% to +0.007% (2026-11-27; 0.6 det-s
-# gave the same totals). Not on tpu_like, whose solves end by the gap before the cap: there probing's
-# deductions steer the search, and without it the ResNet-18 and AlexNet totals were 3.1% and 1.9% higher.
-SURROGATE_IMC_TIME_S = 0.8
-SURROGATE_IMC_PARAMETERS: dict[str, object] = {"cp_model_probing_level": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class SurrogateStop:
+    """Where CP-SAT stops on latency priced by ZigZag's rules: the model is a surrogate there and its
+    bound is never reported, so the search only has to hand the polish good starts."""
+
+    max_deterministic_time: float
+    relative_gap: float
+    parameters: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"max_deterministic_time": self.max_deterministic_time, "relative_gap": self.relative_gap, **self.parameters}
+
+
+# Measured on the suite's 9 latency cases (2026-11-27), against the whole 10 s and a 1% gap:
+# * 1 det-s left every network total the same, for up to 22% less wall time; 0.5 s moved totals by
+#   -1.3% to +5.8%. Not for EDP, whose product model needs the search (1 s left 2 of 7 sampled
+#   ResNet-18/AlexNet layers at 2x and 4.3x the EDP that 10 s finds).
+# * IMC arrays: the budget binds, and presolve probing took a fifth of it (0.22 of 1 det-s on AlexNet
+#   conv3 on dimc). Without probing and with 0.8 det-s, five of the six IMC cases were 17-29% faster
+#   (ResNet-18 on dimc the same), totals -0.06% to +0.007% (0.6 det-s: the same totals). A 3% gap
+#   moved them by up to +0.2% (MobileNetV2 on aimc).
+# * Digital arrays (tpu_like): the solves end by the gap before the budget, and probing's deductions
+#   steer them (without it ResNet-18's and AlexNet's totals were 3.1% and 1.9% higher). A 3% gap:
+#   11-18% faster, totals the same but MobileNetV2's, +0.09%; a 5% gap: AlexNet +0.3%, above ZigZag's.
+SURROGATE_LATENCY: dict[str, SurrogateStop] = {
+    "imc": SurrogateStop(0.8, 0.01, {"cp_model_probing_level": 0}),
+    "digital": SurrogateStop(1.0, 0.03),
+}
 EDP_HEADROOM = 64  # EDP factors range up to this many times TARGET_RANGE (worse mappings are cut off)
 
 
@@ -79,9 +96,7 @@ class SolverConfig:
             "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
             "surrogate_tangent_step": f"ln({exp(SURROGATE_TANGENT_STEP):.4g})",
             "surrogate_relative_gap": SURROGATE_GAP,
-            "surrogate_max_deterministic_time": SURROGATE_TIME_S,
-            "surrogate_imc_max_deterministic_time": SURROGATE_IMC_TIME_S,
-            "surrogate_imc_parameters": SURROGATE_IMC_PARAMETERS,
+            "surrogate_latency": {kind: stop.as_dict() for kind, stop in SURROGATE_LATENCY.items()},
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,
             "polish_starts": POLISH_STARTS,
@@ -259,11 +274,11 @@ def solve_layer(
     if surrogate:
         # no bound of a surrogate is reported, so its proof is wasted work: stop early, unless that
         # leaves no mapping at all
-        params.max_deterministic_time = min(config.time_limit_s, SURROGATE_TIME_S)
-        if isinstance(accel.array, ImcArray):
-            params.max_deterministic_time = min(config.time_limit_s, SURROGATE_IMC_TIME_S)
-            for key, value in SURROGATE_IMC_PARAMETERS.items():
-                setattr(params, key, value)
+        stop = SURROGATE_LATENCY["imc" if isinstance(accel.array, ImcArray) else "digital"]
+        params.max_deterministic_time = min(config.time_limit_s, stop.max_deterministic_time)
+        params.relative_gap_limit = stop.relative_gap
+        for key, value in stop.parameters.items():
+            setattr(params, key, value)
     recorder = _Recorder(problem, v, start)
     status = solver.Solve(model, recorder)
     if surrogate and not recorder.mappings and status == cp_model.UNKNOWN and config.time_limit_s > params.max_deterministic_time:
