@@ -103,7 +103,7 @@ class _Context:
         return self._chains[operand]
 
     def served(self, level: MemoryLevel) -> tuple[str, ...]:
-        return tuple(d for d in level.served_dims)
+        return level.served_dims
 
     def row_registers(self, operand: Operand, level: MemoryLevel) -> bool:
         """An IMC input level shared along the columns but not the rows holds one input per physical

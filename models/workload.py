@@ -11,6 +11,7 @@ from enum import Enum
 from functools import lru_cache
 
 LOOP_DIMS: tuple[str, ...] = ("B", "G", "K", "C", "OY", "OX", "FY", "FX")
+_ALL_DIMS = frozenset(LOOP_DIMS)
 
 
 class Operand(str, Enum):
@@ -107,7 +108,7 @@ class Layer:
 
     def footprint(self, operand: Operand, tile: dict[str, int]) -> int:
         """Elements of ``operand`` touched by a tile of loop extents ``tile`` (missing dims = 1)."""
-        t = {d: tile.get(d, 1) for d in LOOP_DIMS}
+        t = tile if tile.keys() == _ALL_DIMS else {d: tile.get(d, 1) for d in LOOP_DIMS}
         if operand is Operand.W:
             return t["G"] * t["K"] * t["C"] * t["FY"] * t["FX"]
         if operand is Operand.O:

@@ -223,6 +223,7 @@ def _links(nest: _Nest, double: dict[tuple[Operand, int], bool], ncyc: int) -> l
             child = (double[(op, i - 1)] if i else False, nest.top_run(op, i - 1, False) if i else 1)
             own = (double[(op, i)], nest.top_run(op, i, False))
             has_parent = i + 1 < len(chain)
+            instances = max(ctx.instances_used(level, op), 1)
             # (direction, elements, bits, period, (double-buffered, TIR) of the child, cut for distinct)
             specs: list[tuple[str, int, int, int, tuple[bool, int], int]] = []
             if op is Operand.O:
@@ -250,7 +251,7 @@ def _links(nest: _Nest, double: dict[tuple[Operand, int], bool], ncyc: int) -> l
                 out.append(Link(
                     operand=op, level_index=i, level=level, port=port, direction=direction,
                     elements=elements, bits=bits, period=period, count=total // period,
-                    instances=max(ctx.instances_used(level, op), 1),
+                    instances=instances,
                     real=math.ceil(elements * bits / port.bandwidth_bits),
                     allowed=math.ceil(window * ncyc), cycle_period=math.ceil(period * ncyc),
                     distinct=nest.distinct(cut),
