@@ -135,3 +135,6 @@ def test_zigzag_files_give_the_same_answer_twice():
     assert [layer["mapping"] for layer in first["layers"]] == [layer["mapping"] for layer in second["layers"]]
     assert first["total"] == second["total"]
     assert first["solver"]["polish_starts"] == 3 and first["solver"]["polish_start_window"]["energy"] == 0.05 and first["solver"]["surrogate_relative_gap"] == 0.01
+    # the per-kind surrogate stops and the tangent spacing on ZigZag files are part of the recorded parameters
+    assert first["solver"]["surrogate_latency"]["imc"] == {"max_deterministic_time": 0.8, "relative_gap": 0.01, "cp_model_probing_level": 0}
+    assert first["solver"]["surrogate_tangent_step"] == "ln(2)" and first["solver"]["cut_level"] == 0
