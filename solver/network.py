@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -190,21 +190,31 @@ def _pair_cost(solutions, objective: str) -> float:  # noqa: ANN001 - LayerSolut
 CLOSE_CALL = 0.015
 
 
+def _kept_pairs(layers: list[Layer], plan: dict[str, Dataflow], key_of: dict[str, tuple],
+                plain_key_of: dict[str, tuple]) -> Iterator[tuple[Layer, Layer, list[tuple], list[tuple]]]:
+    """(producer, consumer, their two kept jobs, their two plain jobs) of each pair the plan keeps on chip."""
+    for producer, consumer in pairwise(layers):
+        if plan[producer.name].output_kept_in:
+            names = (producer.name, consumer.name)
+            yield producer, consumer, [key_of[n] for n in names], [plain_key_of[n] for n in names]
+
+
 def _close_calls(layers: list[Layer], plan: dict[str, Dataflow], results: dict[tuple, LayerSolution],
                  key_of: dict[str, tuple], plain_key_of: dict[str, tuple], objective: str) -> set[tuple]:
     """Jobs of the kept pairs whose kept and plain costs differ by at most ``CLOSE_CALL``: the polish
     rarely moves a layer by more (it is deferred; see ``_task``)."""
     out: set[tuple] = set()
-    for producer, consumer in pairwise(layers):
-        if not plan[producer.name].output_kept_in:
-            continue
-        kept_keys = [key_of[n] for n in (producer.name, consumer.name)]
-        top_keys = [plain_key_of[n] for n in (producer.name, consumer.name)]
+    for _, _, kept_keys, top_keys in _kept_pairs(layers, plan, key_of, plain_key_of):
         a = _pair_cost([results.get(k) for k in kept_keys], objective)
         b = _pair_cost([results.get(k) for k in top_keys], objective)
         if a != float("inf") and b != float("inf") and abs(a - b) <= CLOSE_CALL * min(a, b):
             out |= set(kept_keys + top_keys)
     return out
+
+
+def _unpolished(jobs: dict[tuple, tuple], keys: set[tuple], results: dict[tuple, LayerSolution]) -> dict[tuple, tuple]:
+    """The jobs among ``keys`` whose solution still waits for its deferred polish."""
+    return {key: job for key, job in jobs.items() if key in keys and key in results and results[key].unpolished}
 
 
 def _drop_pairs(workload: Workload, plan: dict[str, Dataflow], failed: set[str]) -> dict[str, Dataflow]:
@@ -291,17 +301,15 @@ def solve_network(
         # a pair judged before the polish could flip after it: polish both hierarchies of close calls
         close = _close_calls(layers, plan, results, key_of, plain_key_of, objective) if any(
             sol.unpolished for sol in results.values()) else set()
-        waiting = {key: job for key, job in every_job.items() if key in close and key in results and results[key].unpolished}
+        waiting = _unpolished(every_job, close, results)
         if waiting:
             interrupted = _run(waiting, results, objective, config, processes, total_time_limit_s, start, None, polish=True)
         # keep a tensor on chip only where the pair is then cheaper: capping a level can force a far
         # worse mapping (a whole output in 16-bit partial sums must fit), and a layer may not map at all
         worse = set()
-        for producer, consumer in zip(layers, layers[1:]):
-            if not plan[producer.name].output_kept_in:
-                continue
-            kept = [results.get(key_of[n]) for n in (producer.name, consumer.name)]
-            top = [results.get(plain_key_of[n]) for n in (producer.name, consumer.name)]
+        for producer, consumer, kept_keys, top_keys in _kept_pairs(layers, plan, key_of, plain_key_of):
+            kept = [results.get(k) for k in kept_keys]
+            top = [results.get(k) for k in top_keys]
             if _pair_cost(kept, objective) >= _pair_cost(top, objective):
                 worse |= {producer.name, consumer.name}
         dropped = _drop_pairs(workload, plan, worse)
@@ -317,8 +325,7 @@ def solve_network(
             interrupted = _run(missing, results, objective, config, processes, total_time_limit_s, start, progress)
     if not interrupted:
         # polish what the plan uses (on hardware whose rules the model does not encode; else a no-op)
-        used = {key_of[layer.name] for layer in workload.layers}
-        waiting = {key: job for key, job in jobs.items() if key in used and key in results and results[key].unpolished}
+        waiting = _unpolished(jobs, {key_of[layer.name] for layer in workload.layers}, results)
         if waiting:
             interrupted = _run(waiting, results, objective, config, processes, total_time_limit_s, start, None, polish=True)
     layer_results = []
