@@ -153,9 +153,17 @@ def variant(accel: Accelerator, rule: ResolvedRule, flow: Dataflow) -> Accelerat
 ProgressFn = Callable[[str, LayerSolution], None]
 
 
-def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig) -> LayerSolution:
-    # the polish waits for the dataflow plan: of a pair's two hierarchies only the one kept is walked
-    return solve_layer(layer, accel, rule, objective, config, polish_now=False)
+def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
+          polish_now: bool) -> LayerSolution:
+    # the polish of a hierarchy the plan may drop waits for the plan: of a pair's two only the kept one
+    # is walked; a hierarchy that is used whatever the plan decides is walked at once, in the same worker
+    return solve_layer(layer, accel, rule, objective, config, polish_now=polish_now)
+
+
+def _used_whatever_the_plan(plan: dict[str, Dataflow], plain_key_of: dict[str, tuple]) -> set[tuple]:
+    """Plain jobs of layers in no pair the plan could keep on chip: the plan only ever drops pairs, so
+    these layers keep their plain hierarchy."""
+    return {plain_key_of[name] for name, flow in plan.items() if not flow.output_kept_in and not flow.input_read_from}
 
 
 def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[str, Dataflow],
@@ -227,48 +235,98 @@ def _drop_pairs(workload: Workload, plan: dict[str, Dataflow], failed: set[str])
     return plan
 
 
-def _run(jobs, results, objective, config, processes, total_time_limit_s, start, progress, polish=False) -> bool:  # noqa: ANN001
-    """Solve ``jobs`` into ``results`` (in worker processes when more than one); True if interrupted.
-    With ``polish``, finish the deferred polish of ``results[key]`` for each job instead."""
-    n_proc = max(1, min(processes or os.cpu_count() or 1, len(jobs)))
-    pending: dict[Future, tuple] = {}
-    executor = ProcessPoolExecutor(max_workers=n_proc) if n_proc > 1 else None
-    interrupted = False
+class _Driver:
+    """The state of one network solve: its worker pool (None: in this process), the jobs solved so far
+    and their results, and what every phase shares (objective, settings, time limit, progress)."""
 
-    def call(key: tuple, layer: Layer, acc: Accelerator, rule: ResolvedRule) -> tuple:
-        return (finish_polish, results[key], acc) if polish else (_task, layer, acc, rule, objective, config)
+    def __init__(self, workload: Workload, accel: Accelerator, spec: MappingSpec, objective: str, config: SolverConfig,
+                 constraints: tuple[UserConstraint, ...], total_time_limit_s: float | None, progress: ProgressFn | None):
+        self.workload, self.accel, self.spec, self.objective = workload, accel, spec, objective
+        self.config, self.constraints, self.limit_s, self.progress = config, constraints, total_time_limit_s, progress
+        self.start = time.perf_counter()
+        self.results: dict[tuple, LayerSolution] = {}
+        self.every_job: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
+        self.executor: ProcessPoolExecutor | None = None
 
-    try:
-        if executor is None:
-            for key, (layer, acc, rule) in jobs.items():
-                if total_time_limit_s is not None and time.perf_counter() - start > total_time_limit_s:
-                    break
-                fn, *args = call(key, layer, acc, rule)
-                results[key] = fn(*args)
-                if progress and not polish:
-                    progress(layer.name, results[key])
-        else:
-            for key, (layer, acc, rule) in jobs.items():
-                fn, *args = call(key, layer, acc, rule)
-                pending[executor.submit(fn, *args)] = key
-            while pending:
-                remaining = None if total_time_limit_s is None else max(0.0, total_time_limit_s - (time.perf_counter() - start))
-                done, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-                if not done:
-                    break  # total time limit: keep what is finished
-                for fut in done:
-                    key = pending.pop(fut)
-                    results[key] = fut.result()
-                    if progress and not polish:
-                        progress(jobs[key][0].name, results[key])
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        if executor is not None:
+    def run(self, jobs: dict[tuple, tuple], polish: bool = False, polish_now: frozenset[tuple] | set[tuple] = frozenset()) -> bool:
+        """Solve ``jobs`` into ``results``; True if interrupted. Jobs in ``polish_now`` are polished in the
+        same call. With ``polish``, finish the deferred polish of ``results[key]`` for each job instead."""
+        self.every_job.update(jobs)
+        results, progress = self.results, None if polish else self.progress
+        pending: dict[Future, tuple] = {}
+
+        def call(key: tuple, layer: Layer, acc: Accelerator, rule: ResolvedRule) -> tuple:
+            if polish:
+                return (finish_polish, results[key], acc)
+            return (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
+
+        def over_time() -> bool:
+            return self.limit_s is not None and time.perf_counter() - self.start > self.limit_s
+
+        try:
+            if self.executor is None:
+                for key, (layer, acc, rule) in jobs.items():
+                    if over_time():
+                        break
+                    fn, *args = call(key, layer, acc, rule)
+                    results[key] = fn(*args)
+                    if progress:
+                        progress(layer.name, results[key])
+            else:
+                for key, (layer, acc, rule) in jobs.items():
+                    fn, *args = call(key, layer, acc, rule)
+                    pending[self.executor.submit(fn, *args)] = key
+                while pending:
+                    remaining = None if self.limit_s is None else max(0.0, self.limit_s - (time.perf_counter() - self.start))
+                    done, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+                    if not done:
+                        break  # total time limit: keep what is finished
+                    for fut in done:
+                        key = pending.pop(fut)
+                        results[key] = fut.result()
+                        if progress:
+                            progress(jobs[key][0].name, results[key])
+        except KeyboardInterrupt:
+            return True
+        finally:
             for fut in pending:
                 fut.cancel()
-            executor.shutdown(wait=not interrupted, cancel_futures=True)
-    return interrupted
+        return False
+
+    def settle(self, plan: dict[str, Dataflow], plain_key_of: dict[str, tuple]):
+        """Drop the pairs whose kept hierarchy is not cheaper (close calls polished both ways first) until
+        every kept pair pays, solving the hierarchies a drop newly needs. Returns (plan, jobs, key_of,
+        interrupted)."""
+        layers = list(self.workload.layers)
+        plain = {layer.name: Dataflow() for layer in layers}
+        results, objective = self.results, self.objective
+        jobs, key_of = _jobs(self.workload, self.accel, self.spec, plan, self.constraints)
+        while plan != plain:
+            # a pair judged before the polish could flip after it: polish both hierarchies of close calls
+            close = _close_calls(layers, plan, results, key_of, plain_key_of, objective) if any(
+                sol.unpolished for sol in results.values()) else set()
+            waiting = _unpolished(self.every_job, close, results)
+            if waiting and self.run(waiting, polish=True):
+                return plan, jobs, key_of, True
+            # keep a tensor on chip only where the pair is then cheaper: capping a level can force a far
+            # worse mapping (a whole output in 16-bit partial sums must fit), and a layer may not map at all
+            worse = set()
+            for producer, consumer, kept_keys, top_keys in _kept_pairs(layers, plan, key_of, plain_key_of):
+                kept = [results.get(k) for k in kept_keys]
+                top = [results.get(k) for k in top_keys]
+                if _pair_cost(kept, objective) >= _pair_cost(top, objective):
+                    worse |= {producer.name, consumer.name}
+            dropped = _drop_pairs(self.workload, plan, worse)
+            if dropped == plan:
+                break
+            plan = dropped
+            jobs, key_of = _jobs(self.workload, self.accel, self.spec, plan, self.constraints)
+            # a layer between a dropped pair and a kept one now keeps only one of its tensors on chip: a
+            # hierarchy not solved yet; solve it, then judge the pairs again (each round drops a pair or stops)
+            missing = {key: job for key, job in jobs.items() if key not in results}
+            if missing and self.run(missing):
+                return plan, jobs, key_of, True
+        return plan, jobs, key_of, False
 
 
 def solve_network(
@@ -286,54 +344,36 @@ def solve_network(
 ) -> NetworkResult:
     """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done.
     ``constraints`` (parsed, e.g. from the command line) apply on top of the spec's, by their scope."""
-    start = time.perf_counter()
+    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress)
     plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else {l.name: Dataflow() for l in workload.layers}
-    results: dict[tuple, LayerSolution] = {}
-    interrupted = False
     plain = {layer.name: Dataflow() for layer in workload.layers}
     # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
-    every_job = {**plain_jobs, **jobs}
-    interrupted = _run(every_job, results, objective, config, processes, total_time_limit_s, start, progress)
-    layers = list(workload.layers)
-    while not interrupted and plan != plain:
-        # a pair judged before the polish could flip after it: polish both hierarchies of close calls
-        close = _close_calls(layers, plan, results, key_of, plain_key_of, objective) if any(
-            sol.unpolished for sol in results.values()) else set()
-        waiting = _unpolished(every_job, close, results)
-        if waiting:
-            interrupted = _run(waiting, results, objective, config, processes, total_time_limit_s, start, None, polish=True)
-        # keep a tensor on chip only where the pair is then cheaper: capping a level can force a far
-        # worse mapping (a whole output in 16-bit partial sums must fit), and a layer may not map at all
-        worse = set()
-        for producer, consumer, kept_keys, top_keys in _kept_pairs(layers, plan, key_of, plain_key_of):
-            kept = [results.get(k) for k in kept_keys]
-            top = [results.get(k) for k in top_keys]
-            if _pair_cost(kept, objective) >= _pair_cost(top, objective):
-                worse |= {producer.name, consumer.name}
-        dropped = _drop_pairs(workload, plan, worse)
-        if dropped == plan:
-            break
-        plan = dropped
-        jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
-        # a layer between a dropped pair and a kept one now keeps only one of its tensors on chip: a
-        # hierarchy not solved yet; solve it, then judge the pairs again (each round drops a pair or stops)
-        missing = {key: job for key, job in jobs.items() if key not in results}
-        every_job.update(missing)
-        if missing:
-            interrupted = _run(missing, results, objective, config, processes, total_time_limit_s, start, progress)
-    if not interrupted:
-        # polish what the plan uses (on hardware whose rules the model does not encode; else a no-op)
-        waiting = _unpolished(jobs, {key_of[layer.name] for layer in workload.layers}, results)
-        if waiting:
-            interrupted = _run(waiting, results, objective, config, processes, total_time_limit_s, start, None, polish=True)
+    first = {**plain_jobs, **jobs}
+    n_proc = max(1, min(processes or os.cpu_count() or 1, len(first)))
+    # one pool for every phase (a pool per phase forked its workers anew each time)
+    driver.executor = ProcessPoolExecutor(max_workers=n_proc) if n_proc > 1 else None
+    interrupted = False
+    try:
+        interrupted = driver.run(first, polish_now=_used_whatever_the_plan(plan, plain_key_of))
+        if not interrupted:
+            plan, jobs, key_of, interrupted = driver.settle(plan, plain_key_of)
+        if not interrupted:
+            # polish what the plan uses (on hardware whose rules the model does not encode; else a no-op)
+            waiting = _unpolished(jobs, {key_of[layer.name] for layer in workload.layers}, driver.results)
+            interrupted = bool(waiting) and driver.run(waiting, polish=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if driver.executor is not None:
+            driver.executor.shutdown(wait=not interrupted, cancel_futures=True)
     layer_results = []
     timed_out = []
     for layer in workload.layers:
         key = key_of[layer.name]
         solved_layer = jobs[key][0]
-        sol = results.get(key)
+        sol = driver.results.get(key)
         if sol is None:
             timed_out.append(layer.name)
             sol = LayerSolution(layer, objective, "NOT_SOLVED", None, None, None, None, None, None, 0, 0.0,
@@ -348,7 +388,7 @@ def solve_network(
         objective=objective,
         config=config,
         layers=tuple(layer_results),
-        wall_time_s=time.perf_counter() - start,
+        wall_time_s=time.perf_counter() - driver.start,
         interrupted=interrupted,
         timed_out=tuple(timed_out),
     )

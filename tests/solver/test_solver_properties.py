@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer, Workload
 from imcmap.solver.network import solve_network
@@ -127,9 +126,10 @@ def test_a_layer_between_a_dropped_and_a_kept_pair_is_solved(monkeypatch):
 
 
 def test_network_polishes_what_its_plan_keeps_as_solve_layer_would():
-    """On hardware priced by ZigZag's rules the network driver defers the polish until its dataflow plan
-    is known (pairs within ``CLOSE_CALL`` are judged polished); every layer still gets what
-    ``solve_layer`` with the polish inline gives on the hierarchy the plan chose."""
+    """On hardware priced by ZigZag's rules the network driver defers the polish of a pair's layers until
+    its dataflow plan is known (pairs within ``CLOSE_CALL`` are judged polished) and polishes the others
+    in the solve's own task; every layer still gets what ``solve_layer`` with the polish inline gives on
+    the hierarchy the plan chose, in one process or in two."""
     from .fixtures import with_zigzag_rules
 
     layers = (
@@ -139,10 +139,20 @@ def test_network_polishes_what_its_plan_keeps_as_solve_layer_would():
     )
     workload = Workload("net", layers)
     zz = with_zigzag_rules(tiny_imc())
-    for objective in ("energy", "latency"):
-        result = solve_network(workload, zz, MappingSpec(), objective, SolverConfig(), processes=1)
+    for objective, processes in (("energy", 1), ("latency", 1), ("energy", 2)):
+        result = solve_network(workload, zz, MappingSpec(), objective, SolverConfig(), processes=processes)
         for item in result.layers:
             inline = solve_layer(item.solution.layer, item.accelerator, MappingSpec().resolve(item.solution.layer),
                                  objective, SolverConfig())
             assert (item.solution.mapping, item.solution.exact_cost) == (inline.mapping, inline.exact_cost)
             assert item.solution.unpolished == ()
+
+
+def test_only_layers_in_no_pair_are_polished_before_the_plan_settles():
+    """``_used_whatever_the_plan``: the plain jobs of layers the plan could not keep on chip (the plan
+    only drops pairs, so they stay plain); a pair's layers wait, whichever hierarchy wins."""
+    from imcmap.solver.network import Dataflow, _used_whatever_the_plan
+
+    plan = {"a": Dataflow(output_kept_in="buf"), "b": Dataflow(input_read_from="buf"), "c": Dataflow()}
+    plain_key_of = {"a": ("A",), "b": ("B",), "c": ("C",)}
+    assert _used_whatever_the_plan(plan, plain_key_of) == {("C",)}
