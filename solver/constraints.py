@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from imcmap.models.workload import OPERANDS, Operand, is_relevant
 from ortools.sat.python import cp_model
-
-from imcmap.models.workload import OPERANDS, Operand
 
 from .problem import MappingProblem
 from .terms import exact_value, halo_log_table
@@ -28,9 +27,10 @@ def add_spatial_choice(model: cp_model.CpModel, v: MappingVars, problem: Mapping
         model.AddExactlyOne(choices)
 
 
-def add_cut_order(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
+def add_cut_order(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, canonical_cuts: bool = False) -> None:
     """below[op, i, s] is monotone: a cut covers a prefix of segments (segment 0 always, the top
-    segment never), and a higher level of the same operand covers at least as much. Mirrors ``cuts``."""
+    segment never), and a higher level of the same operand covers at least as much. Mirrors ``cuts``.
+    ``canonical_cuts``: add the cut rule of ``_break_segment_symmetry`` (when: ``solve.use_canonical_cuts``)."""
     S = v.n_segments
     for op in OPERANDS:
         for i in range(v.chains[op] - 1):
@@ -41,37 +41,59 @@ def add_cut_order(model: cp_model.CpModel, v: MappingVars, problem: MappingProbl
             if i + 1 < v.chains[op] - 1:
                 for s in range(S):
                     model.AddImplication(v.below[(op, i, s)], v.below[(op, i + 1, s)])
-    _break_segment_symmetry(model, v, problem)
+    _break_segment_symmetry(model, v, problem, cuts_past_pure=canonical_cuts and _one_operand_per_irrelevant_dim(problem))
 
 
-def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
+def _one_operand_per_irrelevant_dim(problem: MappingProblem) -> bool:
+    """Each loop dim is irrelevant to at most one operand (true of conv and GEMM layers); the proof that
+    the canonical cut rule loses no optimum rests on it."""
+    return all(sum(not is_relevant(op, d) for op in OPERANDS) <= 1 for d in problem.dim_primes)
+
+
+def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, cuts_past_pure: bool) -> None:
     """Canonical segments (no optimum is lost): between the bottom and the top segment, a segment is
     non-empty exactly when some cut sits on its top boundary (two segments with no cut between them
     merge at no cost, and cuts at one position share one boundary), used boundaries come first, and
-    an empty segment's stationary operand is W."""
+    an empty segment's stationary operand is W.
+
+    With ``cuts_past_pure``, also: a non-empty middle segment directly above a cut of X's holds an
+    X-relevant loop, at[X, i, s] AND NOT empty[s+1] => NOT pure[X, s+1]. Otherwise X's cut moves up to
+    the next boundary at no cost in the model: the segment's loops are all X-irrelevant, so X's tile
+    there is the same and they were in X's stationary run already, so refills stay the same (for
+    outputs, the level above may then hold finished outputs where it held partial sums: less space). If no other cut stays at
+    the old boundary the two segments merge, keeping the lower one's stationary operand (the segment's
+    own, when it is pure for an operand other than X): every operand's run over the merged segment is
+    then at least what it was, given that each dim is irrelevant to one operand at most. Each such move
+    raises a cut, so moves end, in a mapping that meets the rule. Without this rule the proofs spent
+    most of their time refuting these twins (see ``solve.use_canonical_cuts``)."""
     S = v.n_segments
     cuts = [(op, i) for op in OPERANDS for i in range(v.chains[op] - 1)]
     used: list[cp_model.IntVar] = []
+    at: dict[tuple[Operand, int, int], cp_model.IntVar] = {}
     for s in range(S - 1):
-        at = []
         for op, i in cuts:
             here = model.NewBoolVar(f"at[{op.value}{i}/s{s}]")
             model.AddBoolAnd([v.below[(op, i, s)], v.below[(op, i, s + 1)].Not()]).OnlyEnforceIf(here)
             model.AddBoolOr([v.below[(op, i, s)].Not(), v.below[(op, i, s + 1)]]).OnlyEnforceIf(here.Not())
-            at.append(here)
+            at[(op, i, s)] = here
         u = model.NewBoolVar(f"used[s{s}]")
-        model.AddMaxEquality(u, at)
+        model.AddMaxEquality(u, [at[(op, i, s)] for op, i in cuts])
         used.append(u)
+    empty: list[cp_model.IntVar] = []
     for s in range(S):
         size = sum(v.temporal(s, d, p) for d in v.all_dims() for p in problem.dim_primes[d])
-        empty = model.NewBoolVar(f"empty[s{s}]")
-        model.Add(size == 0).OnlyEnforceIf(empty)
-        model.Add(size >= 1).OnlyEnforceIf(empty.Not())
-        model.AddImplication(empty, v.stationary[(s, Operand.W)])
+        empty.append(model.NewBoolVar(f"empty[s{s}]"))
+        model.Add(size == 0).OnlyEnforceIf(empty[s])
+        model.Add(size >= 1).OnlyEnforceIf(empty[s].Not())
+        model.AddImplication(empty[s], v.stationary[(s, Operand.W)])
         if 1 <= s <= S - 2:
-            model.Add(used[s] == empty.Not())
+            model.Add(used[s] == empty[s].Not())
     for s in range(1, S - 2):
         model.AddImplication(used[s + 1], used[s])
+    if cuts_past_pure:
+        for op, i in cuts:
+            for s in range(S - 2):
+                model.AddBoolOr([at[(op, i, s)].Not(), empty[s + 1], v.pure[(op, s + 1)].Not()])
 
 
 def add_stationarity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:

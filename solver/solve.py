@@ -16,6 +16,7 @@ from math import ceil, exp
 from imcmap.models.constraints import (
     Bypass,
     BypassError,
+    LoopOrder,
     apply_bypasses,
     constraint_holds,
 )
@@ -181,20 +182,45 @@ def _scale(problem: MappingProblem, objective: str) -> tuple[float, float]:
     return unit_pj, unit_cycles
 
 
-def build_feasibility_model(problem: MappingProblem) -> tuple[cp_model.CpModel, MappingVars]:
-    """The legal space only: every constraint family, no objective."""
+def build_feasibility_model(problem: MappingProblem, canonical_cuts: bool = False) -> tuple[cp_model.CpModel, MappingVars]:
+    """The legal space only: every constraint family, no objective; ``canonical_cuts``: see
+    ``use_canonical_cuts``."""
     model = cp_model.CpModel()
     v = MappingVars(model, problem)
     C.add_factorization(model, v, problem)
     C.add_spatial_choice(model, v, problem)
-    C.add_cut_order(model, v, problem)
+    C.add_cut_order(model, v, problem, canonical_cuts=canonical_cuts)
     C.add_stationarity(model, v, problem)
     C.add_capacity(model, v, problem)
     return model, v
 
 
-def build_model(problem: MappingProblem, objective: str):
-    model, v = build_feasibility_model(problem)
+def use_canonical_cuts(accel: Accelerator, objective: str, user: tuple[UserConstraint, ...]) -> bool:
+    """Whether the model takes the canonical cut rule (``constraints._break_segment_symmetry``), which
+    removes twins that cost the same in the model:
+
+    * not under a user loop order, which the rule's moves (a cut raised, two segments merged) could break;
+    * not for latency or EDP on ZigZag's rules: there the twins are priced apart, the model has no bound
+      to prove, and its twins were the polish's starts (with the rule, MobileNetV2's latency total on
+      tpu_like rose 2.6%); for energy the model's bound is the certificate, and it holds either way;
+    * on IMC arrays only, as measured (2026-11-27): energy on ZigZag's dimc/aimc files, whole networks in
+      2 processes (medians of 3), ResNet-18 5.9 -> 3.9 s and 5.9 -> 4.1 s, AlexNet 3.8 -> 3.1 s and
+      3.9 -> 2.8 s, MobileNetV2 on dimc 5.1 -> 4.8 s, totals within 0.08%; ResNet-18 on the bundled
+      dimc and aimc (``bench/bench_resnet18.py``) 6.0 -> 4.4 s each, latency 4.9 -> 4.0 and 5.4 -> 4.4 s,
+      the same totals, every layer proven. On digital arrays it was slower (ResNet-18 on the bundled
+      digital array 30 -> 33 s in one process, its first layer 1.2 -> 4.3 s; MobileNetV2 on tpu_like +15%)."""
+    if any(c.parsed is not None and isinstance(c.parsed.body, LoopOrder) for c in user):
+        return False
+    if accel.rules is not CostRules.IMCMAP and objective != "energy":
+        return False
+    return isinstance(accel.array, ImcArray)
+
+
+def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...] = (), canonical_cuts: bool | None = None):
+    """The layer's model; ``canonical_cuts`` None: as ``use_canonical_cuts`` decides."""
+    if canonical_cuts is None:
+        canonical_cuts = use_canonical_cuts(problem.accel, objective, user)
+    model, v = build_feasibility_model(problem, canonical_cuts)
     flows, corrections = build_flows(model, v, problem)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
@@ -253,7 +279,7 @@ def solve_layer(
         problem = build_problem(layer, solved_accel, rule)
     except (ProblemError, BypassError) as exc:
         return _infeasible(layer, accel, rule, objective, config, user, start, str(exc))
-    model, v, unit = build_model(problem, objective)
+    model, v, unit = build_model(problem, objective, user)
     for lit, _ in add_user_constraints(model, v, problem, user):
         model.Add(lit == 1)
     solver = cp_model.CpSolver()
