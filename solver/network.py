@@ -6,10 +6,12 @@ inputs, the output stays there: the producer is solved with outputs capped at th
 consumer with inputs capped there, so neither pays the DRAM round trip. If either layer has no
 legal mapping that way, both fall back to the plain hierarchy. Each layer reports what was done.
 
-On hardware whose rules the model does not encode (ZigZag files) the polish of each layer waits for
-the plan: only the hierarchies the plan keeps are walked, and pairs whose two costs are within
-``CLOSE_CALL`` are polished both ways before they are judged (on ZigZag's tpu_like file a ResNet-18
-run solves 23 hierarchies for 21 layers, and about 40% of the solve time went to unused ones).
+On hardware whose rules the model does not encode (ZigZag files) the polish of a layer in a pair
+the plan could keep waits for the plan: only the hierarchies the plan keeps are walked, and pairs
+whose two costs are within ``CLOSE_CALL`` are polished both ways before they are judged (on ZigZag's
+tpu_like file a ResNet-18 run solves 23 hierarchies for 21 layers, and about 40% of the solve time
+went to unused ones). A layer in no such pair is polished in its solve's own task. One worker pool
+serves every phase.
 """
 
 from __future__ import annotations
