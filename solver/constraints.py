@@ -60,12 +60,13 @@ def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: Ma
     X-relevant loop, at[X, i, s] AND NOT empty[s+1] => NOT pure[X, s+1]. Otherwise X's cut moves up to
     the next boundary at no cost in the model: the segment's loops are all X-irrelevant, so X's tile
     there is the same and they were in X's stationary run already, so refills stay the same (for
-    outputs, the level above may then hold finished outputs where it held partial sums: less space). If no other cut stays at
-    the old boundary the two segments merge, keeping the lower one's stationary operand (the segment's
-    own, when it is pure for an operand other than X): every operand's run over the merged segment is
-    then at least what it was, given that each dim is irrelevant to one operand at most. Each such move
-    raises a cut, so moves end, in a mapping that meets the rule. Without this rule the proofs spent
-    most of their time refuting these twins (see ``solve.use_canonical_cuts``)."""
+    outputs, the level above may then hold finished outputs where it held partial sums: less space).
+    If no other cut stays at the old boundary the two segments merge, keeping the lower one's
+    stationary operand (the segment's own, when it is pure for an operand other than X): every
+    operand's run over the merged segment is then at least what it was, given that each dim is
+    irrelevant to one operand at most. Each such move raises a cut, so moves end, in a mapping that
+    meets the rule. Without this rule the proofs spent most of their time refuting these twins (see
+    ``solve.use_canonical_cuts``)."""
     S = v.n_segments
     cuts = [(op, i) for op in OPERANDS for i in range(v.chains[op] - 1)]
     used: list[cp_model.IntVar] = []

@@ -242,13 +242,13 @@ class _Driver:
     and their results, and what every phase shares (objective, settings, time limit, progress)."""
 
     def __init__(self, workload: Workload, accel: Accelerator, spec: MappingSpec, objective: str, config: SolverConfig,
-                 constraints: tuple[UserConstraint, ...], total_time_limit_s: float | None, progress: ProgressFn | None):
+                 constraints: tuple[UserConstraint, ...], total_time_limit_s: float | None, progress: ProgressFn | None,
+                 executor: ProcessPoolExecutor | None, start: float):
         self.workload, self.accel, self.spec, self.objective = workload, accel, spec, objective
         self.config, self.constraints, self.limit_s, self.progress = config, constraints, total_time_limit_s, progress
-        self.start = time.perf_counter()
+        self.executor, self.start = executor, start
         self.results: dict[tuple, LayerSolution] = {}
         self.every_job: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
-        self.executor: ProcessPoolExecutor | None = None
 
     def run(self, jobs: dict[tuple, tuple], polish: bool = False, polish_now: frozenset[tuple] | set[tuple] = frozenset()) -> bool:
         """Solve ``jobs`` into ``results``; True if interrupted. Jobs in ``polish_now`` are polished in the
@@ -295,15 +295,14 @@ class _Driver:
                 fut.cancel()
         return False
 
-    def settle(self, plan: dict[str, Dataflow], plain_key_of: dict[str, tuple]):
+    def settle(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
+               plain_key_of: dict[str, tuple]):
         """Drop the pairs whose kept hierarchy is not cheaper (close calls polished both ways first) until
-        every kept pair pays, solving the hierarchies a drop newly needs. Returns (plan, jobs, key_of,
-        interrupted)."""
+        every kept pair pays, solving the hierarchies a drop newly needs. ``jobs`` and ``key_of`` are
+        ``plan``'s (``_jobs``). Returns (plan, jobs, key_of, interrupted)."""
         layers = list(self.workload.layers)
-        plain = {layer.name: Dataflow() for layer in layers}
         results, objective = self.results, self.objective
-        jobs, key_of = _jobs(self.workload, self.accel, self.spec, plan, self.constraints)
-        while plan != plain:
+        while any(flow.output_kept_in for flow in plan.values()):
             # a pair judged before the polish could flip after it: polish both hierarchies of close calls
             close = _close_calls(layers, plan, results, key_of, plain_key_of, objective) if any(
                 sol.unpolished for sol in results.values()) else set()
@@ -346,21 +345,22 @@ def solve_network(
 ) -> NetworkResult:
     """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done.
     ``constraints`` (parsed, e.g. from the command line) apply on top of the spec's, by their scope."""
-    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress)
-    plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else {l.name: Dataflow() for l in workload.layers}
+    start = time.perf_counter()
     plain = {layer.name: Dataflow() for layer in workload.layers}
+    plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
     # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
     first = {**plain_jobs, **jobs}
     n_proc = max(1, min(processes or os.cpu_count() or 1, len(first)))
     # one pool for every phase (a pool per phase forked its workers anew each time)
-    driver.executor = ProcessPoolExecutor(max_workers=n_proc) if n_proc > 1 else None
+    executor = ProcessPoolExecutor(max_workers=n_proc) if n_proc > 1 else None
+    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress, executor, start)
     interrupted = False
     try:
         interrupted = driver.run(first, polish_now=_used_whatever_the_plan(plan, plain_key_of))
         if not interrupted:
-            plan, jobs, key_of, interrupted = driver.settle(plan, plain_key_of)
+            plan, jobs, key_of, interrupted = driver.settle(plan, jobs, key_of, plain_key_of)
         if not interrupted:
             # polish what the plan uses (on hardware whose rules the model does not encode; else a no-op)
             waiting = _unpolished(jobs, {key_of[layer.name] for layer in workload.layers}, driver.results)
@@ -368,8 +368,8 @@ def solve_network(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        if driver.executor is not None:
-            driver.executor.shutdown(wait=not interrupted, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=not interrupted, cancel_futures=True)
     layer_results = []
     timed_out = []
     for layer in workload.layers:
