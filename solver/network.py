@@ -380,7 +380,9 @@ def solve_network(
             timed_out.append(layer.name)
             sol = LayerSolution(layer, objective, "NOT_SOLVED", None, None, None, None, None, None, 0, 0.0,
                                 "interrupted" if interrupted else "total time limit reached before this layer finished")
-        elif solved_layer.name != layer.name:
+        elif sol.layer.name != layer.name:
+            # the result may come from any layer of the same signature, not only from ``solved_layer``:
+            # a plain hierarchy solved for one layer while the plan still kept the other's pair on chip
             sol = replace(sol, layer=layer, report=replace(sol.report, layer=layer.name) if sol.report else None)
         solved_on = sol.accelerator if sol.accelerator is not None else jobs[key][1]
         layer_results.append(LayerResult(sol, plan[layer.name], solved_layer.name, solved_on))

@@ -156,3 +156,43 @@ def test_only_layers_in_no_pair_are_polished_before_the_plan_settles():
     plan = {"a": Dataflow(output_kept_in="buf"), "b": Dataflow(input_read_from="buf"), "c": Dataflow()}
     plain_key_of = {"a": ("A",), "b": ("B",), "c": ("C",)}
     assert _used_whatever_the_plan(plan, plain_key_of) == {("C",)}
+
+
+def test_each_layer_is_reported_under_its_own_name_after_the_plan_drops_a_pair(monkeypatch):
+    """a -> b and c -> d, every tensor kept on chip, a and c the same shape. Both pairs are in the plan
+    at first, so the plain hierarchy of that shape is solved with a (the first such layer). When the
+    pair (c, d) is declared no cheaper kept and dropped, c takes that plain solution: it must be
+    reported as c, with its report too (it was reported as a before; ResNet-18 on ZigZag's tpu_like
+    showed /layer2/layer2.0/conv2 in the row of /layer2/layer2.1/conv1)."""
+    import imcmap.solver.network as network
+
+    shape = {"OX": 4, "OY": 4, "FX": 1, "FY": 1}
+    layers = (
+        Layer("a", "Conv", {"K": 4, "C": 4, **shape}),
+        Layer("b", "Conv", {"K": 8, "C": 4, **shape}, sources=("a",)),
+        Layer("c", "Conv", {"K": 4, "C": 4, **shape}),
+        Layer("d", "Conv", {"K": 2, "C": 4, **shape}, sources=("c",)),
+    )
+    workload = Workload("pairs", layers)
+    first = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
+    if not (first.layers[0].dataflow.output_kept_in and first.layers[2].dataflow.output_kept_in):
+        pytest.skip("the tiny accelerator keeps neither pair on chip")
+    real = network._pair_cost
+
+    calls = {"c-d": 0}
+
+    def judge(solutions, objective):  # noqa: ANN001 - the pair (c, d) kept is declared no cheaper
+        # c's solutions were solved as a (same shape); each pair is priced kept, then plain: odd calls kept
+        if [s.layer.name if s is not None else None for s in solutions][1:] == ["d"]:
+            calls["c-d"] += 1
+            if calls["c-d"] % 2 == 1:
+                return float("inf")
+        return real(solutions, objective)
+
+    monkeypatch.setattr(network, "_pair_cost", judge)
+    result = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
+    assert result.layers[0].dataflow.output_kept_in and not result.layers[2].dataflow.output_kept_in
+    for layer, item in zip(workload.layers, result.layers, strict=True):
+        assert item.solution.layer.name == layer.name
+        assert item.solution.report.layer == layer.name
+    assert result.layers[2].solved_as == "c"
