@@ -96,6 +96,7 @@ class _Context:
     _instances: dict = field(default_factory=dict, compare=False, repr=False)
     _partial: dict = field(default_factory=dict, compare=False, repr=False)
     _chains: dict = field(default_factory=dict, compare=False, repr=False)
+    _spatial: dict = field(default_factory=dict, compare=False, repr=False)  # served dims -> extents
 
     def chain(self, operand: Operand) -> tuple[MemoryLevel, ...]:
         if operand not in self._chains:
@@ -123,7 +124,12 @@ class _Context:
         served = self.served(level)
         if self.row_registers(operand, level):
             served = tuple(d for d in served if d != self.accel.array_dims[0].name)
-        extents = _tile_extents(self.mapping.loops[:cut], self.mapping.spatial, served)
+        spatial = self._spatial.get(served)
+        if spatial is None:
+            spatial = self._spatial[served] = _tile_extents((), self.mapping.spatial, served)
+        extents = dict(spatial)
+        for loop in self.mapping.loops[:cut]:
+            extents[loop.dim] *= loop.size
         return self.layer.footprint(operand, extents)
 
     def instances_used(self, level: MemoryLevel, operand: Operand | None = None) -> int:
@@ -178,8 +184,14 @@ def _check_factorization(layer: Layer, mapping: Mapping) -> list[Violation]:
                 out.append(Violation("factorization", dim, f"spatial unroll {dim}={factor} is not a loop dimension of size >= 1"))
     if out:
         return out
+    got_of = dict.fromkeys(LOOP_DIMS, 1)
+    for loop in mapping.loops:
+        got_of[loop.dim] *= loop.size
+    for unrolls in mapping.spatial.values():
+        for dim, factor in unrolls.items():
+            got_of[dim] *= factor
     for dim in LOOP_DIMS:
-        got = mapping.spatial_factor(dim) * mapping.temporal_factor(dim)
+        got = got_of[dim]
         if got != layer.size(dim):
             out.append(
                 Violation("factorization", dim, f"spatial x temporal factors give {got}, the layer has {dim}={layer.size(dim)}")

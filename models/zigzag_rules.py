@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -62,9 +62,10 @@ class RuleSwitches:
     zigzag_psums: bool = True  # False: imcmap's partial-sum traffic (read back refills - distinct)
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One data-transfer link, as seen by one memory (``direction`` from that memory)."""
+class Link(NamedTuple):
+    """One data-transfer link, as seen by one memory (``direction`` from that memory). A named tuple,
+    not a frozen dataclass: an evaluation makes a dozen and the polish makes thousands of evaluations,
+    and a frozen dataclass's constructor sets each of its 14 fields through ``object.__setattr__``."""
 
     operand: Operand
     level_index: int  # in the operand's chain
