@@ -35,11 +35,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from math import prod
+from typing import TYPE_CHECKING
 
 from .hardware import Accelerator, CostRules, DigitalArray, ImcArray, MemoryLevel
 from .mapping import Loop, Mapping
 from .report import Accesses, CostReport, EnergyItem, Violation
 from .workload import LOOP_DIMS, OPERANDS, Layer, Operand, is_relevant
+
+if TYPE_CHECKING:
+    from .zigzag_rules import ZigZagCosts
 
 IMC_COLUMN_DIMS = frozenset({"K", "OX", "OY", "G"})  # D1: one weight word per column
 IMC_ROW_DIMS = frozenset({"C", "FX", "FY"})  # D2: summed by the adder tree / bitline
@@ -469,25 +473,68 @@ def _zigzag_memory_and_latency(ctx: _Context) -> tuple[list[EnergyItem], list[Ac
 
     costs = zigzag_costs(ctx)
     moved: dict[tuple[str, Operand], _Traffic] = {}
-    energy: dict[tuple[str, Operand, bool], float] = {}
-    for k, link in enumerate(costs.links):
+    for link in costs.links:
         t = moved.setdefault((link.level.name, link.operand), _Traffic())
         elements = link.elements * link.count * link.instances
         (t.read if link.is_read else t.write)(elements, link.bits)
-        key = (link.level.name, link.operand, link.is_read)
-        energy[key] = energy.get(key, 0.0) + costs.energy_pj(k)
     accesses: list[Accesses] = []
-    items: list[EnergyItem] = []
-    for level in ctx.accel.memories:  # the order of imcmap's own rules: level, operand, reads first
+    for level in ctx.accel.memories:
         for op in OPERANDS:
             t = moved.get((level.name, op))
             if t is not None:
                 accesses.append(Accesses(level.name, op, t.reads, t.writes, t.read_bits, t.write_bits))
-            for is_read in (True, False):
-                if (level.name, op, is_read) in energy:
-                    kind = "mem_read" if is_read else "mem_write"
-                    items.append(EnergyItem(kind, level.name, op.value, energy[(level.name, op, is_read)]))
-    return items, accesses, costs.compute_cycles, costs.stall_cycles, costs.onloading_cycles + costs.offloading_cycles
+    items = [EnergyItem("mem_read" if is_read else "mem_write", level, op.value, energy)
+             for (level, op, is_read), energy in _zigzag_memory_energy(ctx, costs)]
+    return items, accesses, costs.compute_cycles, costs.stall_cycles, _load_cycles(costs)
+
+
+def _zigzag_memory_energy(ctx: _Context, costs: ZigZagCosts) -> list[tuple[tuple[str, Operand, bool], float]]:
+    """(level, operand, is_read) -> memory energy, in the order of imcmap's own rules: level, operand,
+    reads first (the report's order, and the order the total energy is summed in)."""
+    energy: dict[tuple[str, Operand, bool], float] = {}
+    for k, link in enumerate(costs.links):
+        key = (link.level.name, link.operand, link.is_read)
+        energy[key] = energy.get(key, 0.0) + costs.energy_pj(k)
+    return [((level.name, op, is_read), energy[(level.name, op, is_read)])
+            for level in ctx.accel.memories for op in OPERANDS for is_read in (True, False)
+            if (level.name, op, is_read) in energy]
+
+
+def _load_cycles(costs: ZigZagCosts) -> float:
+    return costs.onloading_cycles + costs.offloading_cycles
+
+
+def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective: str) -> float:
+    """``energy_pj``, ``latency_cycles`` or their product (``edp``) of ``evaluate(layer, accel, mapping)``,
+    equal to the last bit, computing only what that figure needs on ZigZag's rules (the polish prices
+    thousands of nests by one objective and keeps one report). Raises ``IllegalMapping`` as ``evaluate``."""
+    if accel.rules is not CostRules.ZIGZAG:
+        report = evaluate(layer, accel, mapping)
+        return _objective_of(report.energy_pj, report.latency_cycles, objective)
+    from .zigzag_rules import zigzag_costs
+
+    ctx = _Context(layer, accel, mapping)
+    violations = _violations(ctx)
+    if violations:
+        raise IllegalMapping(violations)
+    need_energy, need_latency = objective != "latency", objective != "energy"
+    costs = zigzag_costs(ctx, energy=need_energy, latency=need_latency)
+    energy = latency = 0.0
+    if need_energy:
+        energy = sum([*_array_energy(ctx).values(), *(e for _, e in _zigzag_memory_energy(ctx, costs))])
+    if need_latency:
+        latency = costs.compute_cycles + costs.stall_cycles + _load_cycles(costs)
+    return _objective_of(energy, latency, objective)
+
+
+def _objective_of(energy_pj: float, latency_cycles: float, objective: str) -> float:
+    if objective == "energy":
+        return energy_pj
+    if objective == "latency":
+        return latency_cycles
+    if objective == "edp":
+        return energy_pj * latency_cycles
+    raise ValueError(f"unknown objective {objective!r}")
 
 
 def _report(ctx: _Context, breakdown: list[EnergyItem], accesses: list[Accesses], compute: float, stall: float,

@@ -207,7 +207,8 @@ def _double_buffered(nest: _Nest, switches: RuleSwitches) -> dict[tuple[Operand,
     return double
 
 
-def _links(nest: _Nest, double: dict[tuple[Operand, int], bool], ncyc: int) -> list[Link]:
+def _links(nest: _Nest, double: dict[tuple[Operand, int], bool] | None, ncyc: int) -> list[Link]:
+    """Every link of the nest; with ``double`` None (energy only) the timing fields are 0."""
     ctx = nest.ctx
     accel = ctx.accel
     prec = ctx.layer.precision
@@ -221,8 +222,11 @@ def _links(nest: _Nest, double: dict[tuple[Operand, int], bool], ncyc: int) -> l
             own_cut = nest.stat[op][i + 1]
             parent_elements = ctx.tile(op, child_cut if i else 0, level)
             own_elements = ctx.tile(op, own_cut, level)
-            child = (double[(op, i - 1)] if i else False, nest.top_run(op, i - 1, False) if i else 1)
-            own = (double[(op, i)], nest.top_run(op, i, False))
+            if double is None:
+                child = own = (False, 1)
+            else:
+                child = (double[(op, i - 1)] if i else False, nest.top_run(op, i - 1, False) if i else 1)
+                own = (double[(op, i)], nest.top_run(op, i, False))
             has_parent = i + 1 < len(chain)
             instances = max(ctx.instances_used(level, op), 1)
             # (direction, elements, bits, period, (double-buffered, TIR) of the child, cut for distinct)
@@ -248,13 +252,15 @@ def _links(nest: _Nest, double: dict[tuple[Operand, int], bool], ncyc: int) -> l
                     specs.append(("fh", own_elements, bits, nest.period(own_cut), own, own_cut))
             for direction, elements, bits, period, (db, tir), cut in specs:
                 port = accel.port(level, memory_operand, direction)
+                timed = double is not None
                 window = period if db else int(period / tir)
                 out.append(Link(
                     operand=op, level_index=i, level=level, port=port, direction=direction,
                     elements=elements, bits=bits, period=period, count=total // period,
                     instances=instances,
-                    real=math.ceil(elements * bits / port.bandwidth_bits),
-                    allowed=math.ceil(window * ncyc), cycle_period=math.ceil(period * ncyc),
+                    real=math.ceil(elements * bits / port.bandwidth_bits) if timed else 0,
+                    allowed=math.ceil(window * ncyc) if timed else 0,
+                    cycle_period=math.ceil(period * ncyc) if timed else 0,
                     distinct=nest.distinct(cut),
                 ))
     return out
@@ -373,15 +379,21 @@ def _accesses(link: Link, nest: _Nest, switches: RuleSwitches) -> float:
     return per_transfer(prec.psum_bits) * psums * link.instances
 
 
-def zigzag_costs(ctx: _Context, switches: RuleSwitches = RuleSwitches()) -> ZigZagCosts:
-    """ZigZag 3.9.1's memory accesses and latency of the (legal) mapping in ``ctx``."""
+def zigzag_costs(ctx: _Context, switches: RuleSwitches = RuleSwitches(), *, energy: bool = True,
+                 latency: bool = True) -> ZigZagCosts:
+    """ZigZag 3.9.1's memory accesses and latency of the (legal) mapping in ``ctx``. With ``energy`` or
+    ``latency`` False that half is left out (accesses empty; stall and loading 0, link timing fields 0):
+    the polish prices thousands of nests by one objective."""
     nest = _Nest(ctx)
     array = ctx.accel.array
     ncyc = array.cycles_per_mac if isinstance(array, ImcArray) else 1
-    links = _links(nest, _double_buffered(nest, switches), ncyc)
-    port_stall = _port_stalls(links, switches)
-    stall = max([0.0, *port_stall.values()])
+    links = _links(nest, _double_buffered(nest, switches) if latency else None, ncyc)
     compute = float(nest.period(len(nest.loops)) * ncyc)
-    onloading, offloading = _loading(nest, links, compute + stall, ncyc) if switches.loading else (0.0, 0.0)
-    accesses = tuple(_accesses(link, nest, switches) for link in links)
+    port_stall: dict[str, float] = {}
+    stall = onloading = offloading = 0.0
+    if latency:
+        port_stall = _port_stalls(links, switches)
+        stall = max([0.0, *port_stall.values()])
+        onloading, offloading = _loading(nest, links, compute + stall, ncyc) if switches.loading else (0.0, 0.0)
+    accesses = tuple(_accesses(link, nest, switches) for link in links) if energy else ()
     return ZigZagCosts(compute, stall, onloading, offloading, tuple(links), accesses, port_stall)

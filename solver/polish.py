@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from imcmap.models.evaluator import IllegalMapping, evaluate
+from imcmap.models.evaluator import IllegalMapping, evaluate, objective_cost
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.report import CostReport
@@ -118,15 +118,15 @@ def polish(
     layer: Layer,
     accel: Accelerator,
     start: Mapping,
-    cost: Callable[[CostReport], float],
+    objective: str,
     allowed: Callable[[Mapping], bool],
     budget: int = POLISH_EVALUATIONS,
     patience: int = POLISH_PATIENCE,
 ) -> tuple[Mapping, CostReport, int]:
-    """(best mapping found, its report, evaluations spent) from ``start``, which must be legal."""
+    """(best mapping found, its report, evaluations spent) from ``start``, which must be legal. Each
+    nest is priced by ``objective_cost`` (the objective's figure of ``evaluate``, to the last bit)."""
     current = split_to_primes(start)
-    current_report = evaluate(layer, accel, current)
-    current_cost = cost(current_report)
+    current_cost = objective_cost(layer, accel, current, objective)
     best, best_cost = current, current_cost
     seen = {_key(current)}
     spent = last_gain = 0
@@ -142,14 +142,13 @@ def polish(
             seen.add(key)
             spent += 1
             try:
-                report = evaluate(layer, accel, candidate)
+                value = objective_cost(layer, accel, candidate, objective)
             except IllegalMapping:
                 continue
-            value = cost(report)
             # sideways steps too: a better nest is often two moves away across a plateau (move a loop
             # next to its kin, then the cut above both); ``seen`` keeps the walk from circling
             if value <= current_cost * (1 + 1e-12):
-                current, current_report, current_cost, moved = candidate, report, value, True
+                current, current_cost, moved = candidate, value, True
                 if value < best_cost * (1 - 1e-12):
                     best, best_cost, last_gain = candidate, value, spent
                 break

@@ -394,7 +394,7 @@ def finish_polish(solution: LayerSolution, accel: Accelerator) -> LayerSolution:
 
     mapping, report, cost = solution.mapping, solution.report, solution.exact_cost
     for begin in solution.unpolished:
-        walked, walked_report, _ = polish(layer, solved_accel, begin, lambda r: cost_of(r, objective), allowed,
+        walked, walked_report, _ = polish(layer, solved_accel, begin, objective, allowed,
                                           budget=POLISH_EVALUATIONS // POLISH_STARTS)
         if cost_of(walked_report, objective) < cost:
             mapping, report, cost = walked, walked_report, cost_of(walked_report, objective)
