@@ -10,8 +10,9 @@ On hardware whose rules the model does not encode (ZigZag files) the polish of a
 the plan could keep waits for the plan: only the hierarchies the plan keeps are walked, and pairs
 whose two costs are within ``CLOSE_CALL`` are polished both ways before they are judged (on ZigZag's
 tpu_like file a ResNet-18 run solves 23 hierarchies for 21 layers, and about 40% of the solve time
-went to unused ones). A layer in no such pair is polished in its solve's own task. One worker pool
-serves every phase.
+went to unused ones). A layer in no such pair is polished in its solve's own task, and the plan
+settles as soon as the jobs of its pairs are in, while those of the other layers still run: its
+polish fills the pool beside them instead of after them. One worker pool serves every phase.
 """
 
 from __future__ import annotations
@@ -249,51 +250,75 @@ class _Driver:
         self.executor, self.start = executor, start
         self.results: dict[tuple, LayerSolution] = {}
         self.every_job: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
+        self.pending: dict[Future, tuple[tuple, str | None]] = {}  # in the pool: job key, layer to report (None: a polish)
 
-    def run(self, jobs: dict[tuple, tuple], polish: bool = False, polish_now: frozenset[tuple] | set[tuple] = frozenset()) -> bool:
+    def run(self, jobs: dict[tuple, tuple], polish: bool = False, polish_now: frozenset[tuple] | set[tuple] = frozenset(),
+            until: set[tuple] | None = None) -> bool:
         """Solve ``jobs`` into ``results``; True if interrupted. Jobs in ``polish_now`` are polished in the
-        same call. With ``polish``, finish the deferred polish of ``results[key]`` for each job instead."""
+        same call. With ``polish``, finish the deferred polish of ``results[key]`` for each job instead.
+        In a pool, ``until`` returns as soon as those keys are done; the other jobs keep running and
+        ``collect`` gathers them."""
         self.every_job.update(jobs)
-        results, progress = self.results, None if polish else self.progress
-        pending: dict[Future, tuple] = {}
+        results = self.results
 
         def call(key: tuple, layer: Layer, acc: Accelerator, rule: ResolvedRule) -> tuple:
             if polish:
                 return (finish_polish, results[key], acc)
             return (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
 
-        def over_time() -> bool:
-            return self.limit_s is not None and time.perf_counter() - self.start > self.limit_s
-
         try:
             if self.executor is None:
                 for key, (layer, acc, rule) in jobs.items():
-                    if over_time():
+                    if self._over_time():
                         break
                     fn, *args = call(key, layer, acc, rule)
                     results[key] = fn(*args)
-                    if progress:
-                        progress(layer.name, results[key])
-            else:
-                for key, (layer, acc, rule) in jobs.items():
-                    fn, *args = call(key, layer, acc, rule)
-                    pending[self.executor.submit(fn, *args)] = key
-                while pending:
-                    remaining = None if self.limit_s is None else max(0.0, self.limit_s - (time.perf_counter() - self.start))
-                    done, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-                    if not done:
-                        break  # total time limit: keep what is finished
-                    for fut in done:
-                        key = pending.pop(fut)
-                        results[key] = fut.result()
-                        if progress:
-                            progress(jobs[key][0].name, results[key])
+                    if self.progress and not polish:
+                        self.progress(layer.name, results[key])
+                return False
+            submitted = set()
+            for key, (layer, acc, rule) in jobs.items():
+                running = [f for f, (k, name) in self.pending.items() if k == key and name is not None and not polish]
+                if running:  # a solve of this hierarchy is in flight already: wait for that one
+                    submitted.update(running)
+                    continue
+                fn, *args = call(key, layer, acc, rule)
+                future = self.executor.submit(fn, *args)
+                self.pending[future] = (key, None if polish else layer.name)
+                if until is None or key in until:
+                    submitted.add(future)
+            return self.collect(submitted)
         except KeyboardInterrupt:
+            self.cancel()
             return True
-        finally:
-            for fut in pending:
-                fut.cancel()
+
+    def collect(self, futures: set[Future] | None = None) -> bool:
+        """Wait until ``futures`` (None: every job in flight) are done, storing each result that comes in
+        meanwhile; True if interrupted. The total time limit stops the wait."""
+        try:
+            while self.pending and (futures is None or futures & self.pending.keys()):
+                remaining = None if self.limit_s is None else max(0.0, self.limit_s - (time.perf_counter() - self.start))
+                done, _ = wait(self.pending, timeout=remaining, return_when=FIRST_COMPLETED)
+                if not done:
+                    self.cancel()
+                    break  # total time limit: keep what is finished
+                for fut in done:
+                    key, name = self.pending.pop(fut)
+                    self.results[key] = fut.result()
+                    if self.progress and name is not None:
+                        self.progress(name, self.results[key])
+        except KeyboardInterrupt:
+            self.cancel()
+            return True
         return False
+
+    def cancel(self) -> None:
+        for fut in self.pending:
+            fut.cancel()
+        self.pending.clear()
+
+    def _over_time(self) -> bool:
+        return self.limit_s is not None and time.perf_counter() - self.start > self.limit_s
 
     def settle(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
                plain_key_of: dict[str, tuple]):
@@ -357,14 +382,21 @@ def solve_network(
     executor = ProcessPoolExecutor(max_workers=n_proc) if n_proc > 1 else None
     driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress, executor, start)
     interrupted = False
+    alone = _used_whatever_the_plan(plan, plain_key_of)
+    # the plan settles as soon as the jobs of its pairs are in: the jobs of layers in no pair (polished in
+    # their own task) run on meanwhile, so the plan's polish fills the pool while the last of them finish
+    paired = {key for name, flow in plan.items() if flow.output_kept_in or flow.input_read_from
+              for key in (key_of[name], plain_key_of[name])}
     try:
-        interrupted = driver.run(first, polish_now=_used_whatever_the_plan(plan, plain_key_of))
+        interrupted = driver.run(first, polish_now=alone, until=paired)
         if not interrupted:
             plan, jobs, key_of, interrupted = driver.settle(plan, jobs, key_of, plain_key_of)
         if not interrupted:
             # polish what the plan uses (on hardware whose rules the model does not encode; else a no-op)
             waiting = _unpolished(jobs, {key_of[layer.name] for layer in workload.layers}, driver.results)
             interrupted = bool(waiting) and driver.run(waiting, polish=True)
+        if not interrupted:
+            interrupted = driver.collect()
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -196,3 +196,29 @@ def test_each_layer_is_reported_under_its_own_name_after_the_plan_drops_a_pair(m
         assert item.solution.layer.name == layer.name
         assert item.solution.report.layer == layer.name
     assert result.layers[2].solved_as == "c"
+
+
+def test_a_pool_run_returns_once_its_own_jobs_are_done():
+    """``_Driver.run`` in a worker pool: a polish run waits for its polishes although the unpolished
+    solutions are in ``results`` already, and ``until`` returns while the other jobs still run, which
+    ``collect`` gathers later."""
+    from concurrent.futures import ProcessPoolExecutor
+    from time import perf_counter
+
+    from imcmap.solver.network import _Driver, _jobs, plan_dataflow
+
+    from .fixtures import with_zigzag_rules
+
+    layers = (CONV, Layer("fc", "Gemm", {"K": 10, "C": 64}))
+    workload = Workload("net", layers)
+    zz = with_zigzag_rules(tiny_imc())
+    jobs, key_of = _jobs(workload, zz, MappingSpec(), plan_dataflow(workload, zz, MappingSpec()))
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        driver = _Driver(workload, zz, MappingSpec(), "latency", SolverConfig(), (), None, None, pool, perf_counter())
+        assert not driver.run(jobs, until={key_of["conv"]})
+        assert key_of["conv"] in driver.results
+        assert not driver.collect() and not driver.pending and set(driver.results) == set(jobs)
+        waiting = {key: job for key, job in jobs.items() if driver.results[key].unpolished}
+        assert waiting, "no layer left a polish to do: the check below would be empty"
+        assert not driver.run(waiting, polish=True)
+        assert all(driver.results[key].unpolished == () for key in waiting)
