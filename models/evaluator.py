@@ -504,27 +504,42 @@ def _load_cycles(costs: ZigZagCosts) -> float:
     return costs.onloading_cycles + costs.offloading_cycles
 
 
-def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective: str) -> float:
+def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective: str, limit: float | None = None) -> float:
     """``energy_pj``, ``latency_cycles`` or their product (``edp``) of ``evaluate(layer, accel, mapping)``,
     equal to the last bit, computing only what that figure needs on ZigZag's rules (the polish prices
-    thousands of nests by one objective and keeps one report). Raises ``IllegalMapping`` as ``evaluate``."""
+    thousands of nests by one objective and keeps one report). Raises ``IllegalMapping`` as ``evaluate``.
+
+    With ``limit`` (the polish's acceptance threshold), a nest whose figure is above it may return any
+    value above it instead, once a part of the figure exceeds it: on ZigZag's latency the on-/off-loading
+    is then left out, and the capacity check too (whether a nest that is rejected anyway fits is moot).
+    Factors, unrolling and cuts are still checked first: the cost rules need them consistent."""
     if accel.rules is not CostRules.ZIGZAG:
         report = evaluate(layer, accel, mapping)
         return _objective_of(report.energy_pj, report.latency_cycles, objective)
     from .zigzag_rules import zigzag_costs
 
     ctx = _Context(layer, accel, mapping)
-    violations = _violations(ctx)
+    violations = _check_factorization(layer, mapping) + _check_spatial(layer, accel, mapping) + _check_cuts(accel, mapping)
+    if not violations and limit is None:
+        violations = _check_capacity(ctx)
     if violations:
         raise IllegalMapping(violations)
     need_energy, need_latency = objective != "latency", objective != "energy"
-    costs = zigzag_costs(ctx, energy=need_energy, latency=need_latency)
+    costs = zigzag_costs(ctx, energy=need_energy, latency=need_latency,
+                         loading_above=limit if objective == "latency" else None)
     energy = latency = 0.0
     if need_energy:
         energy = sum([*_array_energy(ctx).values(), *(e for _, e in _zigzag_memory_energy(ctx, costs))])
     if need_latency:
         latency = costs.compute_cycles + costs.stall_cycles + _load_cycles(costs)
-    return _objective_of(energy, latency, objective)
+    value = _objective_of(energy, latency, objective)
+    if limit is not None and value > limit:
+        return value
+    if limit is not None:
+        violations = _check_capacity(ctx)
+        if violations:
+            raise IllegalMapping(violations)
+    return value
 
 
 def _objective_of(energy_pj: float, latency_cycles: float, objective: str) -> float:

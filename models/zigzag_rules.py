@@ -380,10 +380,11 @@ def _accesses(link: Link, nest: _Nest, switches: RuleSwitches) -> float:
 
 
 def zigzag_costs(ctx: _Context, switches: RuleSwitches = RuleSwitches(), *, energy: bool = True,
-                 latency: bool = True) -> ZigZagCosts:
+                 latency: bool = True, loading_above: float | None = None) -> ZigZagCosts:
     """ZigZag 3.9.1's memory accesses and latency of the (legal) mapping in ``ctx``. With ``energy`` or
     ``latency`` False that half is left out (accesses empty; stall and loading 0, link timing fields 0):
-    the polish prices thousands of nests by one objective."""
+    the polish prices thousands of nests by one objective. The on-/off-loading is left out (0) too when
+    compute + stall cycles exceed ``loading_above``: the latency is above it whatever they add."""
     nest = _Nest(ctx)
     array = ctx.accel.array
     ncyc = array.cycles_per_mac if isinstance(array, ImcArray) else 1
@@ -394,6 +395,7 @@ def zigzag_costs(ctx: _Context, switches: RuleSwitches = RuleSwitches(), *, ener
     if latency:
         port_stall = _port_stalls(links, switches)
         stall = max([0.0, *port_stall.values()])
-        onloading, offloading = _loading(nest, links, compute + stall, ncyc) if switches.loading else (0.0, 0.0)
+        if switches.loading and (loading_above is None or compute + stall <= loading_above):
+            onloading, offloading = _loading(nest, links, compute + stall, ncyc)
     accesses = tuple(_accesses(link, nest, switches) for link in links) if energy else ()
     return ZigZagCosts(compute, stall, onloading, offloading, tuple(links), accesses, port_stall)

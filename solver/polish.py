@@ -141,13 +141,14 @@ def polish(
                 continue
             seen.add(key)
             spent += 1
-            try:
-                value = objective_cost(layer, accel, candidate, objective)
+            limit = current_cost * (1 + 1e-12)
+            try:  # a nest above ``limit`` is rejected whatever else it costs, so it may be priced in part
+                value = objective_cost(layer, accel, candidate, objective, limit)
             except IllegalMapping:
                 continue
             # sideways steps too: a better nest is often two moves away across a plateau (move a loop
             # next to its kin, then the cut above both); ``seen`` keeps the walk from circling
-            if value <= current_cost * (1 + 1e-12):
+            if value <= limit:
                 current, current_cost, moved = candidate, value, True
                 if value < best_cost * (1 - 1e-12):
                     best, best_cost, last_gain = candidate, value, spent

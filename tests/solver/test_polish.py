@@ -109,3 +109,33 @@ def test_objective_cost_is_evaluates_figure_to_the_last_bit(seed: int) -> None:
             evaluate(layer, zz, illegal)
         with pytest.raises(IllegalMapping):
             objective_cost(layer, zz, illegal, "latency")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_objective_cost_under_a_limit_decides_as_the_full_figure(seed: int) -> None:
+    """With ``limit``: the exact figure when it is within the limit (and the nest fits, else
+    ``IllegalMapping``), some value above the limit when the figure is above it (fitting or not). So the
+    polish, which accepts a nest when its price is within the limit, accepts exactly what it did."""
+    layer, zz, mappings = _some_mappings(seed, every=7)
+    shrunk = replace(zz, memories=tuple(replace(m, capacity_bits=max(8, m.capacity_bits // 4)) for m in zz.memories))
+    seen = {"within": 0, "above": 0, "illegal": 0}
+    for accel in (zz, shrunk):
+        for mapping in mappings:
+            for objective in ("energy", "latency", "edp"):
+                try:
+                    exact = objective_cost(layer, accel, mapping, objective)
+                except IllegalMapping:
+                    with pytest.raises(IllegalMapping):
+                        objective_cost(layer, accel, mapping, objective, float("inf"))
+                    assert objective_cost(layer, accel, mapping, objective, -1.0) > -1.0
+                    seen["illegal"] += 1
+                    continue
+                for factor in (0.5, 0.999, 1.0, 2.0):
+                    got = objective_cost(layer, accel, mapping, objective, exact * factor)
+                    if exact <= exact * factor:
+                        assert got == exact
+                        seen["within"] += 1
+                    else:
+                        assert got > exact * factor
+                        seen["above"] += 1
+    assert all(seen.values()), seen
