@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import TYPE_CHECKING
 
-from .hardware import Accelerator, CostRules, DigitalArray, ImcArray, MemoryLevel
+from .hardware import Accelerator, CostRules, DigitalArray, ImcArray, MemoryLevel, Port
 from .mapping import Loop, Mapping
 from .report import Accesses, CostReport, EnergyItem, Violation
 from .workload import LOOP_DIMS, OPERANDS, Layer, Operand, is_relevant
@@ -101,6 +101,7 @@ class _Context:
     _partial: dict = field(default_factory=dict, compare=False, repr=False)
     _chains: dict = field(default_factory=dict, compare=False, repr=False)
     _spatial: dict = field(default_factory=dict, compare=False, repr=False)  # served dims -> extents
+    _ports: dict = field(default_factory=dict, compare=False, repr=False)
 
     def chain(self, operand: Operand) -> tuple[MemoryLevel, ...]:
         if operand not in self._chains:
@@ -109,6 +110,12 @@ class _Context:
 
     def served(self, level: MemoryLevel) -> tuple[str, ...]:
         return level.served_dims
+
+    def port(self, level: MemoryLevel, memory_operand: str, direction: str) -> Port:
+        key = (level.name, memory_operand, direction)
+        if key not in self._ports:
+            self._ports[key] = self.accel.port(level, memory_operand, direction)
+        return self._ports[key]
 
     def row_registers(self, operand: Operand, level: MemoryLevel) -> bool:
         """An IMC input level shared along the columns but not the rows holds one input per physical
@@ -504,7 +511,29 @@ def _load_cycles(costs: ZigZagCosts) -> float:
     return costs.onloading_cycles + costs.offloading_cycles
 
 
-def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective: str, limit: float | None = None) -> float:
+@dataclass
+class WalkCache:
+    """What ``objective_cost`` keeps from one nest to the next of a polish walk, which changes loops and
+    cuts only: memory chains, instance counts, spatial tile extents and ports depend on the layer, the
+    accelerator, the spatial unrolling and the operand links, so a nest with other ones starts afresh."""
+
+    layer: Layer
+    accel: Accelerator
+    spatial: dict | None = None
+    operand_links: dict | None = None
+    shared: dict = field(default_factory=dict)
+
+    def context(self, layer: Layer, accel: Accelerator, mapping: Mapping) -> _Context:
+        if layer is not self.layer or accel is not self.accel:
+            return _Context(layer, accel, mapping)
+        if mapping.spatial != self.spatial or mapping.operand_links != self.operand_links:
+            self.spatial, self.operand_links = mapping.spatial, mapping.operand_links
+            self.shared = {name: {} for name in ("_instances", "_chains", "_spatial", "_ports")}
+        return _Context(layer, accel, mapping, **self.shared)
+
+
+def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective: str, limit: float | None = None,
+                   cache: WalkCache | None = None) -> float:
     """``energy_pj``, ``latency_cycles`` or their product (``edp``) of ``evaluate(layer, accel, mapping)``,
     equal to the last bit, computing only what that figure needs on ZigZag's rules (the polish prices
     thousands of nests by one objective and keeps one report). Raises ``IllegalMapping`` as ``evaluate``.
@@ -512,13 +541,14 @@ def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective
     With ``limit`` (the polish's acceptance threshold), a nest whose figure is above it may return any
     value above it instead, once a part of the figure exceeds it: on ZigZag's latency the on-/off-loading
     is then left out, and the capacity check too (whether a nest that is rejected anyway fits is moot).
-    Factors, unrolling and cuts are still checked first: the cost rules need them consistent."""
+    Factors, unrolling and cuts are still checked first: the cost rules need them consistent. ``cache``
+    carries what does not change along a polish walk."""
     if accel.rules is not CostRules.ZIGZAG:
         report = evaluate(layer, accel, mapping)
         return _objective_of(report.energy_pj, report.latency_cycles, objective)
     from .zigzag_rules import zigzag_costs
 
-    ctx = _Context(layer, accel, mapping)
+    ctx = cache.context(layer, accel, mapping) if cache is not None else _Context(layer, accel, mapping)
     violations = _check_factorization(layer, mapping) + _check_spatial(layer, accel, mapping) + _check_cuts(accel, mapping)
     if not violations and limit is None:
         violations = _check_capacity(ctx)

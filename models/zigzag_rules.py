@@ -251,7 +251,7 @@ def _links(nest: _Nest, double: dict[tuple[Operand, int], bool] | None, ncyc: in
                 if has_parent:
                     specs.append(("fh", own_elements, bits, nest.period(own_cut), own, own_cut))
             for direction, elements, bits, period, (db, tir), cut in specs:
-                port = accel.port(level, memory_operand, direction)
+                port = ctx.port(level, memory_operand, direction)
                 timed = double is not None
                 window = period if db else int(period / tir)
                 out.append(Link(

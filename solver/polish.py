@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from imcmap.models.evaluator import IllegalMapping, evaluate, objective_cost
+from imcmap.models.evaluator import IllegalMapping, WalkCache, evaluate, objective_cost
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.report import CostReport
@@ -126,7 +126,8 @@ def polish(
     """(best mapping found, its report, evaluations spent) from ``start``, which must be legal. Each
     nest is priced by ``objective_cost`` (the objective's figure of ``evaluate``, to the last bit)."""
     current = split_to_primes(start)
-    current_cost = objective_cost(layer, accel, current, objective)
+    cache = WalkCache(layer, accel)
+    current_cost = objective_cost(layer, accel, current, objective, cache=cache)
     best, best_cost = current, current_cost
     seen = {_key(current)}
     spent = last_gain = 0
@@ -143,7 +144,7 @@ def polish(
             spent += 1
             limit = current_cost * (1 + 1e-12)
             try:  # a nest above ``limit`` is rejected whatever else it costs, so it may be priced in part
-                value = objective_cost(layer, accel, candidate, objective, limit)
+                value = objective_cost(layer, accel, candidate, objective, limit, cache)
             except IllegalMapping:
                 continue
             # sideways steps too: a better nest is often two moves away across a plateau (move a loop

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from imcmap.models.evaluator import IllegalMapping, check, evaluate, objective_cost
+from imcmap.models.evaluator import (
+    IllegalMapping,
+    WalkCache,
+    check,
+    evaluate,
+    objective_cost,
+)
 from imcmap.models.workload import Operand
 from imcmap.solver.polish import (
     distinct,
@@ -139,3 +145,25 @@ def test_objective_cost_under_a_limit_decides_as_the_full_figure(seed: int) -> N
                         assert got > exact * factor
                         seen["above"] += 1
     assert all(seen.values()), seen
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_walk_cache_changes_no_price(seed: int) -> None:
+    """One ``WalkCache`` across nests of several spatial unrollings (it starts afresh when the unrolling
+    changes) prices each nest exactly as a fresh evaluation does, illegal ones included."""
+    layer, zz, mappings = _some_mappings(seed, every=3)
+    firsts: dict[str, object] = {}
+    for m in mappings:
+        firsts.setdefault(repr(m.spatial), m)
+    walks = [[m, *list(neighbours(split_to_primes(m)))[:15]] for m in list(firsts.values())[:3]]
+    nests = [n for group in zip(*walks) for n in group]  # interleaved: the cache must start afresh often
+    cache = WalkCache(layer, zz)
+    for nest in nests:
+        for objective in ("energy", "latency"):
+            try:
+                fresh = objective_cost(layer, zz, nest, objective)
+            except IllegalMapping:
+                with pytest.raises(IllegalMapping):
+                    objective_cost(layer, zz, nest, objective, cache=cache)
+                continue
+            assert objective_cost(layer, zz, nest, objective, cache=cache) == fresh
