@@ -3,8 +3,8 @@
 The CP-SAT model encodes imcmap's own rules. On hardware priced by other rules (ZigZag 3.9.1's, for
 ZigZag files) its optimum is a good start, not the end: ``polish`` walks from it by first-improvement
 hill climbing (sideways steps allowed, never back to a visited nest), every step priced by
-``evaluate``, which rejects illegal nests, and judged by the user constraints, so it can only lower the
-exact cost of a legal mapping. Moves: take one temporal loop out and put it back
+``evaluate``'s figure for the objective (``objective_cost``, which rejects illegal nests the same way)
+and judged by the user constraints, so it can only lower the exact cost of a legal mapping. Moves: take one temporal loop out and put it back
 at another position (neighbours first), or move one operand's level cut to another position, on the
 nest split into prime factors
 (splitting changes no cost: every rule reads products of adjacent loops); the result is merged back.
