@@ -173,15 +173,15 @@ def check(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[Violation]
 
 def _violations(ctx: _Context) -> list[Violation]:
     # on the context ``evaluate`` prices with, so the tiles the capacity check sizes are not sized again
-    layer, accel, mapping = ctx.layer, ctx.accel, ctx.mapping
-    violations: list[Violation] = []
-    violations += _check_factorization(layer, mapping)
-    violations += _check_spatial(layer, accel, mapping)
-    violations += _check_cuts(accel, mapping)
+    violations = _structure_violations(ctx.layer, ctx.accel, ctx.mapping)
     if violations:
         return violations  # capacity needs consistent cuts and factors
-    violations += _check_capacity(ctx)
-    return violations
+    return _check_capacity(ctx)
+
+
+def _structure_violations(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[Violation]:
+    """Factors, unrolling and cuts: what every cost rule needs consistent before it can run."""
+    return _check_factorization(layer, mapping) + _check_spatial(layer, accel, mapping) + _check_cuts(accel, mapping)
 
 
 def _check_factorization(layer: Layer, mapping: Mapping) -> list[Violation]:
@@ -549,7 +549,7 @@ def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective
     from .zigzag_rules import zigzag_costs
 
     ctx = cache.context(layer, accel, mapping) if cache is not None else _Context(layer, accel, mapping)
-    violations = _check_factorization(layer, mapping) + _check_spatial(layer, accel, mapping) + _check_cuts(accel, mapping)
+    violations = _structure_violations(layer, accel, mapping)
     if not violations and limit is None:
         violations = _check_capacity(ctx)
     if violations:
@@ -563,9 +563,7 @@ def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective
     if need_latency:
         latency = costs.compute_cycles + costs.stall_cycles + _load_cycles(costs)
     value = _objective_of(energy, latency, objective)
-    if limit is not None and value > limit:
-        return value
-    if limit is not None:
+    if limit is not None and value <= limit:  # within the limit: a nest the polish would take must fit
         violations = _check_capacity(ctx)
         if violations:
             raise IllegalMapping(violations)

@@ -210,7 +210,6 @@ def _double_buffered(nest: _Nest, switches: RuleSwitches) -> dict[tuple[Operand,
 def _links(nest: _Nest, double: dict[tuple[Operand, int], bool] | None, ncyc: int) -> list[Link]:
     """Every link of the nest; with ``double`` None (energy only) the timing fields are 0."""
     ctx = nest.ctx
-    accel = ctx.accel
     prec = ctx.layer.precision
     total = nest.period(len(nest.loops))
     out: list[Link] = []

@@ -88,14 +88,30 @@ def test_larger_memory_never_worse(dims, buf_bits, objective):
     assert 0 <= b.gap <= 1 and 0 <= a.gap <= 1
 
 
+def _declare_kept_pair_no_cheaper(monkeypatch, is_pair) -> None:
+    """``network._pair_cost`` prices the pair ``is_pair(layer names)`` picks as infinite when kept: the
+    driver prices each pair kept, then at the top, so every odd call for it is the kept one."""
+    from imcmap.solver import network
+
+    real = network._pair_cost
+    calls = [0]
+
+    def judge(solutions, objective):
+        if is_pair([s.layer.name if s is not None else None for s in solutions]):
+            calls[0] += 1
+            if calls[0] % 2 == 1:
+                return float("inf")
+        return real(solutions, objective)
+
+    monkeypatch.setattr(network, "_pair_cost", judge)
+
+
 def test_a_layer_between_a_dropped_and_a_kept_pair_is_solved(monkeypatch):
     """a -> b -> c -> d (four shapes, so no two share a solve), every tensor kept on chip. When the pair
     (a, b) is judged no cheaper kept, both pairs touching a or b are dropped, so c reads its input from
     the top but still keeps its output for d: a hierarchy not solved in the first batch. It is solved
     before the network is reported (it came back NOT_SOLVED, 'total time limit', before; AlexNet Op12
     on ZigZag's tpu_like)."""
-    import imcmap.solver.network as network
-
     shape = {"OX": 4, "OY": 4, "FX": 1, "FY": 1}
     layers = (
         Layer("a", "Conv", {"K": 4, "C": 4, **shape}),
@@ -107,18 +123,7 @@ def test_a_layer_between_a_dropped_and_a_kept_pair_is_solved(monkeypatch):
     first = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
     if not all(r.dataflow.output_kept_in for r in first.layers[:3]):
         pytest.skip("the tiny accelerator keeps no whole chain on chip")
-    real = network._pair_cost
-    calls = {"a-b": 0}
-
-    def judge(solutions, objective):  # noqa: ANN001 - the pair (a, b) kept is declared no cheaper
-        # network.solve_network prices each pair kept, then at the top: every odd call is the kept one
-        if [s.layer.name if s is not None else None for s in solutions] == ["a", "b"]:
-            calls["a-b"] += 1
-            if calls["a-b"] % 2 == 1:
-                return float("inf")
-        return real(solutions, objective)
-
-    monkeypatch.setattr(network, "_pair_cost", judge)
+    _declare_kept_pair_no_cheaper(monkeypatch, lambda names: names == ["a", "b"])
     result = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
     assert not result.timed_out and all(r.solution.mapping is not None for r in result.layers)
     flows = [r.dataflow for r in result.layers]
@@ -164,8 +169,6 @@ def test_each_layer_is_reported_under_its_own_name_after_the_plan_drops_a_pair(m
     pair (c, d) is declared no cheaper kept and dropped, c takes that plain solution: it must be
     reported as c, with its report too (it was reported as a before; ResNet-18 on ZigZag's tpu_like
     showed /layer2/layer2.0/conv2 in the row of /layer2/layer2.1/conv1)."""
-    import imcmap.solver.network as network
-
     shape = {"OX": 4, "OY": 4, "FX": 1, "FY": 1}
     layers = (
         Layer("a", "Conv", {"K": 4, "C": 4, **shape}),
@@ -177,19 +180,8 @@ def test_each_layer_is_reported_under_its_own_name_after_the_plan_drops_a_pair(m
     first = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
     if not (first.layers[0].dataflow.output_kept_in and first.layers[2].dataflow.output_kept_in):
         pytest.skip("the tiny accelerator keeps neither pair on chip")
-    real = network._pair_cost
-
-    calls = {"c-d": 0}
-
-    def judge(solutions, objective):  # noqa: ANN001 - the pair (c, d) kept is declared no cheaper
-        # c's solutions were solved as a (same shape); each pair is priced kept, then plain: odd calls kept
-        if [s.layer.name if s is not None else None for s in solutions][1:] == ["d"]:
-            calls["c-d"] += 1
-            if calls["c-d"] % 2 == 1:
-                return float("inf")
-        return real(solutions, objective)
-
-    monkeypatch.setattr(network, "_pair_cost", judge)
+    # c's solutions were solved as a (the same shape), so the pair is recognised by d alone
+    _declare_kept_pair_no_cheaper(monkeypatch, lambda names: names[1:] == ["d"])
     result = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
     assert result.layers[0].dataflow.output_kept_in and not result.layers[2].dataflow.output_kept_in
     for layer, item in zip(workload.layers, result.layers, strict=True):
