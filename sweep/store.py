@@ -17,6 +17,7 @@ Tables (in ``<folder>/sweep.sqlite``, WAL journal so one writer process and any 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -51,7 +52,7 @@ def canonical_json(value: object) -> str:
     strings, ints, finite floats, booleans and None. ``1`` and ``1.0`` are different texts (an int and
     a float), so pass each quantity with the type it has in the problem.
     """
-    _check_plain(value, "$")
+    _check_plain(value, "")
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -124,7 +125,7 @@ def _check_plain(value: object, where: str) -> None:
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"{where}: {value!r} has no JSON text; expected a finite number")
+            raise ValueError(f"{where or 'value'}: {value!r} has no JSON text; expected a finite number")
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
@@ -133,10 +134,10 @@ def _check_plain(value: object, where: str) -> None:
     if isinstance(value, dict):
         for k, item in value.items():
             if not isinstance(k, str):
-                raise TypeError(f"{where}: key {k!r} is a {type(k).__name__}; expected string keys")
-            _check_plain(item, f"{where}.{k}")
+                raise TypeError(f"{where or 'value'}: key {k!r} is a {type(k).__name__}; expected string keys")
+            _check_plain(item, f"{where}.{k}" if where else k)
         return
-    raise TypeError(f"{where}: {type(value).__name__} is not plain JSON data (dict, list, str, int, float, bool, None)")
+    raise TypeError(f"{where or 'value'}: {type(value).__name__} is not plain JSON data (dict, list, str, int, float, bool, None)")
 
 
 # --- records ----------------------------------------------------------------------------------------
@@ -223,31 +224,43 @@ class RunRecord:
         return dict(self.point)
 
 
-_OPTIONAL_FLOAT = float | None
-
-
 def _check_record(record: LayerRecord | RunRecord) -> None:
     """Typed fields, finite floats (SQLite stores NaN as NULL), ints as floats, JSON texts that parse."""
-    hints = typing.get_type_hints(type(record))
-    for f in fields(record):
-        value = getattr(record, f.name)
-        hint = hints[f.name]
-        if hint == _OPTIONAL_FLOAT:
+    for name, kind in _field_kinds(type(record)):
+        value = getattr(record, name)
+        if kind == "metric":
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{f.name}: {type(value).__name__}; expected a number or None")
+                raise TypeError(f"{name}: {type(value).__name__}; expected a number or None")
             if not math.isfinite(value):
-                raise ValueError(f"{f.name}: {value!r}; expected a finite number or None (unknown)")
-            object.__setattr__(record, f.name, float(value))
-        elif hint is str:
+                raise ValueError(f"{name}: {value!r}; expected a finite number or None (unknown)")
+            # + 0.0 turns -0.0 into 0.0 as SQLite does, so the record equals what it reads back
+            object.__setattr__(record, name, float(value) + 0.0)
+        elif kind in ("text", "json"):
             if not isinstance(value, str):
-                raise TypeError(f"{f.name}: {type(value).__name__}; expected a string")
-            if f.name.endswith("_json"):
+                raise TypeError(f"{name}: {type(value).__name__}; expected a string")
+            if kind == "json":
                 try:
                     json.loads(value)
                 except ValueError as exc:
-                    raise ValueError(f"{f.name}: not JSON text ({exc})") from None
+                    raise ValueError(f"{name}: not JSON text ({exc})") from None
+
+
+@functools.cache
+def _field_kinds(cls: type) -> tuple[tuple[str, str], ...]:
+    """(field, kind) per record field: "metric" (float | None, a REAL column), "json" (JSON text),
+    "text", or "point" (the design point, checked by RunRecord itself)."""
+    hints = typing.get_type_hints(cls)
+    kinds = []
+    for f in fields(cls):
+        if hints[f.name] == float | None:
+            kinds.append((f.name, "metric"))
+        elif hints[f.name] is str:
+            kinds.append((f.name, "json" if f.name.endswith("_json") else "text"))
+        else:
+            kinds.append((f.name, "point"))
+    return tuple(kinds)
 
 
 # --- the store --------------------------------------------------------------------------------------
@@ -261,8 +274,7 @@ class StoreMeta:
 
 def _columns(cls: type) -> tuple[tuple[str, str], ...]:
     """(column, SQL type) per record field: REAL for metrics, TEXT for the rest (point as JSON)."""
-    hints = typing.get_type_hints(cls)
-    return tuple((f.name, "REAL" if hints[f.name] == _OPTIONAL_FLOAT else "TEXT NOT NULL") for f in fields(cls))
+    return tuple((name, "REAL" if kind == "metric" else "TEXT NOT NULL") for name, kind in _field_kinds(cls))
 
 
 _RUN_COLUMNS = _columns(RunRecord)
