@@ -1,7 +1,7 @@
 """Pareto fronts of a sweep's runs, and the bound-based dominance that prunes points before they finish.
 
-Every metric is minimised. For metric vectors a, b in R^m, "a dominates b":
-    a < b  <=>  (for all i: a_i <= b_i) and (for some i: a_i < b_i).
+Every metric is minimised. For metric vectors a, b in R^m, "a dominates b", written a -< b:
+    a -< b  <=>  (for all i: a_i <= b_i) and (for some i: a_i < b_i).
 Identical vectors do not dominate each other, so copies of a front vector are all on the front: the
 tie rule needs no order of the input, and the front is the same for any permutation of it.
 
@@ -31,7 +31,7 @@ _CHUNK = 256  # rows compared at once: the (chunk, n, m) comparison stays a few 
 
 
 def dominates(a: ArrayLike, b: ArrayLike) -> bool:
-    """a < b  <=>  all(a_i <= b_i) and any(a_i < b_i)."""
+    """a -< b  <=>  all(a_i <= b_i) and any(a_i < b_i)."""
     va, vb = _vector(a), _vector(b)
     if va.shape != vb.shape:
         raise ValueError(f"vectors of {va.size} and {vb.size} metrics cannot be compared")
@@ -41,7 +41,7 @@ def dominates(a: ArrayLike, b: ArrayLike) -> bool:
 def front_mask(values: ArrayLike) -> NDArray[np.bool_]:
     """Which rows of ``values`` (n points x m metrics) are on the Pareto front.
 
-    front(P) = {p in P : no q in P with v_q < v_p}; identical rows are all on it or all off it.
+    front(P) = {p in P : no q in P with v_q -< v_p}; identical rows are all on it or all off it.
     """
     points = _matrix(values, "values")
     return ~_dominated_by_any(points, points, skip_self=False)
@@ -50,8 +50,8 @@ def front_mask(values: ArrayLike) -> NDArray[np.bool_]:
 def proven_dominated(values: ArrayLike, lower_bounds: ArrayLike) -> NDArray[np.bool_]:
     """Which points are proven off the front by certified bounds alone.
 
-    p is proven dominated  <=>  exists q != p with v_q < min(lb_p, v_p) (componentwise min).
-    Since lb_p <= v_p, v_q < lb_p implies v_q < v_p; the min with v_p keeps that true when a bound
+    p is proven dominated  <=>  exists q != p with v_q -< min(lb_p, v_p) (componentwise min).
+    Since lb_p <= v_p, v_q -< lb_p implies v_q -< v_p; the min with v_p keeps that true when a bound
     summed in floating point lands an ulp above its value. A metric without a bound passes its value
     as its bound (``bound_vector``).
     """
@@ -65,9 +65,9 @@ def proven_dominated(values: ArrayLike, lower_bounds: ArrayLike) -> NDArray[np.b
 def can_reach_front(partial_lower_bounds: ArrayLike, front_points: ArrayLike) -> bool:
     """Whether a point still being solved can end on the front.
 
-    reachable  <=>  no f in F with f < lb, where lb is the point's lower-bound vector so far (a
+    reachable  <=>  no f in F with f -< lb, where lb is the point's lower-bound vector so far (a
     network's: ``network_lower_bound`` of its finished layers) and F the exact vectors of finished
-    points. Any completion v has v >= lb, so f < lb implies f < v. F may be the current front or all
+    points. Any completion v has v >= lb, so f -< lb implies f -< v. F may be the current front or all
     finished points (a point dominated by any finished point is dominated by one on the front).
     f == lb does not prune: a completion equal to f would tie with it, and ties stay on the front.
     """
@@ -146,7 +146,7 @@ def _groups(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[tuple[lis
 
 
 def _dominated_by_any(targets: NDArray[np.float64], dominators: NDArray[np.float64], *, skip_self: bool) -> NDArray[np.bool_]:
-    """out[t] = exists d (d != t when ``skip_self``): dominators[d] < targets[t]."""
+    """out[t] = exists d (d != t when ``skip_self``): dominators[d] -< targets[t]."""
     out = np.zeros(len(targets), dtype=bool)
     if len(dominators) == 0:
         return out
