@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 FILENAME = "sweep.sqlite"
@@ -226,7 +227,8 @@ class RunRecord:
 
 def _check_record(record: LayerRecord | RunRecord) -> None:
     """Typed fields, finite floats (SQLite stores NaN as NULL), ints as floats, JSON texts that parse."""
-    for name, kind in _field_kinds(type(record)):
+    record_type: type = type(record)
+    for name, kind in _field_kinds(record_type):
         value = getattr(record, name)
         if kind == "metric":
             if value is None:
@@ -242,9 +244,13 @@ def _check_record(record: LayerRecord | RunRecord) -> None:
                 raise TypeError(f"{name}: {type(value).__name__}; expected a string")
             if kind == "json":
                 try:
-                    json.loads(value)
+                    json.loads(value, parse_constant=_refuse_constant)
                 except ValueError as exc:
                     raise ValueError(f"{name}: not JSON text ({exc})") from None
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not standard JSON (the JSON export could not write it)")
 
 
 @functools.cache
@@ -303,7 +309,7 @@ def _run_row(key: str, run: RunRecord) -> tuple[object, ...]:
     return (key, *values)
 
 
-def _run_from_row(row: Sequence[object]) -> RunRecord:
+def _run_from_row(row: Sequence[Any]) -> RunRecord:
     values = list(row)
     values[0] = tuple((str(name), value) for name, value in json.loads(str(values[0])))
     return RunRecord(*values)

@@ -200,6 +200,8 @@ def test_records_refuse_values_sqlite_would_change():
         LayerRecord("l", "OPTIMAL", gap=float("inf"))
     with pytest.raises(ValueError, match="mapping_json: not JSON text"):
         LayerRecord("l", "OPTIMAL", mapping_json="{levels")
+    with pytest.raises(ValueError, match="energy_by_level_json: not JSON text .NaN is not standard JSON"):
+        replace(a_run(), energy_by_level_json='{"rf": NaN}')
     with pytest.raises(ValueError, match="'rows' appears twice"):
         replace(a_run(), point=(("rows", 1), ("rows", 2)))
     with pytest.raises(TypeError, match="area_mm2: str"):
