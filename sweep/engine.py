@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from .runs import FAILED, RunOutcome, RunRequest, solve_request
 
 CONNECT_TIMEOUT_S = 10
+CLOSE_TIMEOUT_S = 10
 ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
 
 
@@ -74,7 +75,8 @@ def execute(
 
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(requests)))
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_WORKER_DEATHS,
-                          "distributed.worker.daemon": False,
+                          # one task in flight per thread: a worker's death then blames only the task it ran
+                          "distributed.scheduler.worker-saturation": 1.0,
                           "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
         cluster = client = None
         try:
@@ -93,7 +95,7 @@ def execute(
             return _run(client, requests, on_outcome, task, progress, n_workers, scheduler or "local",
                         KilledWorker, as_completed)
         finally:
-            _close(client, cluster)
+            _close(client, cluster, CLOSE_TIMEOUT_S)
 
 
 def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker, as_completed) -> Execution:  # noqa: ANN001
@@ -129,11 +131,11 @@ def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_
     return Execution(done, failed, interrupted, n_workers, where)
 
 
-def _close(client, cluster) -> None:  # noqa: ANN001
-    """Close quickly: a Ctrl-C must not wait for workers to finish their solves."""
-    try:
-        if client is not None:
-            client.close(timeout=2)
-    finally:
-        if cluster is not None:
-            cluster.close(timeout=2)
+def _close(client, cluster, timeout_s: float) -> None:  # noqa: ANN001
+    """Close within ``timeout_s``; worker processes left behind by a timeout end with this process."""
+    for thing in (client, cluster):
+        if thing is not None:
+            try:
+                thing.close(timeout=timeout_s)
+            except (TimeoutError, OSError, RuntimeError):
+                pass
