@@ -1,0 +1,141 @@
+"""Run sweep tasks on Dask distributed: a LocalCluster on this machine by default, or an existing
+cluster given by its scheduler address, through the same code.
+
+* One task is one network solve (``runs.solve_request``) and holds one CPU slot: local workers have one
+  thread each, and CP-SAT's ``num_workers`` is the task's ``SolverConfig.workers`` (1 by default;
+  CP-SAT ignores OMP_NUM_THREADS and would otherwise take every core in every worker).
+* A worker that dies while running a task (a native crash, ``kill -9``, the OOM killer) costs that task
+  one retry on another worker: the local scheduler allows one failure per task
+  (``distributed.scheduler.allowed-failures``); a task that kills a second worker comes back as
+  ``KilledWorker`` and is reported failed with that reason. A cluster started by hand uses its own
+  scheduler's setting.
+* Results are handed to ``on_outcome`` in the client as each task finishes, so the caller stores every
+  finished run before the next one arrives; Ctrl-C cancels what is left and closes the cluster.
+* ``distributed`` is imported here only, when a sweep runs, so other commands do not pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .runs import FAILED, RunOutcome, RunRequest, solve_request
+
+CONNECT_TIMEOUT_S = 10
+CLOSE_TIMEOUT_S = 10
+ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
+
+
+class SchedulerUnreachable(Exception):
+    """``--scheduler`` names an address no Dask scheduler answers on within ``CONNECT_TIMEOUT_S``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    done: int
+    running: int
+    failed: int
+    total: int
+    eta_s: float | None  # from the mean wall time of the runs finished so far
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    completed: int
+    failed: int
+    interrupted: bool
+    workers: int
+    scheduler: str  # "local" or the address
+
+
+def failed_outcome(request: RunRequest, reason: str) -> RunOutcome:
+    return RunOutcome(request.key, FAILED, None, (), reason, 0.0, request.config.as_dict())
+
+
+def execute(
+    requests: Sequence[RunRequest],
+    on_outcome: Callable[[RunRequest, RunOutcome], None],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: ProgressFn | None = None,
+    task: Callable[[RunRequest], RunOutcome] = solve_request,
+) -> Execution:
+    """Run every request; ``on_outcome`` gets each result in the order they finish."""
+    if not requests:
+        return Execution(0, 0, False, 0, scheduler or "local")
+    import dask
+    from distributed import Client, KilledWorker, LocalCluster, as_completed
+
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(requests)))
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_WORKER_DEATHS,
+                          # one task in flight per thread: a worker's death then blames only the task it ran
+                          "distributed.scheduler.worker-saturation": 1.0,
+                          "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
+        cluster = client = None
+        try:
+            if scheduler is None:
+                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, worker_dashboard_address=None,
+                                       silence_logs=50)
+                client = Client(cluster)
+            else:
+                try:
+                    client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+                except (OSError, TimeoutError) as exc:
+                    raise SchedulerUnreachable(f"no Dask scheduler answered at {scheduler} within "
+                                               f"{CONNECT_TIMEOUT_S} s ({exc})") from None
+                n_workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+            return _run(client, requests, on_outcome, task, progress, n_workers, scheduler or "local",
+                        KilledWorker, as_completed)
+        finally:
+            _close(client, cluster, CLOSE_TIMEOUT_S)
+
+
+def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker, as_completed) -> Execution:  # noqa: ANN001
+    start = time.perf_counter()
+    by_future = {}
+    for request in requests:
+        future = client.submit(task, request, key=f"imcmap-run-{request.key}", pure=False)
+        by_future[future] = request
+    done = failed = 0
+    interrupted = False
+    try:
+        for future in as_completed(list(by_future)):
+            request = by_future.pop(future)
+            try:
+                outcome = future.result()
+            except killed_worker as exc:
+                outcome = failed_outcome(request, f"the task killed {ALLOWED_WORKER_DEATHS + 1} workers: {exc}")
+            except Exception as exc:  # a bug in the task: record it, keep sweeping
+                lines = traceback.format_exception_only(type(exc), exc)
+                outcome = failed_outcome(request, "".join(lines).strip())
+            future.release()
+            on_outcome(request, outcome)
+            done += 1
+            failed += outcome.status == FAILED
+            if progress is not None:
+                elapsed = time.perf_counter() - start
+                left = len(requests) - done
+                eta = elapsed / done * left if done else None
+                progress(Progress(done, min(left, n_workers), failed, len(requests), eta))
+    except KeyboardInterrupt:
+        interrupted = True
+        client.cancel(list(by_future), force=True)
+    return Execution(done, failed, interrupted, n_workers, where)
+
+
+def _close(client, cluster, timeout_s: float) -> None:  # noqa: ANN001
+    """Close within ``timeout_s``; worker processes left behind by a timeout end with this process."""
+    for thing in (client, cluster):
+        if thing is not None:
+            try:
+                thing.close(timeout=timeout_s)
+            except (TimeoutError, OSError, RuntimeError):
+                pass
