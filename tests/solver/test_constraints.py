@@ -20,8 +20,11 @@ B, which W ignores, is below W's cut.
 from __future__ import annotations
 
 from dataclasses import replace
+from math import prod
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from imcmap.models.evaluator import check
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.mapping_spec import MappingSpec
@@ -250,3 +253,39 @@ def test_legal_mapping_stays_feasible_without_any_one_family(family: str):
     """Dropping a family only removes rows: the legal mapping stays feasible (a sanity check on the
     'without' models the perturbation tests lean on)."""
     assert status_with(PROBLEM, LEGAL, without=[family]) == FEASIBLE
+
+
+@st.composite
+def canonical_mappings(draw) -> ModelMapping:  # noqa: ANN001
+    """A mapping in the model's space with canonical segments: the middle boundaries used are 1..k,
+    each by at least one cut, the middle segments 1..k non-empty and the others empty (W-stationary);
+    the spatial candidate and the split of the remaining prime factors are drawn."""
+    S = 4
+    k = draw(st.integers(0, S - 2))
+    cuts = {op: (draw(st.integers(0, k)),) for op in (W, I, O)}
+    assume(all(any(c[0] == s for c in cuts.values()) for s in range(1, k + 1)))
+    group = PROBLEM.groups[0]
+    spatial = group.candidates[draw(st.integers(0, len(group.candidates) - 1))]
+    allowed = [0, *range(1, k + 1), S - 1]
+    factors: list[dict[str, int]] = [{} for _ in range(S)]
+    for dim in ("B", "K", "C"):
+        rest = LAYER.size(dim) // prod(u.get(dim, 1) for u in spatial.values())
+        while rest > 1:  # every prime here is 2
+            s = draw(st.sampled_from(allowed))
+            factors[s][dim] = factors[s].get(dim, 1) * 2
+            rest //= 2
+    assume(all(factors[s] for s in range(1, k + 1)))
+    segments = tuple(
+        Segment(draw(st.sampled_from([W, I, O])) if factors[s] else W, factors[s]) for s in range(S)
+    )
+    return ModelMapping(segments, spatial, cuts)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(canonical_mappings())
+def test_the_model_accepts_exactly_the_mappings_the_evaluator_accepts(m: ModelMapping):
+    """Over the model's canonical space (every family, canonical cut rule off), a fixed mapping is
+    feasible exactly when the evaluator's check of its decoding is empty: here that is capacity
+    (buf 384 b, cells 8 b), since the drawn mappings factor, unroll and cut consistently."""
+    legal = check(LAYER, ACCEL, decoded(PROBLEM, m)) == []
+    assert status_with(PROBLEM, m) == (FEASIBLE if legal else INFEASIBLE)
