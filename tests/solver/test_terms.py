@@ -74,8 +74,8 @@ def test_exact_value_of_two_parts_applies_the_function(a2: int, a3: int, b2: int
 @pytest.mark.parametrize(("coef", "exps"), [(1.0, {2: 0, 3: 0}), (3.5, {2: 4, 3: 1}), (0.25, {2: 7, 3: 3}), (12.0, {2: 2, 3: 2})])
 def test_lower_bound_never_exceeds_the_term_and_is_within_the_tangent_gap(coef: float, exps: dict[int, int], step: float):
     """t, minimised, is at most coef * prod(p^e) (in units of 1) and at least that times exp(-step^2/8)
-    less rounding: the tangents of exp are step apart in log space, and below their
-    envelope exp lies at most about step^2/8 in relative terms (0.41 % for ln 1.2, 5.8 % for ln 2).
+    less rounding: the tangents of exp are step apart in log space, and their envelope
+    lies below exp by at most about step^2/8 in relative terms (0.41 % for ln 1.2, 5.8 % for ln 2).
     3.5 * 2^4 * 3 = 168; 0.25 * 2^7 * 27 = 864; 12 * 4 * 9 = 432."""
     model = cp_model.CpModel()
     bounds = {2: 7, 3: 3}
