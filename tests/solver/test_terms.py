@@ -1,0 +1,124 @@
+"""``solver.terms``: exact values by element table, the log-domain lower bound and its tolerance, and
+the input-halo table, each checked on fixed exponents."""
+
+from __future__ import annotations
+
+from math import exp, log
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from imcmap.models.workload import Layer
+from imcmap.solver.terms import (
+    LOG_SCALE,
+    SURROGATE_TANGENT_STEP,
+    TANGENT_STEP,
+    Term,
+    exact_value,
+    floor_log,
+    halo_log_table,
+    lower_bound,
+)
+from ortools.sat.python import cp_model
+
+
+def _solve(model: cp_model.CpModel, minimize=None) -> cp_model.CpSolver:  # noqa: ANN001
+    if minimize is not None:
+        model.Minimize(minimize)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    status = solver.Solve(model)
+    assert status == cp_model.OPTIMAL, solver.StatusName(status)
+    return solver
+
+
+def _fixed(model: cp_model.CpModel, exps: dict[int, int], bounds: dict[int, int], name: str) -> dict:
+    out = {}
+    for p, b in bounds.items():
+        var = model.NewIntVar(0, b, f"{name}^{p}")
+        model.Add(var == exps.get(p, 0))
+        out[p] = var
+    return out
+
+
+def test_floor_log_is_scaled_and_floored():
+    """floor(10000 * ln 2) = floor(6931.47) = 6931; ln 1 = 0; ln 0.5 floors down to -6932."""
+    assert floor_log(2) == 6931
+    assert floor_log(1) == 0
+    assert floor_log(0.5) == -6932
+    assert LOG_SCALE == 10_000
+
+
+def test_exact_value_of_a_product_by_hand():
+    """exps {2: 3, 3: 1} with bounds {2: 3, 3: 2}: the value 2^3 * 3 = 24."""
+    model = cp_model.CpModel()
+    exps = _fixed(model, {2: 3, 3: 1}, {2: 3, 3: 2}, "x")
+    var = exact_value(model, [(exps, {2: 3, 3: 2})], lambda v: v, "tile")
+    assert _solve(model).Value(var) == 24
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.integers(0, 3), st.integers(0, 2), st.integers(0, 2), st.integers(0, 1))
+def test_exact_value_of_two_parts_applies_the_function(a2: int, a3: int, b2: int, b5: int):
+    """Two parts (2^a2 * 3^a3, 2^b2 * 5^b5) and fn(x, y) = x * 10 + y: the table's index strides
+    must line the axes up, so each assignment reads its own entry."""
+    model = cp_model.CpModel()
+    first = _fixed(model, {2: a2, 3: a3}, {2: 3, 3: 2}, "a")
+    second = _fixed(model, {2: b2, 5: b5}, {2: 2, 5: 1}, "b")
+    var = exact_value(model, [(first, {2: 3, 3: 2}), (second, {2: 2, 5: 1})], lambda x, y: 10 * x + y, "v")
+    x, y = 2**a2 * 3**a3, 2**b2 * 5**b5
+    assert _solve(model).Value(var) == 10 * x + y
+
+
+@pytest.mark.parametrize("step", [TANGENT_STEP, SURROGATE_TANGENT_STEP])
+@pytest.mark.parametrize(("coef", "exps"), [(1.0, {2: 0, 3: 0}), (3.5, {2: 4, 3: 1}), (0.25, {2: 7, 3: 3}), (12.0, {2: 2, 3: 2})])
+def test_lower_bound_never_exceeds_the_term_and_is_within_the_tangent_gap(coef: float, exps: dict[int, int], step: float):
+    """t, minimised, is at most coef * prod(p^e) (in units of 1) and at least that times exp(-step^2/8)
+    less rounding: the tangents of exp are step apart in log space, and their envelope
+    lies below exp by at most about step^2/8 in relative terms (0.41 % for ln 1.2, 5.8 % for ln 2).
+    3.5 * 2^4 * 3 = 168; 0.25 * 2^7 * 27 = 864; 12 * 4 * 9 = 432."""
+    model = cp_model.CpModel()
+    bounds = {2: 7, 3: 3}
+    evars = _fixed(model, exps, bounds, "e")
+    t = lower_bound(model, Term(coef, evars, bounds, name="term"), unit=1.0, step=step)
+    assert t is not None
+    value = coef * 2 ** exps[2] * 3 ** exps[3]
+    got = _solve(model, minimize=t).Value(t)
+    assert got <= value
+    assert got >= value * exp(-(step**2) / 8) * (1 - 1e-3) - 1
+
+
+def test_lower_bound_of_a_zero_coefficient_is_no_term():
+    """A term with coefficient 0 costs nothing and gets no variable."""
+    model = cp_model.CpModel()
+    assert lower_bound(model, Term(0.0, {}, {}), unit=1.0) is None
+
+
+def test_lower_bound_off_asks_nothing():
+    """With its enforcement literal false the term may be 0; true, it is bounded as usual (2^5 = 32)."""
+    for on, expected_max in ((0, 0), (1, 32)):
+        model = cp_model.CpModel()
+        evars = _fixed(model, {2: 5}, {2: 6}, "e")
+        lit = model.NewBoolVar("on")
+        model.Add(lit == on)
+        t = lower_bound(model, Term(1.0, evars, {2: 6}, name="t"), unit=1.0, enforce=lit)
+        got = _solve(model, minimize=t).Value(t)
+        assert got <= expected_max
+        if on:
+            assert got >= 32 * exp(-(TANGENT_STEP**2) / 8) - 1
+
+
+def test_halo_table_counts_the_input_positions():
+    """OX tile 2^2 = 4 outputs with FX tile 3 taps, stride 2: positions 2o + f for o < 4, f < 3 are
+    0..8, 9 of them; the table holds 9 and floor(10000 ln 9) = 21972; the largest extent (OX 8, FX 3:
+    2*7 + 2 + 1 = 17 positions, an input of that size) gives the max log."""
+    layer = Layer("c", "Conv", {"OX": 8, "FX": 3}, stride=(1, 2))
+    model = cp_model.CpModel()
+    o = _fixed(model, {2: 2}, {2: 3}, "o")
+    f = _fixed(model, {3: 1}, {3: 1}, "f")
+    value, logv, max_log = halo_log_table(model, o, {2: 3}, f, {3: 1}, lambda a, b: layer.input_extent("X", a, b), "halo")
+    solver = _solve(model)
+    assert solver.Value(value) == 9
+    assert solver.Value(logv) == floor_log(9) == 21972
+    assert max_log == floor_log(17)
+    assert log(17) * LOG_SCALE - 1 < max_log <= log(17) * LOG_SCALE
