@@ -39,7 +39,14 @@ from imcmap.serialize import bound_source, experiment_json, network_json
 from imcmap.solver.compare import Comparison, compare_networks
 from imcmap.solver.network import LayerResult, NetworkResult, solve_network
 from imcmap.solver.solve import OBJECTIVES, LayerSolution, SolverConfig
-from imcmap.specs import SpecError, SpecIssue, check_constraints, check_mapping_against, list_bundled, resolve
+from imcmap.specs import (
+    SpecError,
+    SpecIssue,
+    check_constraints,
+    check_mapping_against,
+    list_bundled,
+    resolve,
+)
 from imcmap.specs import load_accelerator as _load_accelerator
 from imcmap.specs import load_hardware_spec as _load_hardware_spec
 from imcmap.specs import load_mapping_spec as _load_mapping_spec
@@ -47,7 +54,11 @@ from imcmap.specs import load_workload as _load_workload
 from imcmap.specs.constraints import parsed_or_parse
 from imcmap.specs.experiment import ExperimentSpec, Variant
 from imcmap.specs.experiment import load_experiment as _load_experiment
-from imcmap.specs.full_mapping import FullMappingSpec, load_full_mapping_spec, violation_issue
+from imcmap.specs.full_mapping import (
+    FullMappingSpec,
+    load_full_mapping_spec,
+    violation_issue,
+)
 from imcmap.specs.library import KIND_DIRS
 from imcmap.specs.zigzag import ZigZagHardwareSpec
 
@@ -93,8 +104,9 @@ ZIGZAG_NOTE = (
 
 @dataclass(frozen=True, slots=True)
 class LayerDone:
-    """A progress tick: ``run`` ("" for a plain solve) finished ``layer``, ``done`` of ``total``
-    distinct layers (identical layers are solved once)."""
+    """A progress tick: ``run`` ("" for a plain solve) has a solution for ``layer``; ``done`` of
+    ``total`` distinct layers (identical layers are solved once) have one so far. A layer solved
+    again (with a tensor kept on chip) ticks again without counting twice."""
 
     run: str
     layer: str
@@ -355,14 +367,18 @@ def _distinct_layers(workload: Workload) -> int:
     return len({layer.signature() for layer in workload.layers})
 
 
-def _ticker(progress: ProgressFn | None, run: str, total: int, done: list[int]) -> Callable[[str, LayerSolution], None] | None:
-    """solve_network's callback as LayerDone ticks; ``done`` counts across the runs sharing it."""
+def _ticker(progress: ProgressFn | None, run: str, workload: Workload, total: int,
+            seen: set[tuple[str, object]]) -> Callable[[str, LayerSolution], None] | None:
+    """solve_network's callback as LayerDone ticks. It calls back once per hierarchy solved, and a
+    layer may be solved on two (plain, and with a tensor kept on chip), so ``done`` counts the
+    distinct layers solved so far; ``seen`` is shared by the runs of an experiment."""
     if progress is None:
         return None
+    signature = {layer.name: layer.signature() for layer in workload.layers}
 
     def tick(layer: str, solution: LayerSolution) -> None:
-        done[0] += 1
-        progress(LayerDone(run, layer, solution, done[0], total))
+        seen.add((run, signature.get(layer, layer)))
+        progress(LayerDone(run, layer, solution, len(seen), total))
 
     return tick
 
@@ -396,7 +412,8 @@ def solve(
     config = SolverConfig(seed=seed, workers=workers, time_limit_s=time_limit_s)
     network = solve_network(work, accel, spec, objective, config, processes=processes,
                             total_time_limit_s=total_time_limit_s, dataflow=dataflow,
-                            progress=_ticker(progress, "", _distinct_layers(work), [0]), constraints=inputs.constraints)
+                            progress=_ticker(progress, "", work, _distinct_layers(work), set()),
+                            constraints=inputs.constraints)
     return _solve_result(network, inputs.notes)
 
 
@@ -523,11 +540,12 @@ def experiment(
     spec = experiment_spec if isinstance(experiment_spec, ExperimentSpec) else load_experiment(experiment_spec)
     config = SolverConfig(seed=spec.seed, time_limit_s=spec.time_limit_s)
     total = (1 + len(spec.variants)) * _distinct_layers(spec.workload)
-    done = [0]
+    seen: set[tuple[str, object]] = set()
 
     def run(name: str, accel: Accelerator, constraints: tuple[UserConstraint, ...]) -> SolveResult:
         return _solve_result(solve_network(spec.workload, accel, spec.mapping, spec.objective, config, processes=processes,
-                                           progress=_ticker(progress, name, total, done), constraints=constraints))
+                                           progress=_ticker(progress, name, spec.workload, total, seen),
+                                           constraints=constraints))
 
     baseline = run("baseline", spec.accelerator, spec.constraints)
     runs: list[VariantRun] = []

@@ -17,9 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from imcmap import __version__, api
 from imcmap.report.evaluate import render_evaluation
 from imcmap.report.experiment import render_experiment
@@ -28,8 +25,23 @@ from imcmap.report.show import render_listing, render_show
 from imcmap.report.solve import render_solve, report_infeasible
 from imcmap.report.text import print_notes
 from imcmap.report.validate import render_validation
-from imcmap.serialize import evaluation_json, experiment_json, json_text, show_json, solve_json, validation_json
+from imcmap.serialize import (
+    evaluation_json,
+    experiment_json,
+    json_text,
+    network_json,
+    show_json,
+    validation_json,
+)
 from imcmap.specs import SpecError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -272,7 +284,7 @@ def _run_solve(args: argparse.Namespace, consoles: Consoles) -> int:
     if args.output:
         write_files(args.output, solve_files(result, consoles.err))
     if args.json:
-        print_json(consoles.out, solve_json(result), indent=1)
+        print_json(consoles.out, network_json(result), indent=1)
     else:
         render_solve(consoles.out, result, detail=args.detail)
     if result.interrupted:
@@ -294,7 +306,8 @@ def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", metavar="EXPERIMENT", help="experiment YAML file, or a bundled experiment's name")
     parser.add_argument("--processes", type=int, help="layers solved in parallel (default: all cores)")
     parser.add_argument("-o", "--output", metavar="DIR",
-                        help="write experiment.json and report.txt to DIR (and comparison.png, energy_per_layer.png with matplotlib)")
+                        help="write experiment.json and report.txt to DIR "
+                        "(and comparison.png, energy_per_layer.png with matplotlib)")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 

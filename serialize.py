@@ -2,7 +2,8 @@
 ``mappings.yaml`` of ``solve -o``. Nothing here renders, and nothing reads a document back.
 
 * ``show``: ``show_json`` (``accelerator_json``, ``workload_json`` with ``layer_json``, ``mapping_spec_json``).
-* ``solve``: ``network_json`` (``layer_result_json``, ``mapping_json``, ``bound_source``); ``mappings_yaml``.
+* ``solve``: ``network_json`` of a ``SolveResult`` or ``NetworkResult`` (``layer_result_json``,
+  ``mapping_json``, ``bound_source``); ``mappings_yaml``.
 * ``evaluate``: ``evaluation_json``; ``validate``: ``validation_json``; ``experiment``: ``experiment_json``.
 """
 
@@ -216,9 +217,11 @@ def bound_source(accel: Accelerator, objective: str) -> str:
 
 
 def network_json(
-    result: NetworkResult, accelerator_name: str | None = None, workload_name: str | None = None
+    result: NetworkResult | SolveResult, accelerator_name: str | None = None, workload_name: str | None = None
 ) -> dict[str, object]:
     """The ``solve --json`` document (names default to the result's accelerator and workload)."""
+    if not isinstance(result, NetworkResult):
+        result = result.network
     accel = result.accelerator
     return {
         "imcmap_version": __version__,
@@ -241,10 +244,6 @@ def network_json(
         "not_solved": list(result.timed_out),
         "wall_time_s": result.wall_time_s,
     }
-
-
-def solve_json(result: SolveResult) -> dict[str, object]:
-    return network_json(result.network)
 
 
 def mappings_yaml(result: SolveResult) -> str:

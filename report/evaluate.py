@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from imcmap.api import Evaluation, LayerEvaluation
-
 from .text import dims_text
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from imcmap.api import Evaluation, LayerEvaluation
 
 
 def _count(x: float) -> str:

@@ -3,13 +3,16 @@ how the mappings changed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from imcmap.api import ExperimentResult
-
 from .text import energy_unit, in_unit, pct
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from imcmap.api import ExperimentResult
 
 
 def render_experiment(console: Console, result: ExperimentResult) -> None:
@@ -40,8 +43,9 @@ def render_experiment(console: Console, result: ExperimentResult) -> None:
         r, cmp = run.result, run.comparison
         failed = sum(1 for x in r.layers if x.solution.mapping is None)
         changed = f"{len(cmp.changed_layers)} of {n_layers}" + (f", {failed} unmapped" if failed else "")
-        totals.add_row(run.variant.name, "\n".join(run.variant.changes()), in_unit(r.energy_pj, scale) + ("" if r.complete else "?"),
-                       pct(cmp.energy_change), f"{r.latency_cycles:,.0f}", pct(cmp.latency_change), changed)
+        energy = in_unit(r.energy_pj, scale) + ("" if r.complete else "?")
+        totals.add_row(run.variant.name, "\n".join(run.variant.changes()), energy, pct(cmp.energy_change),
+                       f"{r.latency_cycles:,.0f}", pct(cmp.latency_change), changed)
     console.print(totals)
     if not result.complete:
         console.print("?: a run has layers without a mapping (not counted); its change is not shown",

@@ -7,13 +7,13 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-
-from rich.console import Console
 
 from imcmap import plots
 from imcmap.api import ExperimentResult, SolveResult
-from imcmap.serialize import experiment_json, json_text, mappings_yaml, solve_json
+from imcmap.serialize import experiment_json, json_text, mappings_yaml, network_json
+from rich.console import Console
 
 from .experiment import render_experiment
 from .solve import render_solve
@@ -46,7 +46,7 @@ def write_files(folder: str | Path, files: dict[str, str | bytes]) -> None:
             raise
 
 
-def _text(render) -> str:  # noqa: ANN001 - a function drawing on the console it is given
+def _text(render: Callable[[Console], None]) -> str:
     buffer = io.StringIO()
     render(Console(file=buffer, width=REPORT_WIDTH, color_system=None))
     return buffer.getvalue()
@@ -56,7 +56,7 @@ def solve_files(result: SolveResult, err: Console) -> dict[str, str | bytes]:
     """result.json, mappings.yaml (re-evaluable with ``imcmap evaluate``), report.txt and, with
     matplotlib, energy_per_layer.png (else a note on ``err``)."""
     files: dict[str, str | bytes] = {
-        "result.json": json_text(solve_json(result), indent=1),
+        "result.json": json_text(network_json(result), indent=1),
         "mappings.yaml": mappings_yaml(result),
         "report.txt": _text(lambda console: render_solve(console, result, detail=True)),
     }

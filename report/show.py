@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from imcmap.models.hardware import ImcArray
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from imcmap.api import BundledKind, ShowResult
-from imcmap.models.hardware import Accelerator, ImcArray, MemoryLevel
-from imcmap.models.mapping_spec import MappingSpec
-from imcmap.models.workload import Workload
-
 from .text import dims_text, format_bits
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from imcmap.api import BundledKind, ShowResult
+    from imcmap.models.hardware import Accelerator, MemoryLevel
+    from imcmap.models.mapping_spec import MappingSpec
+    from imcmap.models.workload import Workload
 
 
 def render_listing(console: Console, kinds: tuple[BundledKind, ...]) -> None:

@@ -4,19 +4,22 @@ infeasibility lines ``solve`` and ``experiment`` print on stderr."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from imcmap.models.workload import Operand
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from imcmap.api import SolveResult
-from imcmap.models.hardware import Accelerator
-from imcmap.models.mapping import Mapping
-from imcmap.models.mapping_spec import UserConstraint
-from imcmap.models.workload import Operand
-from imcmap.solver.network import LayerResult
-from imcmap.solver.solve import LayerSolution
-
 from .text import dims_text, energy_unit, in_unit, plural, quote, say
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from imcmap.api import SolveResult
+    from imcmap.models.hardware import Accelerator
+    from imcmap.models.mapping import Mapping
+    from imcmap.models.mapping_spec import UserConstraint
+    from imcmap.solver.network import LayerResult
+    from imcmap.solver.solve import LayerSolution
 
 
 def report_infeasible(err: Console, result: SolveResult, prefix: str = "") -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from imcmap.models.workload import (
+    LOOP_DIMS,  # the order dims are written in (Layer.dims may be in any)
+)
 from rich.console import Console
 
-from imcmap.models.mapping_spec import UserConstraint
-from imcmap.models.workload import LOOP_DIMS
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from imcmap.models.mapping_spec import UserConstraint
 
 ENERGY_UNITS = (("pJ", 1.0), ("nJ", 1e3), ("µJ", 1e6), ("mJ", 1e9))
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from imcmap.api import ValidationResult
-
 from .text import print_notes, say
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from imcmap.api import ValidationResult
 
 _METRIC_ROWS = (  # (ChipFigures field, ChipRatios field, label)
     ("area_mm2", "area", "area mm²"),
