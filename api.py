@@ -1,4 +1,4 @@
-"""imcmap as plain Python functions: what the command line does, returning typed results.
+"""imcmap's application layer: one function per command, each returning a typed result.
 
     from imcmap import api
     result = api.solve("dimc", "tiny_net", mapping="default_imc",
@@ -6,38 +6,52 @@
     print(result.energy_pj, [r.solution.mapping.spatial for r in result.layers])
 
 Every argument that names a spec accepts a bundled short name (``dimc``), a path, or the loaded
-object. Invalid input raises ``specs.SpecError`` (its ``issues`` carry ``file:line:col``); an
-infeasible layer is not an exception: its ``LayerSolution`` has status ``INFEASIBLE``, a
-``message`` and the clashing user constraints in ``conflict``.
+object. Inputs are loaded and checked in one place (``load_inputs``): every problem of every input
+(files, constraint texts, a mapping against the hardware) is raised together as one
+``specs.SpecError`` (its ``issues`` carry ``file:line:col``). An infeasible layer is not an
+exception: its ``LayerSolution`` has status ``INFEASIBLE``, a ``message`` and the clashing user
+constraints in ``conflict``. Notes on how an input was read (ZigZag's assumptions, entries left out)
+travel in the results' ``notes``.
 
-* ``load_accelerator``, ``load_workload``, ``load_mapping_spec``, ``load_experiment``: specs.
-* ``parse_constraints``: constraint texts -> ``UserConstraint`` (the grammar: ``specs.constraints``).
-* ``solve`` -> ``NetworkResult``; ``evaluate`` (a full mapping file) -> ``Evaluation``;
-  ``experiment`` -> ``ExperimentResult``; ``experiment_json`` / ``network_json``: JSON-ready data.
+* ``list_specs`` -> ``BundledKind``s; ``show`` -> ``ShowResult``; ``solve`` -> ``SolveResult``;
+  ``evaluate`` (a full mapping file) -> ``Evaluation``; ``validate`` -> ``ValidationResult``;
+  ``experiment`` -> ``ExperimentResult``.
+* ``load_accelerator``, ``load_workload``, ``load_mapping_spec``, ``load_experiment``,
+  ``parse_constraints``: single inputs. ``experiment_json`` / ``network_json``: JSON-ready data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from imcmap.models.evaluator import check
+from imcmap.chips import ChipCheck, chip_checks
+from imcmap.models.constraints import is_diagonal
+from imcmap.models.evaluator import accelerator_area_mm2, check, clock_period_ns
 from imcmap.models.evaluator import evaluate as evaluate_mapping
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
 from imcmap.models.report import CostReport
-from imcmap.models.workload import Layer, Workload
+from imcmap.models.workload import Layer, UnmodelledOp, Workload
+from imcmap.serialize import bound_source, experiment_json, network_json
 from imcmap.solver.compare import Comparison, compare_networks
-from imcmap.solver.network import NetworkResult, solve_network
-from imcmap.solver.results import network_json
+from imcmap.solver.network import LayerResult, NetworkResult, solve_network
 from imcmap.solver.solve import OBJECTIVES, LayerSolution, SolverConfig
-from imcmap.specs import SpecError, SpecIssue, check_mapping_against, resolve
+from imcmap.specs import (
+    SpecError,
+    SpecIssue,
+    check_constraints,
+    check_mapping_against,
+    list_bundled,
+    resolve,
+)
 from imcmap.specs import load_accelerator as _load_accelerator
+from imcmap.specs import load_hardware_spec as _load_hardware_spec
 from imcmap.specs import load_mapping_spec as _load_mapping_spec
 from imcmap.specs import load_workload as _load_workload
-from imcmap.specs.constraints import check_constraints, parsed_or_parse
+from imcmap.specs.constraints import parsed_or_parse
 from imcmap.specs.experiment import ExperimentSpec, Variant
 from imcmap.specs.experiment import load_experiment as _load_experiment
 from imcmap.specs.full_mapping import (
@@ -45,26 +59,66 @@ from imcmap.specs.full_mapping import (
     load_full_mapping_spec,
     violation_issue,
 )
+from imcmap.specs.library import KIND_DIRS
+from imcmap.specs.zigzag import ZigZagHardwareSpec
 
 __all__ = [
+    "BundledKind",
+    "BundledSpec",
+    "ChipCheck",
     "Evaluation",
     "ExperimentResult",
+    "Inputs",
+    "LayerDone",
     "LayerEvaluation",
+    "ShowResult",
+    "SolveResult",
     "SpecError",
+    "ValidationResult",
     "VariantRun",
     "evaluate",
+    "evaluate_full_mapping",
     "experiment",
     "experiment_json",
+    "list_specs",
     "load_accelerator",
     "load_experiment",
+    "load_inputs",
     "load_mapping_spec",
     "load_workload",
     "network_json",
     "parse_constraints",
+    "show",
     "solve",
+    "validate",
 ]
 
-ProgressFn = Callable[[str, LayerSolution], None]
+SPEC_KINDS = tuple(KIND_DIRS)  # accelerator, workload, mapping, experiment, chip
+
+ZIGZAG_NOTE = (
+    "read as a ZigZag 3.x file, with ZigZag's assumptions (28 nm, 0.9 V, input toggle rate 1, weight sparsity 0) "
+    "and ZigZag 3.9.1's memory-traffic and latency rules (models/zigzag_rules.py); gaps are certified for the "
+    "energy objective only"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerDone:
+    """A progress tick: ``run`` ("" for a plain solve) has a solution for ``layer``; ``done`` of
+    ``total`` distinct layers (identical layers are solved once) have one so far. A layer solved
+    again (with a tensor kept on chip) ticks again without counting twice."""
+
+    run: str
+    layer: str
+    solution: LayerSolution
+    done: int
+    total: int
+
+
+ProgressFn = Callable[[LayerDone], None]
+
+
+# --- single inputs ------------------------------------------------------------------------------
 
 
 def load_accelerator(accelerator: str | Path | Accelerator) -> Accelerator:
@@ -94,38 +148,239 @@ def parse_constraints(constraints: Iterable[str | UserConstraint]) -> tuple[User
     return parsed_or_parse(constraints)
 
 
-def _inputs(
-    accelerator: str | Path | Accelerator,
-    workload: str | Path | Workload,
-    mapping: str | Path | MappingSpec | None,
-    constraints: Iterable[str | UserConstraint],
-) -> tuple[Accelerator, Workload, MappingSpec, tuple[UserConstraint, ...]]:
-    """Load and cross-check everything; every issue of every input is reported at once."""
+# --- every input at once ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What a command reads, loaded and checked against each other (None: not asked for)."""
+
+    accelerator: Accelerator | None
+    workload: Workload | None
+    mapping: MappingSpec | None
+    full_mapping: FullMappingSpec | None
+    constraints: tuple[UserConstraint, ...]
+    notes: tuple[str, ...]  # how an input was read: ZigZag's assumptions, entries left out
+
+
+def _accelerator_and_notes(accelerator: str | Path | Accelerator) -> tuple[Accelerator, tuple[str, ...]]:
+    if isinstance(accelerator, Accelerator):
+        return accelerator, ()
+    hardware = _load_hardware_spec(resolve("accelerator", accelerator))
+    if not isinstance(hardware, ZigZagHardwareSpec):
+        return hardware.accelerator, ()
+    return hardware.accelerator, (f"{hardware.source}: {ZIGZAG_NOTE}", *hardware.warnings)
+
+
+def _full_mapping(full_mapping: str | Path | FullMappingSpec, accel: Accelerator, workload: Workload | None) -> FullMappingSpec:
+    if isinstance(full_mapping, FullMappingSpec):
+        return full_mapping
+    return load_full_mapping_spec(Path(full_mapping).expanduser(), accel, workload)
+
+
+def full_mapping_violations(spec: FullMappingSpec, accel: Accelerator, workload: Workload) -> list[SpecIssue]:
+    """Every violation of every mapped layer, at its place in the mapping file."""
+    return [
+        violation_issue(spec, layer.name, violation)
+        for layer in workload.layers
+        if layer.name in spec.mappings
+        for violation in check(layer, accel, spec.mappings[layer.name])
+    ]
+
+
+def load_inputs(
+    accelerator: str | Path | Accelerator | None = None,
+    workload: str | Path | Workload | None = None,
+    mapping: str | Path | MappingSpec | None = None,
+    constraints: Iterable[str | UserConstraint] = (),
+    *,
+    full_mapping: str | Path | FullMappingSpec | None = None,
+) -> Inputs:
+    """Load every input given and check them against each other: the mapping spec and the
+    constraints against the accelerator and workload, a full mapping's layers against the evaluator's
+    rules. One SpecError carries every problem found; what needs an input that failed to load is not
+    checked."""
     issues: list[SpecIssue] = []
-    accel = work = spec = parsed = None
+    accel = work = spec = full = parsed = None
+    notes: list[str] = []
     try:
-        accel = load_accelerator(accelerator)
+        if accelerator is not None:
+            accel, read_notes = _accelerator_and_notes(accelerator)
+            notes += read_notes
     except SpecError as exc:
         issues.extend(exc.issues)
     try:
-        work = load_workload(workload)
+        work = load_workload(workload) if workload is not None else None
     except SpecError as exc:
         issues.extend(exc.issues)
     try:
-        spec = load_mapping_spec(mapping)
+        spec = load_mapping_spec(mapping) if mapping is not None else None
     except SpecError as exc:
         issues.extend(exc.issues)
     try:
         parsed = parse_constraints(constraints)
     except SpecError as exc:
         issues.extend(exc.issues)
+    if full_mapping is not None and accel is not None:  # a full mapping can only be read against the hardware
+        try:
+            full = _full_mapping(full_mapping, accel, work)
+        except SpecError as exc:
+            issues.extend(exc.issues)
     if accel is not None and spec is not None:
         issues.extend(check_mapping_against(spec, accel, work))
-    if accel is not None and parsed is not None:
+    if accel is not None and parsed:
         issues.extend(check_constraints(parsed, accel, work, spec))
-    if issues or accel is None or work is None or spec is None or parsed is None:
+    if accel is not None and work is not None and full is not None:
+        issues.extend(full_mapping_violations(full, accel, work))
+    if issues:
         raise SpecError(issues)
-    return accel, work, spec, parsed
+    notes += [f"mapping: {w}" for w in getattr(spec, "warnings", ())]  # a ZigZag mapping file's entries left out
+    return Inputs(accel, work, spec, full, parsed or (), tuple(notes))
+
+
+# --- list, show ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BundledSpec:
+    name: str  # the short name commands take
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BundledKind:
+    kind: str  # accelerator, workload, mapping, experiment, chip
+    specs: tuple[BundledSpec, ...]
+
+
+def list_specs(kind: str | None = None) -> tuple[BundledKind, ...]:
+    """The specs bundled with imcmap (``imcmap list``), of one kind or of every kind."""
+    if kind is not None and kind not in SPEC_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(SPEC_KINDS)} (got {kind!r})")
+    return tuple(
+        BundledKind(k, tuple(BundledSpec(name, path) for name, path in entries))
+        for k, entries in list_bundled().items()
+        if kind is None or k == kind
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ShowResult:
+    """What ``imcmap show`` understood of the inputs given (None: not given)."""
+
+    accelerator: Accelerator | None
+    workload: Workload | None
+    mapping: MappingSpec | None
+    notes: tuple[str, ...]
+
+
+def show(
+    accelerator: str | Path | Accelerator | None = None,
+    workload: str | Path | Workload | None = None,
+    mapping: str | Path | MappingSpec | None = None,
+) -> ShowResult:
+    """Read and cross-check the inputs given (at least one)."""
+    if accelerator is None and workload is None and mapping is None:
+        raise ValueError("give at least one of accelerator, workload, mapping")
+    inputs = load_inputs(accelerator, workload, mapping)
+    return ShowResult(inputs.accelerator, inputs.workload, inputs.mapping, inputs.notes)
+
+
+# --- solve --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SolveResult:
+    """A solved network with what its report states beside the numbers. ``layers``, ``energy_pj``,
+    ``latency_cycles`` and the other fields of ``NetworkResult`` read through to ``network``."""
+
+    network: NetworkResult
+    bound_source: str  # what the certified gaps rest on
+    area_mm2: float  # the accelerator's
+    tclk_ns: float
+    diagonal: tuple[bool, ...]  # per layer: its mapping unrolls OX/OY over IMC columns
+    notes: tuple[str, ...]
+
+    @property
+    def layers(self) -> tuple[LayerResult, ...]:
+        return self.network.layers
+
+    @property
+    def accelerator(self) -> Accelerator:
+        return self.network.accelerator
+
+    @property
+    def workload(self) -> Workload:
+        return self.network.workload
+
+    @property
+    def objective(self) -> str:
+        return self.network.objective
+
+    @property
+    def config(self) -> SolverConfig:
+        return self.network.config
+
+    @property
+    def energy_pj(self) -> float:
+        return self.network.energy_pj
+
+    @property
+    def latency_cycles(self) -> float:
+        return self.network.latency_cycles
+
+    @property
+    def complete(self) -> bool:
+        return self.network.complete
+
+    @property
+    def interrupted(self) -> bool:
+        return self.network.interrupted
+
+    @property
+    def timed_out(self) -> tuple[str, ...]:
+        return self.network.timed_out
+
+    @property
+    def wall_time_s(self) -> float:
+        return self.network.wall_time_s
+
+    @property
+    def unmodelled_ops(self) -> tuple[UnmodelledOp, ...]:
+        return self.network.unmodelled_ops
+
+    @property
+    def infeasible(self) -> bool:
+        """A layer has no mapping meeting its constraints (or none at all)."""
+        return any(r.solution.status == "INFEASIBLE" for r in self.network.layers)
+
+
+def _solve_result(network: NetworkResult, notes: tuple[str, ...] = ()) -> SolveResult:
+    accel = network.accelerator
+    diagonal = tuple(r.solution.mapping is not None and is_diagonal(r.accelerator, r.solution.mapping)
+                     for r in network.layers)
+    return SolveResult(network, bound_source(accel, network.objective), accelerator_area_mm2(accel),
+                       clock_period_ns(accel), diagonal, notes)
+
+
+def _distinct_layers(workload: Workload) -> int:
+    return len({layer.signature() for layer in workload.layers})
+
+
+def _ticker(progress: ProgressFn | None, run: str, workload: Workload, total: int,
+            seen: set[tuple[str, object]]) -> Callable[[str, LayerSolution], None] | None:
+    """solve_network's callback as LayerDone ticks. It calls back once per hierarchy solved, and a
+    layer may be solved on two (plain, and with a tensor kept on chip), so ``done`` counts the
+    distinct layers solved so far; ``seen`` is shared by the runs of an experiment."""
+    if progress is None:
+        return None
+    signature = {layer.name: layer.signature() for layer in workload.layers}
+
+    def tick(layer: str, solution: LayerSolution) -> None:
+        seen.add((run, signature.get(layer, layer)))
+        progress(LayerDone(run, layer, solution, len(seen), total))
+
+    return tick
 
 
 def solve(
@@ -141,16 +396,25 @@ def solve(
     processes: int | None = None,
     total_time_limit_s: float | None = None,
     dataflow: bool = True,
+    diagonal: bool = False,
     progress: ProgressFn | None = None,
-) -> NetworkResult:
+) -> SolveResult:
     """The optimal mapping of every layer (as ``imcmap solve``). ``constraints`` apply on top of the
-    mapping spec's; ``time_limit_s`` is per layer in CP-SAT deterministic seconds."""
+    mapping spec's; ``time_limit_s`` is per layer in CP-SAT deterministic seconds; ``diagonal`` also
+    searches diagonal OX/OY unrolling where the mapping spec does not say."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
-    accel, work, spec, parsed = _inputs(accelerator, workload, mapping, constraints)
+    inputs = load_inputs(accelerator, workload, MappingSpec() if mapping is None else mapping, constraints)
+    accel, work, spec = inputs.accelerator, inputs.workload, inputs.mapping
+    assert accel is not None and work is not None and spec is not None  # load_inputs loads what it is given
+    if diagonal:
+        spec = replace(spec, diagonal_default=True)
     config = SolverConfig(seed=seed, workers=workers, time_limit_s=time_limit_s)
-    return solve_network(work, accel, spec, objective, config, processes=processes, total_time_limit_s=total_time_limit_s,
-                         dataflow=dataflow, progress=progress, constraints=parsed)
+    network = solve_network(work, accel, spec, objective, config, processes=processes,
+                            total_time_limit_s=total_time_limit_s, dataflow=dataflow,
+                            progress=_ticker(progress, "", work, _distinct_layers(work), set()),
+                            constraints=inputs.constraints)
+    return _solve_result(network, inputs.notes)
 
 
 # --- evaluate a full mapping ---------------------------------------------------------------------
@@ -172,6 +436,9 @@ class Evaluation:
     spec: FullMappingSpec
     layers: tuple[LayerEvaluation, ...]
     not_mapped: tuple[str, ...]
+    area_mm2: float  # the accelerator's
+    tclk_ns: float
+    notes: tuple[str, ...] = ()
 
     @property
     def energy_pj(self) -> float:
@@ -183,23 +450,23 @@ class Evaluation:
         return sum(e.report.latency_cycles for e in self.layers)
 
 
-def evaluate_full_mapping(accel: Accelerator, workload: Workload, spec: FullMappingSpec) -> Evaluation:
-    """Price every mapped layer; if any mapping is illegal, raise a SpecError with every violation
-    of every layer at its place in the mapping file (nothing is priced then)."""
+def _priced(accel: Accelerator, workload: Workload, spec: FullMappingSpec, notes: tuple[str, ...]) -> Evaluation:
     mapped = [layer for layer in workload.layers if layer.name in spec.mappings]
-    issues = [
-        violation_issue(spec, layer.name, violation)
-        for layer in mapped
-        for violation in check(layer, accel, spec.mappings[layer.name])
-    ]
-    if issues:
-        raise SpecError(issues)
     layers = tuple(
         LayerEvaluation(layer, spec.mappings[layer.name], evaluate_mapping(layer, accel, spec.mappings[layer.name]))
         for layer in mapped
     )
     not_mapped = tuple(layer.name for layer in workload.layers if layer.name not in spec.mappings)
-    return Evaluation(accel, workload, spec, layers, not_mapped)
+    return Evaluation(accel, workload, spec, layers, not_mapped, accelerator_area_mm2(accel), clock_period_ns(accel), notes)
+
+
+def evaluate_full_mapping(accel: Accelerator, workload: Workload, spec: FullMappingSpec) -> Evaluation:
+    """Price every mapped layer; if any mapping is illegal, raise a SpecError with every violation
+    of every layer at its place in the mapping file (nothing is priced then)."""
+    issues = full_mapping_violations(spec, accel, workload)
+    if issues:
+        raise SpecError(issues)
+    return _priced(accel, workload, spec, ())
 
 
 def evaluate(
@@ -208,9 +475,28 @@ def evaluate(
     mapping: str | Path | FullMappingSpec,
 ) -> Evaluation:
     """Price a full mapping file (as ``imcmap evaluate``; e.g. the ``mappings.yaml`` of ``solve -o``)."""
-    accel, work = load_accelerator(accelerator), load_workload(workload)
-    spec = mapping if isinstance(mapping, FullMappingSpec) else load_full_mapping_spec(Path(mapping).expanduser(), accel, work)
-    return evaluate_full_mapping(accel, work, spec)
+    inputs = load_inputs(accelerator, workload, full_mapping=mapping)
+    assert inputs.accelerator is not None and inputs.workload is not None and inputs.full_mapping is not None
+    return _priced(inputs.accelerator, inputs.workload, inputs.full_mapping, inputs.notes)
+
+
+# --- validate -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """The IMC macro model against each chip (``imcmap validate``)."""
+
+    chips: tuple[ChipCheck, ...]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return tuple(note for chip in self.chips for note in chip.notes)
+
+
+def validate(chips: Sequence[str | Path] = ()) -> ValidationResult:
+    """The bundled chips (empty ``chips``), or the bundled chips named and the chip files given."""
+    return ValidationResult(chip_checks(chips))
 
 
 # --- experiments --------------------------------------------------------------------------------
@@ -219,40 +505,47 @@ def evaluate(
 @dataclass(frozen=True, slots=True)
 class VariantRun:
     variant: Variant
-    result: NetworkResult
+    result: SolveResult
     comparison: Comparison  # against the baseline
 
 
 @dataclass(frozen=True, slots=True)
 class ExperimentResult:
     spec: ExperimentSpec
-    baseline: NetworkResult
+    baseline: SolveResult
     variants: tuple[VariantRun, ...]
 
     @property
-    def runs(self) -> tuple[tuple[str, NetworkResult], ...]:
+    def runs(self) -> tuple[tuple[str, SolveResult], ...]:
         return (("baseline", self.baseline), *((v.variant.name, v.result) for v in self.variants))
 
     @property
     def complete(self) -> bool:
         return all(result.complete for _, result in self.runs)
 
+    @property
+    def interrupted(self) -> bool:
+        """Ctrl-C: a run stopped early, or variants were not run."""
+        return any(r.interrupted for _, r in self.runs) or len(self.variants) < len(self.spec.variants)
+
 
 def experiment(
     experiment_spec: str | Path | ExperimentSpec,
     *,
     processes: int | None = None,
-    progress: Callable[[str, str, LayerSolution], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> ExperimentResult:
     """Solve the baseline and every variant (as ``imcmap experiment``), then compare each with the
-    baseline. ``progress(run name, layer name, solution)`` is called as layers finish."""
+    baseline. ``progress`` is called as layers finish, counting over every run."""
     spec = experiment_spec if isinstance(experiment_spec, ExperimentSpec) else load_experiment(experiment_spec)
     config = SolverConfig(seed=spec.seed, time_limit_s=spec.time_limit_s)
+    total = (1 + len(spec.variants)) * _distinct_layers(spec.workload)
+    seen: set[tuple[str, object]] = set()
 
-    def run(name: str, accel: Accelerator, constraints: tuple[UserConstraint, ...]) -> NetworkResult:
-        tick = (lambda layer, sol: progress(name, layer, sol)) if progress else None
-        return solve_network(spec.workload, accel, spec.mapping, spec.objective, config, processes=processes,
-                             progress=tick, constraints=constraints)
+    def run(name: str, accel: Accelerator, constraints: tuple[UserConstraint, ...]) -> SolveResult:
+        return _solve_result(solve_network(spec.workload, accel, spec.mapping, spec.objective, config, processes=processes,
+                                           progress=_ticker(progress, name, spec.workload, total, seen),
+                                           constraints=constraints))
 
     baseline = run("baseline", spec.accelerator, spec.constraints)
     runs: list[VariantRun] = []
@@ -260,51 +553,5 @@ def experiment(
         if baseline.interrupted or (runs and runs[-1].result.interrupted):
             break  # Ctrl-C: keep what was solved
         result = run(variant.name, variant.accelerator, spec.constraints + variant.constraints)
-        runs.append(VariantRun(variant, result, compare_networks(variant.name, baseline, result)))
+        runs.append(VariantRun(variant, result, compare_networks(variant.name, baseline.network, result.network)))
     return ExperimentResult(spec, baseline, tuple(runs))
-
-
-def _pct(x: float | None) -> float | None:
-    return None if x is None else round(100 * x, 6)
-
-
-def experiment_json(result: ExperimentResult) -> dict[str, object]:
-    """Baseline and variants (each ``network_json``), and per variant the comparison in percent."""
-    spec = result.spec
-    doc: dict[str, object] = {
-        "experiment": spec.name,
-        "file": spec.file,
-        "objective": spec.objective,
-        "baseline": {
-            "accelerator": spec.accelerator.name,
-            "workload": spec.workload.name,
-            "constraints": [{"text": c.text, "source": c.origin()} for c in spec.constraints],
-            "result": network_json(result.baseline, spec.accelerator.name, spec.workload.name),
-        },
-        "variants": [],
-    }
-    for run in result.variants:
-        cmp = run.comparison
-        doc["variants"].append({  # type: ignore[attr-defined]
-            "name": run.variant.name,
-            "constraints": [{"text": c.text, "source": c.origin()} for c in run.variant.constraints],
-            "hardware": {o.path: o.value for o in run.variant.hardware},
-            "comparison": {
-                "energy_change_pct": _pct(cmp.energy_change),
-                "latency_change_pct": _pct(cmp.latency_change),
-                "changed_layers": list(cmp.changed_layers),
-                "layers": [
-                    {
-                        "name": c.layer,
-                        "status": c.status,
-                        "energy_change_pct": _pct(c.energy_change),
-                        "latency_change_pct": _pct(c.latency_change),
-                        "mapping_changed": c.mapping_changed,
-                        "changes": list(c.changes),
-                    }
-                    for c in cmp.layers
-                ],
-            },
-            "result": network_json(run.result, run.variant.accelerator.name, spec.workload.name),
-        })
-    return doc

@@ -26,13 +26,13 @@ def test_readme_example_runs(capsys: pytest.CaptureFixture[str]):
 
 
 def test_solve_takes_loaded_objects_and_parsed_constraints():
-    """Specs may be objects; constraints may be text; the result is a NetworkResult meeting them."""
+    """Specs may be objects; constraints may be text; the result wraps a NetworkResult meeting them."""
     accel, workload = api.load_accelerator("dimc"), api.load_workload("tiny_conv")
     (constraint,) = api.parse_constraints(["spatial.D1.K <= 4"])
     assert isinstance(constraint.parsed.body, SpatialBound)  # type: ignore[union-attr]
     result = api.solve(accel, workload, api.load_mapping_spec("default_imc"), constraints=[constraint], time_limit_s=2,
                        processes=1)
-    assert isinstance(result, NetworkResult) and result.complete
+    assert isinstance(result, api.SolveResult) and isinstance(result.network, NetworkResult) and result.complete
     (layer,) = result.layers
     assert layer.solution.mapping is not None and layer.solution.mapping.spatial_factor("K", ("D1",)) <= 4
 

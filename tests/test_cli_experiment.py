@@ -12,24 +12,29 @@ from imcmap import cli
 from rich.console import Console
 
 
-def _run(*argv: str) -> tuple[int, str]:
+def _run_split(*argv: str) -> tuple[int, str, str]:
     out, err = StringIO(), StringIO()
     code = cli.main(
         list(argv),
         console=Console(file=out, width=100, color_system=None),
         err_console=Console(file=err, width=100, color_system=None),
     )
-    return code, out.getvalue() + err.getvalue()
+    return code, out.getvalue(), err.getvalue()
 
 
-def test_clashing_constraints_exit_3_naming_both(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def _run(*argv: str) -> tuple[int, str]:
+    code, out, err = _run_split(*argv)
+    return code, out + err
+
+
+def test_clashing_constraints_exit_3_naming_both(tmp_path: Path):
     """One constraint from the mapping spec, one from --constraint: exit 3, both quoted with their places."""
     spec = tmp_path / "m.yaml"
     spec.write_text('mapping:\n  - selector: default\n    constraints: ["spatial.D1.K >= 8"]\n')
-    code, _ = _run("solve", "-a", "dimc", "-w", "tiny_conv", "-m", str(spec), "--constraint", "spatial.D1.K <= 4",
+    code, _, err = _run_split("solve", "-a", "dimc", "-w", "tiny_conv", "-m", str(spec), "--constraint", "spatial.D1.K <= 4",
                    "--constraint", "diagonal forbidden", "--processes", "1", "--time-limit", "2")
     assert code == 3
-    assert capsys.readouterr().err.splitlines() == [
+    assert err.splitlines() == [
         f"layer conv: infeasible; these constraints clash: `spatial.D1.K >= 8` ({spec}:3:20), "
         "`spatial.D1.K <= 4` (--constraint)"
     ]
@@ -97,11 +102,11 @@ def test_experiment_prints_the_comparison(experiment_file: Path):
     assert after.split()[0] == "D1" and after.split()[1].startswith("K4")  # the constraint narrowed K to 4
 
 
-def test_experiment_json_shape(experiment_file: Path, capsys: pytest.CaptureFixture[str]):
+def test_experiment_json_shape(experiment_file: Path):
     """--json: the baseline and each variant as solve documents, with the comparison in percent."""
-    code, _ = _run("experiment", str(experiment_file), "--json", "--processes", "1")
+    code, out, _ = _run_split("experiment", str(experiment_file), "--json", "--processes", "1")
     assert code == 0
-    doc = json.loads(capsys.readouterr().out)
+    doc = json.loads(out)
     assert {"experiment", "file", "objective", "baseline", "variants"} <= set(doc)
     assert doc["baseline"]["result"]["layers"][0]["name"] == "conv"
     narrow, adc6 = doc["variants"]
