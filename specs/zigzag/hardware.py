@@ -112,7 +112,7 @@ def build_zigzag_hardware(doc: Document) -> ZigZagHardwareSpec:
     issues = issues_of(doc)
     notes = Notes(doc.file)
     root = doc.root
-    if not isinstance(root, YamlMap):  # is_zigzag_hardware was not asked; say what is expected
+    if not isinstance(root, YamlMap):  # built without asking specs.dialect; say what is expected
         issues.at_file("expected a ZigZag hardware file: a mapping with name, memories, operational_array")
         fail(issues)
     top = Fields(issues, root, HW_TOP_REQUIRED, HW_TOP_UNSUPPORTED)
@@ -356,7 +356,7 @@ def _check_allocations(issues: Issues, memories: YamlMap | None, levels: tuple[M
         chain = [level for level in levels if level.holds(operand)]
         for i, level in enumerate(chain):
             top = i == len(chain) - 1
-            needed = ("fl", "tl") if operand == "O" else ("tl",)
+            needed: tuple[str, ...] = ("fl", "tl") if operand == "O" else ("tl",)
             if not top:
                 needed += ("th", "fh") if operand == "O" else ("fh",)
             carried = {pair for port in level.port_allocation for pair in port.serves}

@@ -31,10 +31,6 @@ from ..loader import Document, YamlMap, YamlNode, YamlScalar, YamlSeq
 from .common import COMPUTE_OPERATORS, UNMODELLED_OPERATORS, Notes, array_dim_index, fail, issues_of, root_list
 
 
-def _scalar_value(node: YamlNode | None) -> object:
-    return node.value if isinstance(node, YamlScalar) else None
-
-
 @dataclass(frozen=True, slots=True)
 class ZigZagMappingSpec(MappingSpec):
     """A mapping spec read from a ZigZag file, with what imcmap left out while reading it."""
@@ -308,3 +304,7 @@ def _inherited_fixed(entry: _Entry, entries: list[_Entry]) -> str | None:
         if other.selector == "default" or (entry.selector not in op_types and other.selector in op_types):
             return other.selector
     return None
+
+
+def _scalar_value(node: YamlNode | None) -> object:
+    return node.value if isinstance(node, YamlScalar) else None
