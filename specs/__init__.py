@@ -3,7 +3,8 @@
 ``loader`` parses YAML into nodes that know their line and column, ``checks`` is the validation
 toolkit, and one builder per file kind (``hardware``, ``workload``, ``mapping``, ``onnx_import``,
 ``experiment``) validates and builds; ``constraints`` is the constraint language. ``library``
-resolves short names of the bundled specs.
+resolves short names of the bundled specs. ``dialect`` decides whether a file is imcmap's or ZigZag
+3.x's; ``zigzag`` reads ZigZag's files as they are.
 """
 
 from .constraints import check_constraints, parse_constraint, parse_constraints

@@ -38,6 +38,7 @@ from imcmap.models.workload import Workload
 
 from .checks import Fields, Issues, as_map, did_you_mean, root_mapping
 from .constraints import check_constraints
+from .dialect import Dialect, FileKind, dialect_of
 from .errors import SpecError, SpecIssue
 from .hardware import (
     DIGITAL_OPTIONAL,
@@ -49,6 +50,7 @@ from .hardware import (
     TOP_OPTIONAL,
     TOP_REQUIRED,
     build_hardware_spec,
+    read_hardware_spec,
 )
 from .library import is_short_name, resolve
 from .loader import Document, YamlMap, YamlNode, YamlScalar, load_yaml
@@ -193,8 +195,7 @@ def _baseline(issues: Issues, node: YamlMap, here: Path) -> _Baseline:
             shown.add(str(path))
             if kind == "accelerator":
                 out.hardware_doc = load_yaml(path)
-                out.accelerator = (_zigzag_accel(path) if _zigzag(out.hardware_doc)
-                                   else build_hardware_spec(out.hardware_doc).accelerator)
+                out.accelerator = read_hardware_spec(out.hardware_doc).accelerator
             elif kind == "workload":
                 out.workload = load_workload(path)
             else:
@@ -212,18 +213,6 @@ def _baseline(issues: Issues, node: YamlMap, here: Path) -> _Baseline:
         issues.found.extend(problems)
         out.mapping_ok = not problems
     return out
-
-
-def _zigzag(doc: Document) -> bool:
-    from .zigzag import is_zigzag_hardware
-
-    return is_zigzag_hardware(doc)
-
-
-def _zigzag_accel(path: Path) -> Accelerator:
-    from .hardware import load_accelerator
-
-    return load_accelerator(path)
 
 
 def _variant(issues: Issues, node: YamlNode, seen: dict[str, int]):
@@ -336,7 +325,8 @@ def _overridden(exp_file: str, hw_doc: Document | None,
     """The accelerator file with the overrides applied, validated; issues about an overridden value
     are reported at the override in the experiment file."""
     found: list[SpecIssue] = []
-    if hw_doc is None or _zigzag(hw_doc) or not isinstance(hw_doc.root, YamlMap):
+    zigzag = hw_doc is not None and dialect_of(hw_doc, FileKind.HARDWARE) is Dialect.ZIGZAG
+    if hw_doc is None or zigzag or not isinstance(hw_doc.root, YamlMap):
         line, col = overrides[0][2]
         raise SpecError([SpecIssue(exp_file, line, col, overrides[0][1].path.rsplit(".", 1)[0],
                                    "hardware overrides need an accelerator in imcmap's format (not a ZigZag file)")])

@@ -48,7 +48,6 @@ be (its place-value adder tree and its adder trees assume it; imc-model.md 7.2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -73,16 +72,16 @@ from .checks import (
     as_int,
     as_map,
     as_number,
-    as_seq,
-    as_str,
     check_keys,
     describe,
-    did_you_mean,
     is_name,
     number_hint,
     root_mapping,
 )
+from .dialect import Dialect, FileKind, dialect_of
+from .hardware_spec import HardwareSpec, served_dims
 from .loader import Document, YamlMap, YamlNode, YamlScalar, load_yaml, to_plain
+from .zigzag import build_zigzag_hardware
 
 AUTO = "auto"
 DEFAULT_NODE_NM = 28
@@ -120,27 +119,17 @@ _DIGITAL_DEFAULTS = DigitalArray((), mac_energy_pj=0.0)
 MEMORY_KINDS = tuple(k.value for k in MemoryKind)
 
 
-@dataclass(frozen=True, slots=True)
-class HardwareSpec:
-    """What a hardware file holds: the accelerator, the raw ``validation:`` mapping, and its file."""
-
-    accelerator: Accelerator
-    validation_raw: dict[str, object] | None
-    source: str
-
-
 def load_accelerator(path: str | Path) -> Accelerator:
     return load_hardware_spec(path).accelerator
 
 
 def load_hardware_spec(path: str | Path) -> HardwareSpec:
-    doc = load_yaml(path)
-    from .zigzag import (  # lazy: zigzag imports this module
-        build_zigzag_hardware,
-        is_zigzag_hardware,
-    )
+    return read_hardware_spec(load_yaml(path))
 
-    if is_zigzag_hardware(doc):  # a ZigZag 3.x file, read as it is
+
+def read_hardware_spec(doc: Document) -> HardwareSpec:
+    """A parsed hardware file in either dialect (a ZigZag 3.x file is read as it is)."""
+    if dialect_of(doc, FileKind.HARDWARE) is Dialect.ZIGZAG:
         return build_zigzag_hardware(doc)
     return build_hardware_spec(doc)
 
@@ -454,36 +443,6 @@ def _number_or_auto(issues: Issues, f: Fields, key: str) -> float | str | None:
         issues.at(node, f"expected a number or auto, got {describe(node)}", number_hint(node))
         return None
     return as_number(issues, node, minimum=0)
-
-
-def served_dims(
-    issues: Issues,
-    node: YamlNode | None,
-    dim_names: tuple[str, ...] | None,
-    *,
-    dims_label: str = "array dims",
-) -> tuple[str, ...] | None:
-    """A list of distinct array-dim names (checked against ``dim_names`` when known); absent = ()."""
-    if node is None:
-        return ()
-    seq = as_seq(issues, node, "a list of array dims, e.g. [D1, D2]")
-    if seq is None:
-        return None
-    served: list[str] = []
-    ok = True
-    for item in seq.items:
-        name = as_str(issues, item)
-        if name is None:
-            ok = False
-        elif name in served:
-            issues.at(item, f"array dim '{name}' is listed twice")
-            ok = False
-        elif dim_names is not None and name not in dim_names:
-            issues.at(item, f"unknown array dim '{name}'{did_you_mean(name, dim_names)}", f"{dims_label}: {', '.join(dim_names)}")
-            ok = False
-        else:
-            served.append(name)
-    return tuple(served) if ok else None
 
 
 def _estimate(

@@ -41,6 +41,7 @@ from .checks import (
     root_mapping,
 )
 from .constraints import check_constraints, parse_constraint
+from .dialect import Dialect, FileKind, dialect_of
 from .errors import SpecError, SpecIssue
 from .loader import (
     Document,
@@ -51,6 +52,7 @@ from .loader import (
     child_path,
     load_yaml,
 )
+from .zigzag import build_zigzag_mapping
 
 TOP_REQUIRED = ("mapping",)
 TOP_OPTIONAL = ("name",)
@@ -63,9 +65,7 @@ DIAGONAL_DIMS = ("OX", "OY")  # weight-irrelevant dims whose unrolling on D1 mak
 
 def load_mapping_spec(path: str | Path) -> MappingSpec:
     doc = load_yaml(path)
-    from .zigzag import build_zigzag_mapping, is_zigzag_mapping
-
-    if is_zigzag_mapping(doc):  # a ZigZag 3.x file, read as it is
+    if dialect_of(doc, FileKind.MAPPING) is Dialect.ZIGZAG:  # a ZigZag 3.x file, read as it is
         return build_zigzag_mapping(doc)
     return build_mapping_spec(doc)
 

@@ -32,8 +32,10 @@ from .checks import (
     did_you_mean,
     root_mapping,
 )
+from .dialect import Dialect, FileKind, dialect_of
 from .errors import SpecError
 from .loader import Document, YamlMap, YamlNode, YamlScalar, YamlSeq, load_yaml
+from .zigzag import build_zigzag_workload
 
 OPS = ("Conv", "Gemm", "MatMul")
 MATRIX_DIMS = ("B", "K", "C")  # Gemm/MatMul loops (models.workload: "Gemm/MatMul use B, K, C only")
@@ -50,9 +52,7 @@ def load_workload(path: str | Path) -> Workload:
     if Path(path).suffix.lower() == ".onnx":
         return _load_onnx(path)
     doc = load_yaml(path)
-    from .zigzag import build_zigzag_workload, is_zigzag_workload
-
-    if is_zigzag_workload(doc):  # a ZigZag 3.x file, read as it is
+    if dialect_of(doc, FileKind.WORKLOAD) is Dialect.ZIGZAG:  # a ZigZag 3.x file, read as it is
         return build_zigzag_workload(doc)
     return build_workload(doc)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from imcmap.models.hardware import DigitalArray, ImcArray, ImcType, MemoryKind
+from imcmap.models.memory import memory_cost
 from imcmap.specs.errors import SpecError
 from imcmap.specs.hardware import (
     build_hardware_spec,
@@ -208,10 +209,9 @@ def test_auto_without_the_memory_model_is_an_issue(monkeypatch: pytest.MonkeyPat
 
 def test_auto_asks_the_memory_model_and_explicit_numbers_win() -> None:
     """'auto' fields come from models.memory.memory_cost; explicit numbers are kept."""
-    memory = pytest.importorskip("imcmap.models.memory")
     text = MINI.replace("read_energy_pj: 0.1", "read_energy_pj: auto").replace("area_mm2: 0", "area_mm2: auto")
     level = build_hardware_spec(parse_yaml(text, "t.yaml")).accelerator.memories[0]
-    cost = memory.memory_cost(
+    cost = memory_cost(
         capacity_bits=64, read_bw_bits=8, write_bw_bits=8, kind=MemoryKind.SRAM, node_nm=28, ports=1
     )
     assert level.read_energy_pj == pytest.approx(cost.read_energy_pj)

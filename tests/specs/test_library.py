@@ -62,3 +62,18 @@ def test_package_data_globs_cover_every_bundled_file() -> None:
             # relative to the specs package actually imported (the repo, or site-packages in CI)
             relative = path.relative_to(Path(imcmap.specs.__file__).resolve().parent).as_posix()
             assert any(fnmatch.fnmatch(relative, g) for g in globs), relative
+
+
+def test_every_subpackage_is_listed_in_pyproject() -> None:
+    """setuptools installs only the packages pyproject lists, so each subpackage must be among them."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    listed = set(pyproject["tool"]["setuptools"]["packages"])
+    root = Path(imcmap.__file__).resolve().parent
+    found = {"imcmap"}
+    for init in root.rglob("__init__.py"):
+        parts = init.parent.relative_to(root).parts
+        # a directory is a subpackage only when every directory above it, up to the root, is one too
+        if parts and all((root.joinpath(*parts[:i]) / "__init__.py").is_file() for i in range(1, len(parts))):
+            found.add(".".join(("imcmap", *parts)))
+    assert "imcmap.specs.zigzag" in found
+    assert sorted(found - listed) == []

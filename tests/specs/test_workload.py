@@ -9,6 +9,7 @@ from imcmap.models.workload import LOOP_DIMS, Precision
 from imcmap.specs.errors import SpecError
 from imcmap.specs.library import list_bundled, resolve
 from imcmap.specs.loader import parse_yaml
+from imcmap.specs.onnx_import import load_onnx
 from imcmap.specs.workload import build_workload, load_workload
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
@@ -109,13 +110,13 @@ def test_empty_layer_list_is_an_error() -> None:
 
 
 def test_onnx_path_goes_to_the_onnx_importer() -> None:
-    """A .onnx path is imported by specs.onnx_import (the bundled ResNet-18, if present)."""
-    pytest.importorskip("imcmap.specs.onnx_import")
-    bundled = dict(list_bundled()["workload"])
-    if "resnet18" not in bundled:
-        pytest.skip("resnet18.onnx is not bundled yet")
-    workload = load_workload(bundled["resnet18"])
-    assert len(workload.layers) > 0
+    """A .onnx path is imported by specs.onnx_import: the bundled ResNet-18's 21 compute layers (the 7x7
+    stem, 16 3x3 convs, 3 1x1 downsamples, the final Gemm)."""
+    path = resolve("workload", "resnet18")
+    workload = load_workload(path)
+    assert workload == load_onnx(path)
+    assert len(workload.layers) == 21
+    assert sum(layer.dims["FY"] == 3 for layer in workload.layers) == 16
 
 
 def test_missing_onnx_file_is_a_spec_error() -> None:

@@ -14,16 +14,13 @@ from imcmap.models.workload import LOOP_DIMS, Layer, Operand, Precision
 from imcmap.specs.errors import SpecError
 from imcmap.specs.hardware import load_accelerator, load_hardware_spec
 from imcmap.specs.library import resolve
-from imcmap.specs.loader import load_yaml, parse_yaml
+from imcmap.specs.loader import parse_yaml
 from imcmap.specs.mapping import check_mapping_against, load_mapping_spec
 from imcmap.specs.workload import load_workload
 from imcmap.specs.zigzag import (
     build_zigzag_hardware,
     build_zigzag_mapping,
     build_zigzag_workload,
-    is_zigzag_hardware,
-    is_zigzag_mapping,
-    is_zigzag_workload,
 )
 
 ZZ = Path(__file__).resolve().parents[1] / "data" / "zigzag"
@@ -59,29 +56,7 @@ def _work_error(text: str) -> str:
     return str(info.value)
 
 
-# --- detection and dispatch --------------------------------------------------------------------
-
-
-def test_detection_by_keys() -> None:
-    """Each ZigZag file is recognised as its kind and only as that; imcmap's own files are not."""
-    kinds = {
-        "dimc.yaml": "hardware",
-        "tpu_like.yaml": "hardware",
-        "default_imc.yaml": "mapping",
-        "tpu_like_mapping.yaml": "mapping",
-        "resnet_head.yaml": "workload",
-    }
-    for name, kind in kinds.items():
-        doc = load_yaml(ZZ / name)
-        found = {
-            "hardware": is_zigzag_hardware(doc),
-            "mapping": is_zigzag_mapping(doc),
-            "workload": is_zigzag_workload(doc),
-        }
-        assert found == {k: k == kind for k in found}, name
-    for kind, name in (("accelerator", "dimc"), ("mapping", "default_imc"), ("workload", "tiny_net")):
-        doc = load_yaml(resolve(kind, name))
-        assert not (is_zigzag_hardware(doc) or is_zigzag_mapping(doc) or is_zigzag_workload(doc))
+# --- dispatch ---------------------------------------------------------------------------------------
 
 
 def test_load_functions_dispatch() -> None:
