@@ -283,6 +283,7 @@ class _Checker:
 
     def _call(self, node: ast.Call, depth: int) -> str:
         if not isinstance(node.func, ast.Name):
+            self.check(node.func, depth + 1)  # names what was called when it is not allowed (a lambda)
             raise self._fail(node, "only the listed functions can be called", f"functions: {_FUNCTION_LIST}")
         name = node.func.id
         if name not in FUNCTIONS:
@@ -290,13 +291,13 @@ class _Checker:
                              f"functions: {_FUNCTION_LIST}")
         if node.keywords:
             raise self._fail(node.keywords[0].value, f"{name}() takes no keyword arguments")
+        for arg in node.args:
+            self._operand(arg, depth)
         _, fewest, most = FUNCTIONS[name]
         count = len(node.args)
         if count < fewest or (most is not None and count > most):
             expected = str(fewest) if fewest == most else f"{fewest} or more" if most is None else f"{fewest} to {most}"
             raise self._fail(node, f"{name}() takes {expected} argument{'s' * (expected != '1')}, got {count}")
-        for arg in node.args:
-            self._operand(arg, depth)
         return NUMBER
 
 
@@ -397,4 +398,6 @@ class _Evaluator:
 def _show(value: Value) -> str:
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, int) and value.bit_length() > 64:  # str() of a huge int is slow, or refused
+        return f"a number of {math.floor(value.bit_length() * math.log10(2)) + 1} digits"
     return f"{value:g}" if isinstance(value, float) else str(value)
