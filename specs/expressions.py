@@ -22,11 +22,12 @@ import math
 import operator
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from .checks import did_you_mean
 
 Value = int | float | str
-Result = int | float | bool
+Result = int | float | str | bool  # a name alone gives its value, which may be text
 
 MAX_LENGTH = 2000  # characters; far beyond any rule worth writing in a spec
 MAX_DEPTH = 40  # nesting of the tree; keeps parsing and the recursive walk bounded
@@ -311,7 +312,7 @@ class _Evaluator:
 
     def value(self, node: ast.expr) -> Result:
         if isinstance(node, ast.Constant):
-            return node.value
+            return cast(Value, node.value)  # parse_expression admits numbers and text only
         if isinstance(node, (ast.Name, ast.Attribute)):
             return self._name(node)
         if isinstance(node, ast.BinOp):
@@ -352,9 +353,9 @@ class _Evaluator:
     def _binop(self, node: ast.BinOp) -> int | float:
         left, right = self._number(node.left), self._number(node.right)
         symbol, op = _ARITHMETIC[type(node.op)]
-        if symbol == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
-            if right * math.log2(abs(left)) > MAX_POWER_BITS:
-                raise self._fail(node, f"{left} ** {right} is too large")
+        big = isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1
+        if big and right * math.log2(abs(left)) > MAX_POWER_BITS:
+            raise self._fail(node, f"{left} ** {right} is too large")
         try:
             result = op(left, right)
         except ZeroDivisionError:

@@ -46,15 +46,26 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
 from imcmap.models.workload import Workload
 
-from .checks import Fields, Issues, as_choice_list, as_map, as_seq, as_str, describe, did_you_mean, is_name, root_mapping
+from .checks import (
+    Fields,
+    Issues,
+    as_choice_list,
+    as_seq,
+    as_str,
+    describe,
+    did_you_mean,
+    is_name,
+    root_mapping,
+)
 from .constraints import check_constraints
 from .errors import SpecError, SpecIssue
 from .experiment import (
@@ -66,7 +77,15 @@ from .experiment import (
     _set,
     _zigzag,
 )
-from .expressions import FUNCTIONS, Expression, ExpressionError, Value, evaluate, parse_expression, unknown_names
+from .expressions import (
+    FUNCTIONS,
+    Expression,
+    ExpressionError,
+    Value,
+    evaluate,
+    parse_expression,
+    unknown_names,
+)
 from .hardware import build_hardware_spec, load_accelerator
 from .library import is_short_name, resolve
 from .loader import Document, YamlMap, YamlNode, YamlScalar, YamlSeq, load_yaml
@@ -80,6 +99,7 @@ TOP_REQUIRED = ("accelerators", "workloads", "parameters")
 TOP_OPTIONAL = ("name", "mapping", "objectives", "time_limit", "seed", "constraints", "zip", "derived", "filters")
 BASE_REQUIRED = ("accelerator",)
 BASE_OPTIONAL = ("name", "derived")
+_T = TypeVar("_T")
 _OWN_PATHS = ("parameters.", "derived.", "accelerators[")  # key paths of values this file sets
 
 
@@ -255,8 +275,9 @@ class _Reader:
 
     # --- inputs: bases, workloads, mapping -------------------------------------------------------
 
-    def _load(self, node: YamlNode, kind: str, value: str, load):  # type: ignore[no-untyped-def]
-        """``load`` applied to the file ``value`` names; its issues, or None."""
+    def _load(self, node: YamlNode, kind: str, value: str, load: Callable[[Path], _T]) -> tuple[Path, _T] | None:
+        """``load`` applied to the file ``value`` names, or None (its issues recorded, placed here
+        when the name itself does not resolve)."""
         shown = {value}
         try:
             path = _path(self.here, kind, value)
@@ -309,8 +330,8 @@ class _Reader:
         mapping_node = top.get("mapping")
         if mapping_node is not None:
             value = as_str(self.issues, mapping_node)
-            loaded = None if value is None else self._load(mapping_node, "mapping", value, load_mapping_spec)
-            parts.mapping = None if loaded is None else loaded[1]
+            mapping = None if value is None else self._load(mapping_node, "mapping", value, load_mapping_spec)
+            parts.mapping = None if mapping is None else mapping[1]
             parts.mapping_ok = parts.mapping is not None
         return parts
 
@@ -718,7 +739,7 @@ class _Reader:
                 continue
             assert isinstance(node, YamlMap)
             # keys may hold dots (hardware paths): take the longest key that the path starts with
-            key = max((k for k in node.items if rest == k or rest.startswith(k + ".") or rest.startswith(k + "[")),
+            key = max((k for k in node.items if rest == k or rest.startswith((k + ".", k + "["))),
                       key=len)
             node = node.items[key]
             rest = rest[len(key):].removeprefix(".")
@@ -809,7 +830,8 @@ def _placed(override: HardwareOverride, origin: _Origin) -> tuple[HardwareOverri
     else:
         at = origin.value_at
     value = override.value
-    node = YamlScalar(value, _show(value) if not isinstance(value, str) else value, at[0], at[1], origin.key_path)
+    assert isinstance(value, (int, float, str))  # a sweep sets numbers and text only
+    node = YamlScalar(value, _show(value), at[0], at[1], origin.key_path)
     return override, node, origin.key_at
 
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from imcmap.specs.expressions import (
+    ExpressionError,
+    evaluate,
+    parse_expression,
+    unknown_names,
+)
 
-from imcmap.specs.expressions import ExpressionError, evaluate, parse_expression, unknown_names
 
-
-def _value(text: str, **values: int | float | str) -> int | float | bool:
+def _value(text: str, **values: float | str) -> int | float | bool:
     return evaluate(parse_expression(text), values)
 
 
-def _holds(text: str, **values: int | float | str) -> int | float | bool:
+def _holds(text: str, **values: float | str) -> int | float | bool:
     return evaluate(parse_expression(text, condition=True), values)
 
 
@@ -23,7 +27,7 @@ def _parse_error(text: str, condition: bool = False) -> ExpressionError:
     return info.value
 
 
-def _eval_error(text: str, **values: int | float | str) -> ExpressionError:
+def _eval_error(text: str, **values: float | str) -> ExpressionError:
     expr = parse_expression(text)
     with pytest.raises(ExpressionError) as info:
         evaluate(expr, values)
