@@ -160,6 +160,7 @@ class SweepSpec:
     file: str
     bases: tuple[SweepBase, ...]
     workloads: tuple[Workload, ...]
+    workload_files: tuple[str, ...]  # the file each workload was read from, in the same order
     mapping: MappingSpec
     objectives: tuple[str, ...]
     time_limit_s: float
@@ -220,6 +221,7 @@ class _Parts:
     bases: list[SweepBase] = field(default_factory=list)
     bases_ok: bool = True
     workloads: list[Workload] = field(default_factory=list)
+    workload_files: list[str] = field(default_factory=list)
     workloads_ok: bool = True
     mapping: MappingSpec | None = None
     mapping_ok: bool = True
@@ -256,20 +258,21 @@ class _Reader:
         filters = self._filters(top, parameters, derived)
         points: tuple[DesignPoint, ...] = ()
         grid_size = 0
+        # the grid is expanded whenever its own parts are valid, so its issues show with the others
         ready = (parameters is not None and zip_groups is not None and derived is not None and filters is not None
-                 and parts.bases_ok and not issues)
+                 and parts.bases_ok)
         if ready:
             assert parameters is not None and zip_groups is not None and derived is not None and filters is not None
             grid_size, points = self._points(top, parts.bases, parameters, zip_groups, derived, filters)
-            if not issues and parts.workloads_ok and parts.mapping_ok and constraints is not None:
-                self._check_points(parts, constraints, parameters, derived, points)
+            self._check_points(parts, constraints, parameters, derived, points)
         if (issues or name is None or objectives is None or time_limit is None or seed is None or constraints is None
                 or not ready or not (parts.bases_ok and parts.workloads_ok and parts.mapping_ok)):
             issues.fail()
         assert parameters is not None and zip_groups is not None and derived is not None and filters is not None
         assert name is not None and objectives is not None and time_limit is not None and seed is not None
         assert constraints is not None
-        return SweepSpec(name, self.file, tuple(parts.bases), tuple(parts.workloads), parts.mapping or MappingSpec(),
+        return SweepSpec(name, self.file, tuple(parts.bases), tuple(parts.workloads), tuple(parts.workload_files),
+                         parts.mapping or MappingSpec(),
                          objectives, float(time_limit), seed, constraints, parameters, zip_groups, derived, filters,
                          grid_size, points)
 
@@ -327,6 +330,7 @@ class _Reader:
                     continue
                 seen_workloads[workload.name] = item.line
                 parts.workloads.append(workload)
+                parts.workload_files.append(str(loaded[0]))
         mapping_node = top.get("mapping")
         if mapping_node is not None:
             value = as_str(self.issues, mapping_node)
@@ -668,8 +672,9 @@ class _Reader:
         decided_here = [f for f in filters if not f.needs_metrics]
         base_values = {b.name: _scalars(b.document.root) if b.document and isinstance(b.document.root, YamlMap)
                        else {} for b in bases}
+        before = len(self.issues)
         self._check_base_names(bases, parameters, derived, base_values)
-        if self.issues:
+        if len(self.issues) > before:
             return grid_size, ()
         points: list[DesignPoint] = []
         for index, choice in enumerate(itertools.product(*(range(len(axis[0][1])) for axis in axes))):
@@ -700,7 +705,7 @@ class _Reader:
                 overrides[base.name] = tuple(HardwareOverride(p, v, f"{p}: {_show(v)}") for p, v in sweep_wide + own)
             if kept:
                 points.append(DesignPoint(index, values, label, overrides))
-        if not points and not self.issues:
+        if not points and not failed:
             where = top.get("filters") or params_node
             self.issues.at(where, f"no design point of the {grid_size} in the grid passes the filters")
         return grid_size, tuple(points)
@@ -777,10 +782,13 @@ class _Reader:
                     SpecIssue(i.file, i.line, i.col, i.key_path, f"{i.message} (base '{base.name}')", i.hint)
                     for i in found)
 
-    def _check_points(self, parts: _Parts, constraints: tuple[UserConstraint, ...], parameters: tuple[Parameter, ...],
-                      derived: tuple[Derived, ...], points: tuple[DesignPoint, ...]) -> None:
-        """Build every point's accelerator on every base; check the mapping and constraints on each
-        distinct one. A bad value is reported once per place, at its first point."""
+    def _check_points(self, parts: _Parts, constraints: tuple[UserConstraint, ...] | None,
+                      parameters: tuple[Parameter, ...], derived: tuple[Derived, ...],
+                      points: tuple[DesignPoint, ...]) -> None:
+        """Build every point's accelerator on every base; check the mapping and constraints (when
+        they and the workloads are valid) on each distinct one. A bad value is reported once per
+        place, at its first point."""
+        check_against = parts.workloads_ok and parts.mapping_ok and constraints is not None
         mapping = parts.mapping or MappingSpec()
         reported: dict[tuple[str, int, int, str], int] = {}
         checked: set[Accelerator] = set()
@@ -801,12 +809,12 @@ class _Reader:
                                 issue.file, issue.line, issue.col, issue.key_path,
                                 f"{issue.message} (at the point {point.label} on base '{base.name}')", issue.hint))
                     continue
-                if accel in checked:
+                if accel in checked or not check_against:
                     continue
                 checked.add(accel)
                 for workload in parts.workloads:
                     self.issues.found.extend(check_mapping_against(mapping, accel, workload))
-                    self.issues.found.extend(check_constraints(constraints, accel, workload, mapping))
+                    self.issues.found.extend(check_constraints(constraints or (), accel, workload, mapping))
 
 
 # --- helpers ------------------------------------------------------------------------------------

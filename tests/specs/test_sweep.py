@@ -48,6 +48,7 @@ def test_bundled_macro_size_by_name() -> None:
     spec = load_sweep("macro_size")
     assert [b.name for b in spec.bases] == ["dimc", "aimc"]
     assert [w.name for w in spec.workloads] == ["tiny_net"]
+    assert spec.workload_files == (str(LIBRARY / "workloads" / "tiny_net.yaml"),)
     assert spec.objectives == ("energy",)
     assert _values(spec, "array.dims.D2", "array.dims.D1", "bit_columns") == [
         (32, 4, 32), (64, 8, 64), (128, 16, 128), (256, 32, 256)]
@@ -477,3 +478,12 @@ def test_error_constraint_against_a_point(tmp_path: Path) -> None:
     """Constraints are checked against each point's accelerator (D3 added by the sweep; D4 in none)."""
     message = _error(tmp_path, "constraints: ['forbid spatial.D4.K']\nparameters: {array.dims.D3: [1, 2]}\n")
     assert message == "F:3:31: constraints[0]: unknown array dim 'D4'; aimc has array dims: D1, D2, D3"
+
+
+def test_errors_of_every_part_are_reported_together(tmp_path: Path) -> None:
+    """A workload typo does not hide the grid's own errors: both come in one SpecError."""
+    message = _error(tmp_path, "parameters:\n  rows: [0]\nderived:\n  a: 1 / rows\n",
+                     head="accelerators: [aimc]\nworkloads: [tiny_nett]\n")
+    lines = message.splitlines()
+    assert lines[0].startswith("F:2:13: workloads[0]: no bundled workload of that name, did you mean 'tiny_net'?")
+    assert lines[1:] == ["F:6:6: derived.a: division by zero (1 / 0) at the point rows=0"]
