@@ -170,7 +170,7 @@ def unknown_names(expr: Expression, known: Collection[str]) -> list[ExpressionEr
     ]
 
 
-def evaluate(expr: Expression, values: Mapping[str, Value]) -> Result:
+def evaluate(expr: Expression, values: Mapping[str, Value | None]) -> Result:
     """The value of ``expr`` with its names taken from ``values``; ExpressionError if it fails there
     (division by zero, log of a non-positive number, text where a number is needed, a missing name)."""
     return _Evaluator(expr, values).value(expr.tree)
@@ -303,7 +303,7 @@ class _Checker:
 
 
 class _Evaluator:
-    def __init__(self, expr: Expression, values: Mapping[str, Value]) -> None:
+    def __init__(self, expr: Expression, values: Mapping[str, Value | None]) -> None:
         self.expr = expr
         self.values = values
 
@@ -340,9 +340,10 @@ class _Evaluator:
             current = current.value
         assert isinstance(current, ast.Name)
         name = ".".join([current.id, *reversed(parts)])
-        if name not in self.values:
+        value = self.values.get(name)
+        if value is None:  # absent, or a metric the model has no figure for (None)
             raise self._fail(node, f"no value for '{name}'")
-        return self.values[name]
+        return value
 
     def _number(self, node: ast.expr) -> int | float:
         value = self.value(node)

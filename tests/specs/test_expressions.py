@@ -170,6 +170,7 @@ def test_leading_spaces_keep_offsets() -> None:
         ("(-8) ** 0.5", {}, "-8 ** 0.5 is not a real number", 0),
         ("rows + 1", {"rows": "analog"}, "'analog' is text, not a number", 0),
         ("rows + 1", {}, "no value for 'rows'", 0),
+        ("1 + rows", {"rows": None}, "no value for 'rows'", 4),  # a metric the model has no figure for
     ],
 )
 def test_evaluation_errors_are_located(text: str, values: dict[str, int | float | str], message: str,
