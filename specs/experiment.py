@@ -332,9 +332,10 @@ def _set(root: YamlMap, parts: list[str], value: YamlNode, where: tuple[int, int
 
 
 def _overridden(exp_file: str, hw_doc: Document | None,
-                overrides: list[tuple[HardwareOverride, YamlNode, tuple[int, int]]]) -> Accelerator:
+                overrides: list[tuple[HardwareOverride, YamlNode, tuple[int, int]]],
+                own_paths: tuple[str, ...] = ("variants[",)) -> Accelerator:
     """The accelerator file with the overrides applied, validated; issues about an overridden value
-    are reported at the override in the experiment file."""
+    are reported at the override in the experiment file (``own_paths``: the key paths its nodes have)."""
     found: list[SpecIssue] = []
     if hw_doc is None or _zigzag(hw_doc) or not isinstance(hw_doc.root, YamlMap):
         line, col = overrides[0][2]
@@ -356,6 +357,6 @@ def _overridden(exp_file: str, hw_doc: Document | None,
     except SpecError as exc:
         # nodes that came from the experiment keep its paths ("variants[1].hardware...") and places
         raise SpecError(
-            SpecIssue(exp_file, i.line, i.col, i.key_path, i.message, i.hint) if i.key_path.startswith("variants[") else i
+            SpecIssue(exp_file, i.line, i.col, i.key_path, i.message, i.hint) if i.key_path.startswith(own_paths) else i
             for i in exc.issues
         ) from None

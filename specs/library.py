@@ -18,6 +18,7 @@ KIND_DIRS: dict[str, str] = {
     "mapping": "mappings",
     "experiment": "experiments",
     "chip": "chips",  # the validation chips: hardware files with a `validation:` section
+    "sweep": "sweeps",
 }
 SUFFIXES = (".yaml", ".yml", ".onnx")  # in order of preference when two files share a stem
 

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_list_bundled_has_every_kind_sorted() -> None:
     """Every kind is listed, names sorted, each with an existing file."""
     bundled = list_bundled()
-    assert set(bundled) == {"accelerator", "workload", "mapping", "experiment", "chip"}
+    assert set(bundled) == {"accelerator", "workload", "mapping", "experiment", "chip", "sweep"}
     for entries in bundled.values():
         assert [n for n, _ in entries] == sorted(n for n, _ in entries)
         assert all(path.is_file() for _, path in entries)
