@@ -38,7 +38,8 @@ class SweepRun:
 @dataclass(frozen=True, slots=True)
 class SweepOutcome:
     folder: Path
-    runs: tuple[SweepRun, ...]  # in plan order
+    runs: tuple[SweepRun, ...]  # in plan order, those stored
+    planned: int  # runs in the plan
     skipped: tuple[SkippedPoint, ...]
     solved: int
     reused: int
@@ -141,5 +142,5 @@ def run_plan(
         for (run, record), on, dom in zip(done, fronts, dominated)
     )
     failed = sum(run.record.status == FAILED for run in runs)
-    return SweepOutcome(folder, runs, plan.skipped, solved, len(plan.runs) - len(pending), failed, interrupted,
+    return SweepOutcome(folder, runs, len(plan.runs), plan.skipped, solved, len(plan.runs) - len(pending), failed, interrupted,
                         tuple(metrics), execution, time.perf_counter() - start)
