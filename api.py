@@ -60,7 +60,14 @@ from imcmap.specs.full_mapping import (
     violation_issue,
 )
 from imcmap.specs.library import KIND_DIRS
+from imcmap.specs.sweep import SweepSpec
+from imcmap.specs.sweep import load_sweep as _load_sweep
 from imcmap.specs.zigzag import ZigZagHardwareSpec
+from imcmap.sweep.driver import SweepOutcome, SweepRun, run_plan
+from imcmap.sweep.engine import Progress as SweepProgress
+from imcmap.sweep.engine import SchedulerUnreachable
+from imcmap.sweep.engine import ProgressFn as SweepProgressFn
+from imcmap.sweep.plan import make_plan
 
 __all__ = [
     "BundledKind",
@@ -74,6 +81,9 @@ __all__ = [
     "ShowResult",
     "SolveResult",
     "SpecError",
+    "SchedulerUnreachable",
+    "SweepProgress",
+    "SweepResult",
     "ValidationResult",
     "VariantRun",
     "evaluate",
@@ -90,6 +100,7 @@ __all__ = [
     "parse_constraints",
     "show",
     "solve",
+    "sweep",
     "validate",
 ]
 
@@ -555,3 +566,62 @@ def experiment(
         result = run(variant.name, variant.accelerator, spec.constraints + variant.constraints)
         runs.append(VariantRun(variant, result, compare_networks(variant.name, baseline.network, result.network)))
     return ExperimentResult(spec, baseline, tuple(runs))
+
+
+# --- sweep ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    """What ``imcmap sweep`` did: every planned run (stored before, or solved now), the design points
+    not solved and why, the Pareto fronts per workload (``runs[i].on_front``) and where it is stored."""
+
+    spec: SweepSpec
+    outcome: SweepOutcome
+
+    @property
+    def runs(self) -> tuple[SweepRun, ...]:
+        return self.outcome.runs
+
+    @property
+    def folder(self) -> Path:
+        return self.outcome.folder
+
+    @property
+    def interrupted(self) -> bool:
+        return self.outcome.interrupted
+
+    @property
+    def complete(self) -> bool:
+        """Every planned run is stored and none failed."""
+        return not self.interrupted and self.outcome.failed == 0 and len(self.runs) == self.outcome.planned
+
+
+def load_sweep(sweep_spec: str | Path) -> SweepSpec:
+    """A bundled name (``iccad23``) or a path to a sweep YAML file; every issue raised at once."""
+    return _load_sweep(resolve("sweep", sweep_spec))
+
+
+def default_sweep_folder(spec: SweepSpec) -> Path:
+    return Path(f"sweep-{spec.name}")
+
+
+def sweep(
+    sweep_spec: str | Path | SweepSpec,
+    output: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    fresh: bool = False,
+    progress: SweepProgressFn | None = None,
+) -> SweepResult:
+    """Solve every (design point, workload, objective) of the sweep not yet stored in ``output``
+    (default ``sweep-<name>``), on a local Dask cluster of ``workers`` processes or on the cluster at
+    ``scheduler``; ``fresh`` forgets what is stored first. Each run is stored as it finishes."""
+    spec = sweep_spec if isinstance(sweep_spec, SweepSpec) else load_sweep(sweep_spec)
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1 (got {workers})")
+    plan = make_plan(spec)
+    folder = Path(output) if output is not None else default_sweep_folder(spec)
+    outcome = run_plan(plan, folder, workers=workers, scheduler=scheduler, fresh=fresh, progress=progress)
+    return SweepResult(spec, outcome)

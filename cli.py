@@ -20,9 +20,10 @@ from typing import NoReturn
 from imcmap import __version__, api
 from imcmap.report.evaluate import render_evaluation
 from imcmap.report.experiment import render_experiment
-from imcmap.report.files import experiment_files, solve_files, write_files
+from imcmap.report.files import experiment_files, solve_files, sweep_files, write_files
 from imcmap.report.show import render_listing, render_show
 from imcmap.report.solve import render_solve, report_infeasible
+from imcmap.report.sweep import render_sweep
 from imcmap.report.text import print_notes
 from imcmap.report.validate import render_validation
 from imcmap.serialize import (
@@ -31,6 +32,7 @@ from imcmap.serialize import (
     json_text,
     network_json,
     show_json,
+    sweep_json,
     validation_json,
 )
 from imcmap.specs import SpecError
@@ -335,6 +337,61 @@ def _run_experiment(args: argparse.Namespace, consoles: Consoles) -> int:
 
 register(Command("experiment", "solve a baseline and its variants (constraints, hardware changes) and compare them",
                  _experiment_arguments, _run_experiment))
+
+
+# --- imcmap sweep ------------------------------------------------------------------------------
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sweep", metavar="SWEEP", help="sweep YAML file, or a bundled sweep's name")
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="results folder (default sweep-NAME): sweep.sqlite, runs.csv, sweep.json, report.txt, "
+                        "sweep.html and, with matplotlib, fronts.png; runs stored there are not solved again")
+    parser.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all cores)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at "
+                        "ADDRESS (tcp://HOST:PORT) instead of a local one")
+    parser.add_argument("--fresh", action="store_true", help="forget the runs stored in the folder first")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def _sweep_progress(err: Console, quiet: bool) -> tuple[Progress, Callable[[api.SweepProgress], None]]:
+    progress = Progress(
+        TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+        console=err, transient=True, disable=quiet or not err.is_terminal,
+    )
+    task = progress.add_task("", total=None)
+
+    def advance(tick: api.SweepProgress) -> None:
+        eta = "" if tick.eta_s is None else f", about {tick.eta_s:.0f} s left"
+        progress.update(task, total=tick.total, completed=tick.done,
+                        description=f"{tick.running} running, {tick.failed} failed{eta}")
+
+    return progress, advance
+
+
+def _run_sweep(args: argparse.Namespace, consoles: Consoles) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"imcmap sweep: error: --workers must be >= 1 (got {args.workers})")
+    spec = api.load_sweep(args.sweep)
+    progress, advance = _sweep_progress(consoles.err, args.json)
+    try:
+        with progress:
+            result = api.sweep(spec, args.output, workers=args.workers, scheduler=args.scheduler, fresh=args.fresh,
+                               progress=advance)
+    except api.SchedulerUnreachable as exc:
+        raise UsageError(f"imcmap sweep: error: {exc}") from None
+    write_files(result.folder, sweep_files(result, consoles.err))
+    if args.json:
+        print_json(consoles.out, sweep_json(result), indent=1)
+    else:
+        render_sweep(consoles.out, result)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.complete else EXIT_NO_SOLUTION
+
+
+register(Command("sweep", "solve every design point of a hardware sweep and show the Pareto fronts",
+                 _sweep_arguments, _run_sweep))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import ExperimentResult
+    from imcmap.api import ExperimentResult, SweepResult
     from imcmap.solver.network import NetworkResult
 
 MISSING = "PNG plots need matplotlib: pip install 'imcmap[plot]' (or matplotlib>=3.7); no plots written"
@@ -101,4 +101,50 @@ def experiment_png(result: ExperimentResult) -> bytes:
     right.set_ylabel("energy change (%)")
     right.set_title("per layer")
     right.legend(fontsize=8)
+    return _png(fig)
+
+
+def sweep_fronts_png(result: SweepResult) -> bytes:
+    """Per workload, energy against latency (log-log) of every solved run, coloured by accelerator; the
+    sweep's Pareto front filled, the other runs hollow; the energy-latency front dashed."""
+    from matplotlib.figure import Figure
+
+    runs = [r for r in result.runs if r.record.energy_pj and r.record.latency_cycles]
+    workloads = list(dict.fromkeys(r.record.workload for r in runs)) or ["(none solved)"]
+    from matplotlib import colormaps
+
+    bases = list(dict.fromkeys(r.record.accelerator for r in runs))
+    colors = {base: colormaps["tab10"](i % 10) for i, base in enumerate(bases)}
+    columns = min(2, len(workloads))
+    rows = (len(workloads) + columns - 1) // columns
+    fig = Figure(figsize=(6.5 * columns, 4.5 * rows))
+    for index, workload in enumerate(workloads):
+        ax = fig.add_subplot(rows, columns, index + 1)
+        mine = [r for r in runs if r.record.workload == workload]
+        for base in bases:
+            group = [r for r in mine if r.record.accelerator == base]
+            for on, marker_fill in ((True, colors[base]), (False, "none")):
+                pts = [r for r in group if r.on_front == on]
+                if pts:
+                    ax.scatter([r.record.energy_pj / 1e6 for r in pts], [r.record.latency_cycles for r in pts],
+                               s=36, facecolors=marker_fill, edgecolors=colors[base],
+                               label=f"{base}" if on else None)
+        # the line is the energy-latency front of this plot; the filled points are the sweep's front,
+        # which also weighs area and so holds points this plane shows as beaten
+        front, best = [], float("inf")
+        for r in sorted(mine, key=lambda r: (r.record.energy_pj or 0.0, r.record.latency_cycles or 0.0)):
+            if (r.record.latency_cycles or 0.0) < best:
+                front.append(r)
+                best = r.record.latency_cycles or 0.0
+        if len(front) > 1:
+            ax.plot([r.record.energy_pj / 1e6 for r in front], [r.record.latency_cycles for r in front],
+                    color="grey", linestyle="--", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("energy per inference (µJ)")
+        ax.set_ylabel("latency (cycles)")
+        ax.set_title(f"{result.spec.name}: {workload}")
+        if mine:
+            ax.legend(fontsize=8, title="filled: on the front\n(dashed: energy-latency front)", title_fontsize=8)
+    fig.tight_layout()
     return _png(fig)

@@ -4,7 +4,8 @@
 * ``show``: ``show_json`` (``accelerator_json``, ``workload_json`` with ``layer_json``, ``mapping_spec_json``).
 * ``solve``: ``network_json`` of a ``SolveResult`` or ``NetworkResult`` (``layer_result_json``,
   ``mapping_json``, ``bound_source``); ``mappings_yaml``.
-* ``evaluate``: ``evaluation_json``; ``validate``: ``validation_json``; ``experiment``: ``experiment_json``.
+* ``evaluate``: ``evaluation_json``; ``validate``: ``validation_json``; ``experiment``: ``experiment_json``;
+  ``sweep``: ``sweep_json`` (``sweep_run_json``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from imcmap.solver.solve import LayerSolution
 from imcmap.specs.full_mapping import full_mapping_plain, full_mapping_to_yaml
 
 if TYPE_CHECKING:  # pragma: no cover - types only: api builds on this module
-    from imcmap.api import Evaluation, ExperimentResult, ShowResult, SolveResult
+    from imcmap.api import Evaluation, ExperimentResult, ShowResult, SolveResult, SweepResult
+    from imcmap.sweep.driver import SweepRun
     from imcmap.chips import ChipCheck, ChipFigures, ChipRatios
 
 
@@ -405,3 +407,85 @@ def experiment_json(result: ExperimentResult) -> dict[str, object]:
         },
         "variants": variants,
     }
+
+
+# --- sweep ----------------------------------------------------------------------------------------
+
+
+RUN_FIGURES = ("status", "energy_pj", "latency_cycles", "latency_s", "area_mm2", "tops_per_w", "tops_per_mm2",
+               "peak_tops_per_w", "peak_tops_per_mm2", "utilization", "median_gap", "worst_gap", "lower_bound",
+               "wall_time_s")
+
+
+def sweep_run_json(run: SweepRun) -> dict[str, object]:
+    record = run.record
+    out: dict[str, object] = {
+        "point": dict(record.point),
+        "accelerator": record.accelerator,
+        "workload": record.workload,
+        "objective": record.objective,
+    }
+    out.update({name: getattr(record, name) for name in RUN_FIGURES})
+    out["edp_pj_s"] = (record.energy_pj * record.latency_s
+                       if record.energy_pj is not None and record.latency_s is not None else None)
+    out["ops_per_mac"] = 2
+    out["on_front"] = run.on_front
+    out["proven_dominated"] = run.proven_dominated
+    out["reused"] = run.reused
+    out["energy_by_component_pj"] = json.loads(record.energy_by_component_json)
+    out["energy_by_level_pj"] = json.loads(record.energy_by_level_json)
+    out["error"] = record.error
+    out["key"] = run.planned.request.key
+    return out
+
+
+def sweep_json(result: SweepResult) -> dict[str, object]:
+    """Every planned run that is stored, the fronts per workload (indices into ``runs``), the points
+    not solved and why, and what this call did."""
+    outcome = result.outcome
+    runs = [sweep_run_json(run) for run in outcome.runs]
+    fronts: dict[str, list[int]] = {}
+    for index, run in enumerate(outcome.runs):
+        fronts.setdefault(run.record.workload, [])
+        if run.on_front:
+            fronts[run.record.workload].append(index)
+    return {
+        "imcmap_version": __version__,
+        "sweep": result.spec.name,
+        "file": result.spec.file,
+        "folder": str(outcome.folder),
+        "front_metrics": list(outcome.metrics),
+        "runs": runs,
+        "fronts": fronts,
+        "skipped": [
+            {"point": dict(s.point.values), "accelerator": s.base, "reason": s.reason, "filtered": s.filtered}
+            for s in outcome.skipped
+        ],
+        "planned": outcome.planned,
+        "solved": outcome.solved,
+        "reused": outcome.reused,
+        "failed": outcome.failed,
+        "interrupted": outcome.interrupted,
+        "solver": {"time_limit_s": result.spec.time_limit_s, "seed": result.spec.seed, "num_workers": 1},
+        "workers": outcome.execution.workers if outcome.execution else 0,
+        "scheduler": outcome.execution.scheduler if outcome.execution else None,
+        "wall_time_s": outcome.wall_time_s,
+    }
+
+
+def sweep_csv(result: SweepResult) -> str:
+    """One row per stored run: the point's values (``point.<name>``), then ``sweep_run_json``'s scalars."""
+    import csv
+    import io
+
+    rows = [sweep_run_json(run) for run in result.outcome.runs]
+    point_names = list(dict.fromkeys(name for row in rows for name in row["point"]))  # type: ignore[attr-defined]
+    scalars = [k for k in (rows[0] if rows else {}) if k not in ("point", "energy_by_component_pj", "energy_by_level_pj")]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([f"point.{n}" for n in point_names] + scalars)
+    for row in rows:
+        point = row["point"]
+        writer.writerow([point.get(n, "") for n in point_names]  # type: ignore[attr-defined]
+                        + ["" if row[k] is None else repr(row[k]) if isinstance(row[k], float) else row[k] for k in scalars])
+    return buffer.getvalue()

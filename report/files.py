@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from imcmap import plots
-from imcmap.api import ExperimentResult, SolveResult
-from imcmap.serialize import experiment_json, json_text, mappings_yaml, network_json
+from imcmap.api import ExperimentResult, SolveResult, SweepResult
+from imcmap.serialize import experiment_json, json_text, mappings_yaml, network_json, sweep_csv, sweep_json
 from rich.console import Console
 
 from .experiment import render_experiment
 from .solve import render_solve
+from .sweep import render_sweep
+from .sweep_html import sweep_html
 from .text import say
 
 REPORT_WIDTH = 120  # report.txt is read in an editor, not a terminal of unknown width
@@ -85,6 +87,22 @@ def experiment_files(result: ExperimentResult, err: Console) -> dict[str, str | 
     if plots.available():
         files["comparison.png"] = plots.experiment_png(result)
         files["energy_per_layer.png"] = plots.energy_per_layer_png(result.baseline.network)
+    else:
+        say(err, f"note: {plots.MISSING}")
+    return files
+
+
+def sweep_files(result: SweepResult, err: Console) -> dict[str, str | bytes]:
+    """Beside ``sweep.sqlite`` (the record): sweep.json, runs.csv, report.txt, sweep.html and, with
+    matplotlib, fronts.png (else a note on ``err``)."""
+    files: dict[str, str | bytes] = {
+        "sweep.json": json_text(sweep_json(result), indent=1),
+        "runs.csv": sweep_csv(result),
+        "report.txt": _text(lambda console: render_sweep(console, result)),
+        "sweep.html": sweep_html(result),
+    }
+    if plots.available():
+        files["fronts.png"] = plots.sweep_fronts_png(result)
     else:
         say(err, f"note: {plots.MISSING}")
     return files

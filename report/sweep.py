@@ -1,0 +1,107 @@
+"""``imcmap sweep``: per workload, one row per run with the Pareto front marked, then the points not
+solved and a summary of what this call solved and reused."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from .text import energy_unit, in_unit, plural, say
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from imcmap.api import SweepResult
+    from imcmap.sweep.driver import SweepRun
+
+FRONT_MARK = "★"
+DOMINATED_MARK = "·"  # off the front, proven so by certified lower bounds (not by gaps)
+
+
+def _num(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _gap(run: SweepRun) -> str:
+    """The worst certified gap of the run's layers (the median is in the JSON and CSV)."""
+    r = run.record
+    if r.median_gap is None or r.worst_gap is None:
+        return "-"
+    return f"{r.worst_gap:.2%}"
+
+
+def _varying(runs: tuple[SweepRun, ...]) -> list[str]:
+    """The point's values that differ between runs (a constant says nothing per row)."""
+    names: list[str] = []
+    for run in runs:
+        for name, _ in run.record.point:
+            if name != "base" and name not in names:
+                names.append(name)
+    return [n for n in names if len({dict(r.record.point).get(n) for r in runs}) > 1]
+
+
+def render_sweep(console: Console, result: SweepResult) -> None:
+    outcome = result.outcome
+    say(console, f"sweep {result.spec.name}: {plural(outcome.planned, 'run')} planned "
+                 f"({len(result.spec.bases)} accelerator(s) x {len(result.spec.points())} design point(s) x "
+                 f"{len(result.spec.workloads)} workload(s) x {len(result.spec.objectives)} objective(s), "
+                 f"less {len(outcome.skipped)} point(s) not solved); front over "
+                 f"{', '.join(outcome.metrics)}; {FRONT_MARK} on the front, {DOMINATED_MARK} proven off it by "
+                 "certified bounds; TOPS at 2 ops per MAC, peak = the array at full utilisation; gap = worst "
+                 "certified layer gap")
+    objectives = len(result.spec.objectives) > 1
+    for workload in dict.fromkeys(run.record.workload for run in outcome.runs):
+        runs = tuple(run for run in outcome.runs if run.record.workload == workload)
+        energies = [r.record.energy_pj for r in runs if r.record.energy_pj is not None]
+        unit, scale = energy_unit(max(energies) if energies else 1.0)
+        varying = _varying(runs)
+        statuses = len({run.record.status for run in runs}) > 1 or runs[0].record.status != "done"
+        table = Table(title=f"workload {workload}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                      title_justify="left", collapse_padding=True)
+        table.add_column("", no_wrap=True)
+        table.add_column("accel", no_wrap=True)
+        for name in varying:
+            table.add_column(name.rsplit(".", 1)[-1], justify="right", no_wrap=True)
+        if objectives:
+            table.add_column("obj", no_wrap=True)
+        if statuses:
+            table.add_column("status", no_wrap=True)
+        for header in (f"E {unit}", "cycles", "mm²", "TOPS/W", "peak", "TOPS/mm²", "peak", "util", "gap"):
+            table.add_column(header, justify="right", no_wrap=True)
+        for run in runs:
+            r = run.record
+            point = dict(r.point)
+            row = [FRONT_MARK if run.on_front else DOMINATED_MARK if run.proven_dominated else "", r.accelerator]
+            row += [str(point.get(name, "")) for name in varying]
+            if objectives:
+                row.append(r.objective)
+            if statuses:
+                row.append(r.status)
+            row += [
+                "-" if r.energy_pj is None else in_unit(r.energy_pj, scale),
+                _num(r.latency_cycles, ",.0f"),
+                _num(r.area_mm2, ".3g"),
+                _num(r.tops_per_w, ".3g"),
+                _num(r.peak_tops_per_w, ".3g"),
+                _num(r.tops_per_mm2, ".3g"),
+                _num(r.peak_tops_per_mm2, ".3g"),
+                _num(r.utilization, ".0%"),
+                _gap(run),
+            ]
+            table.add_row(*row)
+        # a sweep table is read whole: wider than the terminal beats columns cut to one character
+        width = console.width
+        console.width = max(width, console.measure(table, options=console.options.update_width(1000)).maximum)
+        try:
+            console.print(table)
+        finally:
+            console.width = width
+    for skipped in outcome.skipped:
+        say(console, f"not solved: {skipped.base} at {skipped.point.label or 'the base point'}: {skipped.reason}")
+    for run in outcome.runs:
+        if run.record.error and run.record.status != "done":
+            say(console, f"{run.record.status}: {run.record.accelerator} at {run.planned.point.label} on "
+                         f"{run.record.workload} ({run.record.objective}): {run.record.error}")
+    say(console, f"{outcome.solved} solved, {outcome.reused} reused from {outcome.folder}, {outcome.failed} failed"
+                 + (", interrupted" if outcome.interrupted else "") + f"; {outcome.wall_time_s:.1f} s")
