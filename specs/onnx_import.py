@@ -385,7 +385,8 @@ def _build_layer(
     op, data_index, weight_index = compute
     if node.op_type == "Einsum" and len(node.input) != 2:
         count = len(node.input)
-        raise _NotModelled(f"{count} operand{'s' if count != 1 else ''} (only a product of two fits the loop nest)")
+        plural = "s" if count != 1 else ""
+        raise _NotModelled(f"{count} operand{plural} (only a product of two fits the loop nest)")
     if len(node.input) <= max(data_index, weight_index) or not node.input[weight_index] or not node.output:
         raise _NodeProblem(f"{node.op_type} node lacks inputs or outputs")
     data, weight, output = node.input[data_index], node.input[weight_index], node.output[0]
@@ -623,7 +624,9 @@ def _einsum_geometry(equation: str, a: tuple[int, ...], b: tuple[int, ...]) -> _
     for labels in (labels_a, labels_b):
         repeated = sorted({label for label in labels if labels.count(label) > 1})
         if repeated:
-            raise _NotModelled(f"equation '{equation}' repeats index '{repeated[0]}' in one operand (a diagonal)")
+            raise _NotModelled(
+                f"equation '{equation}' repeats index '{repeated[0]}' in one operand (a diagonal)"
+            )
     size_a, size_b = dict(zip(labels_a, a, strict=True)), dict(zip(labels_b, b, strict=True))
     for label in size_a.keys() & size_b.keys():
         one, other = size_a[label], size_b[label]
@@ -657,13 +660,17 @@ def _einsum_labels(equation: str, ranks: tuple[int, int]) -> tuple[tuple[list[st
     lhs, arrow, rhs = text.partition("->")
     terms = lhs.split(",")
     if not text or len(terms) != 2:
-        raise _NodeProblem(f"equation '{equation}' does not have two operand terms, as the node has two inputs")
+        raise _NodeProblem(
+            f"equation '{equation}' does not have two operand terms, as the node has two inputs"
+        )
     parsed = [_einsum_term(term, equation) for term in terms]
     widths = []
     for (letters, has_ellipsis), rank, term in zip(parsed, ranks, terms, strict=True):
-        width = rank - len(letters)
+        width = rank - (len(letters) - has_ellipsis)  # the dims "..." stands for
         if width < 0 or (width and not has_ellipsis):
-            raise _NodeProblem(f"equation '{equation}': term '{term}' does not match an operand of rank {rank}")
+            raise _NodeProblem(
+                f"equation '{equation}': term '{term}' does not match an operand of rank {rank}"
+            )
         widths.append(width if has_ellipsis else 0)
     span = max(widths)
 
@@ -674,18 +681,22 @@ def _einsum_labels(equation: str, ranks: tuple[int, int]) -> tuple[tuple[list[st
         return letters[:at] + [f"...{span - width + i}" for i in range(width)] + letters[at + 1 :]
 
     operands = [
-        expand(letters, has_ellipsis, width) for (letters, has_ellipsis), width in zip(parsed, widths, strict=True)
+        expand(letters, has_ellipsis, width)
+        for (letters, has_ellipsis), width in zip(parsed, widths, strict=True)
     ]
     if arrow:
         out_letters, out_ellipsis = _einsum_term(rhs, equation)
         output = expand(out_letters, out_ellipsis, span)
         unknown = [label for label in output if label not in operands[0] and label not in operands[1]]
         if unknown or len(set(output)) != len(output):
-            raise _NodeProblem(f"equation '{equation}': the output must name distinct indices of the operands")
+            raise _NodeProblem(
+                f"equation '{equation}': the output must name distinct indices of the operands"
+            )
     else:
         counts = [*operands[0], *operands[1]]
         output = [f"...{i}" for i in range(span)]
-        output += sorted(label for label in set(counts) if counts.count(label) == 1 and not label.startswith("..."))
+        once = {label for label in counts if counts.count(label) == 1 and not label.startswith("...")}
+        output += sorted(once)
     return (operands[0], operands[1]), output
 
 
@@ -713,7 +724,7 @@ def _upstream(
     nodes: Sequence[onnx.NodeProto], compute: set[int], graph_inputs: Iterable[str]
 ) -> dict[str, _Upstream]:
     """For each tensor, the nearest compute nodes and the graph inputs whose values flow into it."""
-    upstream: dict[str, _Upstream] = {name: _Upstream(graph_inputs=frozenset({name})) for name in graph_inputs}
+    upstream = {name: _Upstream(graph_inputs=frozenset({name})) for name in graph_inputs}
     for index, node in enumerate(nodes):  # topological order (checked on load)
         if index in compute:
             reached = _Upstream(layers=frozenset({index}))
@@ -733,7 +744,7 @@ def _upstream(
 
 def _operand_tensor(node: onnx.NodeProto, operand: Operand) -> str:
     _, data_index, weight_index = _COMPUTE_OPS[node.op_type]
-    return node.input[data_index if operand is Operand.I else weight_index]
+    return str(node.input[data_index if operand is Operand.I else weight_index])
 
 
 def _precision_warnings(unpriced_types: Iterable[int], default: Precision) -> list[str]:
