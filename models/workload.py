@@ -1,7 +1,14 @@
 """Layers: loop dimensions, operand relevance, precisions.
 
 A layer is the loop nest ``O[b,g,k,oy,ox] += W[g,k,c,fy,fx] * I[b,g,c,iy,ix]`` with
-``ix = stride_x*ox + dilation_x*fx - pad_left`` (same for y). Gemm/MatMul use B, K, C only.
+``ix = stride_x*ox + dilation_x*fx - pad_left`` (same for y). Gemm/MatMul use B, G, K, C only:
+``O[b,g,k] += W[g,k,c] * I[b,g,c]``, B the rows sharing one right operand, G the slices that each
+have their own (attention's heads).
+
+I and O are the network's activations; W is what the loop nest stores, a weight for Conv and most
+Gemm/MatMul layers, but in attention's ``Q x K^T`` and ``P x V`` it is produced during inference
+too. ``Layer.dynamic_operands`` says so (``{W}``), and ``Layer.weight_sources`` names the layers
+that produce it, so a cost model can price what storing it costs per inference.
 """
 
 from __future__ import annotations
@@ -78,7 +85,11 @@ class Layer:
     dilation: tuple[int, int] = (1, 1)  # (y, x)
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # (top, left, bottom, right) zeros the output window reaches
     precision: Precision = field(default_factory=Precision)
-    sources: tuple[str, ...] = ()  # names of the layers whose outputs feed this one's input
+    sources: tuple[str, ...] = ()  # names of the layers whose outputs feed this one's I (or a dynamic W)
+    # operands computed during inference although the loop nest stores them like weights (only W can
+    # be: I and O always are); empty for a layer whose W is a stored parameter
+    dynamic_operands: frozenset[Operand] = frozenset()
+    weight_sources: tuple[str, ...] = ()  # of ``sources``, the layers whose outputs feed a dynamic W
 
     def size(self, dim: str) -> int:
         return self.dims.get(dim, 1)
@@ -129,6 +140,7 @@ class Layer:
             self.stride,
             self.dilation,
             self.precision,
+            self.dynamic_operands,
         )
 
 

@@ -21,6 +21,34 @@ Compute nodes (default ONNX domain only) and their loop dimensions:
   each slice has its own "weight", which is what ``G`` means, so they multiply into ``G``. With a
   2-D second operand this is simply ``B = prod(leading dims) * M``. A 1-D ``A`` has ``M = 1``, a
   1-D second operand ``N = 1``.
+* ``Einsum`` with two operands -> op ``"MatMul"`` (the same loop nest), by the same reading of its
+  indices: in both operands and the output -> ``G`` (``B`` where the second operand has size 1
+  there, as for MatMul's broadcast dims); in the first operand and the output -> ``B``; in the
+  second and the output -> ``K``; in both operands, not the output -> ``C``. So
+  ``"bsd,df->bsf"`` is a projection (B = b*s), ``"bhqd,bhkd->bhqk"`` attention's scores (G = b*h,
+  B = q, C = d, K = k) and ``"bhqk,bhkd->bhqd"`` its context (G = b*h, B = q, C = k, K = d);
+  ``...`` broadcasts as in numpy, and an equation without ``->`` has numpy's implicit output. Forms
+  outside this nest (one or three operands, an index summed over one operand only, a repeated
+  index) are listed as unmodelled, with a warning.
+
+Why heads are ``G`` and query rows ``B`` in attention: per head ``h``, ``S[h,q,k] += Q[h,q,d] *
+K[h,k,d]``. The right operand (``K``, the loop nest's W) is different for every head, so the head
+loop must be relevant to W, I and O, which in ``models.workload`` only ``G`` is; the query rows
+reuse the same W, as a weight is reused across a batch, so they are the W-irrelevant ``B`` (not
+``OX``, which would bring a filter window and a halo that a matrix product does not have). A
+left operand broadcast against a right one that varies (one A for every slice) has no place in the
+nest (I is relevant to G): it is priced as if each slice read its own copy, with a warning.
+
+Dynamic operands: W is normally a stored parameter, but in ``Q x K^T`` and ``P x V`` it is computed
+during inference. The importer walks back from W as from I (below); W is *dynamic*
+(``Layer.dynamic_operands == {W}``) when that walk reaches a compute layer (those are
+``Layer.weight_sources``) or a *data* graph input, one that also reaches some layer's I (the
+network's input, a mask, a cache combined with data). A graph input that reaches compute layers
+only as their weight is a stored parameter: shapes-only graphs, like the bundled ones, declare
+their weights as data-less graph inputs, and an initializer never changes. So a KV cache arriving
+as a graph input is dynamic through its ``Concat`` with the new token's key (which reaches the key
+projection), while a cache read with no layer or data input feeding it is read as a stored weight.
+Dynamic W is recorded, not yet priced differently: the cost model stores it like a weight.
 
 Shapes: a dynamic (``dim_param``) or missing batch dimension (dim 0 of a graph input that is not
 an initializer) is set to 1 before shape inference, with a warning; every other dimension a compute
@@ -36,9 +64,11 @@ it runs on an IMC macro. ``Workload.warnings`` then says so once, e.g. "float32 
 8-bit (default precision)". Partial sums are ``max(default psum_bits, o_bits)`` wide.
 
 ``Layer.sources``: the nearest upstream compute layers feeding the layer's data input (the I
-operand: input 0 of Conv/Gemm/MatMul), found by walking back through every non-compute node (Relu,
-MaxPool, Add -> both branches, BatchNormalization, Flatten, Reshape, ...) but not through
-``Shape``/``Size``, whose outputs carry metadata rather than data. Listed in graph order.
+operand: input 0 of Conv/Gemm/MatMul/Einsum) or its dynamic W, found by walking back through every
+non-compute node (Relu, MaxPool, Add -> both branches, BatchNormalization, Flatten, Reshape,
+Transpose, Softmax, Split, Slice, Concat, ...) but not through ``Shape``/``Size``, whose outputs
+carry metadata rather than data. Listed in graph order; so ``Q x K^T`` lists the query and the key
+projections, and ``weight_sources`` the key projection alone.
 
 Layer names are the ONNX node names; an empty name becomes ``<op_type>_<node index>`` and a
 repeated one gets a ``_1``, ``_2`` ... suffix (with a warning), so names are unique.
@@ -63,6 +93,7 @@ from onnx import TensorProto, shape_inference
 from ..models.workload import (
     LOOP_DIMS,
     Layer,
+    Operand,
     Precision,
     UnmodelledOp,
     Workload,
@@ -81,6 +112,7 @@ _COMPUTE_OPS: dict[str, tuple[str, int, int]] = {
     "MatMul": ("MatMul", 0, 1),
     "MatMulInteger": ("MatMul", 0, 1),
     "QLinearMatMul": ("MatMul", 0, 3),
+    "Einsum": ("MatMul", 0, 1),
 }
 
 _DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
@@ -170,7 +202,7 @@ def load_onnx(path: str | Path, *, default_precision: Precision | None = None) -
             continue
         try:
             layers[index] = _build_layer(
-                node, names[index], compute, infos, producers, default, unpriced_types
+                node, names[index], compute, infos, producers, default, unpriced_types, warnings
             )
         except _NodeProblem as problem:
             issues.append(SpecIssue(file, 0, 0, f"onnx.node[{names[index]}]", str(problem)))
@@ -180,12 +212,27 @@ def load_onnx(path: str | Path, *, default_precision: Precision | None = None) -
     if issues:
         raise SpecError(issues)
 
-    upstream = _upstream_compute(nodes, set(layers))
+    initializers = {tensor.name for tensor in inferred.graph.initializer}
+    graph_inputs = [value.name for value in inferred.graph.input if value.name not in initializers]
+    upstream = _upstream(nodes, set(layers), graph_inputs)
+    nothing = _Upstream()  # an initializer's
+    data_inputs: set[str] = set()  # graph inputs some layer reads as (part of) its I
+    for index in layers:
+        data_inputs |= upstream.get(_operand_tensor(nodes[index], Operand.I), nothing).graph_inputs
     finished: list[Layer] = []
     for index, layer in layers.items():
-        data_input = nodes[index].input[_COMPUTE_OPS[nodes[index].op_type][1]]
-        sources = tuple(layers[i].name for i in sorted(upstream.get(data_input, frozenset())))
-        finished.append(dataclasses.replace(layer, sources=sources))
+        feeding_input = upstream.get(_operand_tensor(nodes[index], Operand.I), nothing).layers
+        weight = upstream.get(_operand_tensor(nodes[index], Operand.W), nothing)
+        dynamic = bool(weight.layers) or bool(weight.graph_inputs & data_inputs)
+        feeding_weight = weight.layers if dynamic else frozenset()
+        finished.append(
+            dataclasses.replace(
+                layer,
+                sources=tuple(layers[i].name for i in sorted(feeding_input | feeding_weight)),
+                dynamic_operands=frozenset({Operand.W}) if dynamic else frozenset(),
+                weight_sources=tuple(layers[i].name for i in sorted(feeding_weight)),
+            )
+        )
 
     warnings += _precision_warnings(unpriced_types, default)
     return Workload(
@@ -333,8 +380,13 @@ def _build_layer(
     producers: dict[str, onnx.NodeProto],
     default: Precision,
     unpriced_types: set[int],
+    warnings: list[str],
 ) -> Layer:
     op, data_index, weight_index = compute
+    if node.op_type == "Einsum" and len(node.input) != 2:
+        count = len(node.input)
+        plural = "s" if count != 1 else ""
+        raise _NotModelled(f"{count} operand{plural} (only a product of two fits the loop nest)")
     if len(node.input) <= max(data_index, weight_index) or not node.input[weight_index] or not node.output:
         raise _NodeProblem(f"{node.op_type} node lacks inputs or outputs")
     data, weight, output = node.input[data_index], node.input[weight_index], node.output[0]
@@ -346,8 +398,15 @@ def _build_layer(
         geometry = _conv_geometry(x_shape, w_shape, attrs, _known_shape(output, infos))
     elif op == "Gemm":
         geometry = _gemm_geometry(x_shape, w_shape, attrs)
+    elif node.op_type == "Einsum":
+        geometry = _einsum_geometry(attrs.get_str("equation", ""), x_shape, w_shape)
     else:
         geometry = _matmul_geometry(x_shape, w_shape)
+    if geometry.input_copies > 1:
+        warnings.append(
+            f"{node.op_type} '{name}': its first operand is broadcast over {geometry.input_copies} of "
+            f"the G = {geometry.dims['G']} slices, priced as if each slice read its own copy"
+        )
 
     def bits(tensor: str, fallback: int) -> int:
         elem = _storage_type(tensor, infos, producers)
@@ -379,6 +438,7 @@ class _Geometry:
     stride: tuple[int, int] = (1, 1)
     dilation: tuple[int, int] = (1, 1)
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
+    input_copies: int = 1  # G slices that share one slice of the first operand (broadcast), priced apart
 
 
 def _static_shape(tensor: str, infos: dict[str, _TensorInfo]) -> tuple[int, ...]:
@@ -545,7 +605,7 @@ def _matmul_geometry(a: tuple[int, ...], b: tuple[int, ...]) -> _Geometry:
     rank = max(len(a_lead), len(b_lead))
     a_lead = (1,) * (rank - len(a_lead)) + a_lead
     b_lead = (1,) * (rank - len(b_lead)) + b_lead
-    shared, separate = 1, 1  # leading dims along which the second operand is shared / differs
+    shared, separate, copies = 1, 1, 1  # leading dims: second operand shared / differs / first shared
     for size_a, size_b in zip(a_lead, b_lead, strict=True):
         if size_a != size_b and 1 not in (size_a, size_b):
             raise _NodeProblem(f"batch dims {a_lead} and {b_lead} do not broadcast")
@@ -553,26 +613,138 @@ def _matmul_geometry(a: tuple[int, ...], b: tuple[int, ...]) -> _Geometry:
             shared *= size_a
         else:
             separate *= max(size_a, size_b)
-    return _Geometry({"B": shared * rows, "G": separate, "C": reduction, "K": features})
+            copies *= size_b if size_a == 1 else 1
+    dims = {"B": shared * rows, "G": separate, "C": reduction, "K": features}
+    return _Geometry(dims, input_copies=copies)
+
+
+def _einsum_geometry(equation: str, a: tuple[int, ...], b: tuple[int, ...]) -> _Geometry:
+    """A two-operand Einsum read as ``O[b,g,k] += W[g,k,c] * I[b,g,c]`` (see the module docstring)."""
+    (labels_a, labels_b), labels_out = _einsum_labels(equation, (len(a), len(b)))
+    for labels in (labels_a, labels_b):
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise _NotModelled(
+                f"equation '{equation}' repeats index '{repeated[0]}' in one operand (a diagonal)"
+            )
+    size_a, size_b = dict(zip(labels_a, a, strict=True)), dict(zip(labels_b, b, strict=True))
+    for label in size_a.keys() & size_b.keys():
+        one, other = size_a[label], size_b[label]
+        if one != other and (not label.startswith("...") or 1 not in (one, other)):
+            raise _NodeProblem(f"equation '{equation}': index '{label}' is {one} in A and {other} in B")
+    dims = {"B": 1, "G": 1, "C": 1, "K": 1}
+    copies = 1
+    for label in dict.fromkeys([*labels_a, *labels_b]):
+        in_a, in_b, in_out = label in size_a, label in size_b, label in labels_out
+        size = max(size_a.get(label, 1), size_b.get(label, 1))
+        if in_a and in_b:
+            if not in_out:
+                dims["C"] *= size
+            elif size_b[label] == 1:
+                dims["B"] *= size
+            else:
+                dims["G"] *= size
+                copies *= size if size_a[label] == 1 else 1
+        elif not in_out:
+            which = "first" if in_a else "second"
+            raise _NotModelled(f"equation '{equation}' sums index '{label}' over the {which} operand alone")
+        else:
+            dims["B" if in_a else "K"] *= size
+    return _Geometry(dims, input_copies=copies)
+
+
+def _einsum_labels(equation: str, ranks: tuple[int, int]) -> tuple[tuple[list[str], list[str]], list[str]]:
+    """The index labels of both operands and the output; ``...`` becomes ``...0``, ``...1`` ... aligned
+    to the right as numpy broadcasts; without ``->`` the output is numpy's implicit one."""
+    text = equation.replace(" ", "")
+    lhs, arrow, rhs = text.partition("->")
+    terms = lhs.split(",")
+    if not text or len(terms) != 2:
+        raise _NodeProblem(
+            f"equation '{equation}' does not have two operand terms, as the node has two inputs"
+        )
+    parsed = [_einsum_term(term, equation) for term in terms]
+    widths = []
+    for (letters, has_ellipsis), rank, term in zip(parsed, ranks, terms, strict=True):
+        width = rank - (len(letters) - has_ellipsis)  # the dims "..." stands for
+        if width < 0 or (width and not has_ellipsis):
+            raise _NodeProblem(
+                f"equation '{equation}': term '{term}' does not match an operand of rank {rank}"
+            )
+        widths.append(width if has_ellipsis else 0)
+    span = max(widths)
+
+    def expand(letters: list[str], has_ellipsis: bool, width: int) -> list[str]:
+        if not has_ellipsis:
+            return letters
+        at = letters.index("...")
+        return letters[:at] + [f"...{span - width + i}" for i in range(width)] + letters[at + 1 :]
+
+    operands = [
+        expand(letters, has_ellipsis, width)
+        for (letters, has_ellipsis), width in zip(parsed, widths, strict=True)
+    ]
+    if arrow:
+        out_letters, out_ellipsis = _einsum_term(rhs, equation)
+        output = expand(out_letters, out_ellipsis, span)
+        unknown = [label for label in output if label not in operands[0] and label not in operands[1]]
+        if unknown or len(set(output)) != len(output):
+            raise _NodeProblem(
+                f"equation '{equation}': the output must name distinct indices of the operands"
+            )
+    else:
+        counts = [*operands[0], *operands[1]]
+        output = [f"...{i}" for i in range(span)]
+        once = {label for label in counts if counts.count(label) == 1 and not label.startswith("...")}
+        output += sorted(once)
+    return (operands[0], operands[1]), output
+
+
+def _einsum_term(term: str, equation: str) -> tuple[list[str], bool]:
+    """One term's letters, with ``"..."`` standing for its ellipsis; whether it has one."""
+    rest = term.replace("...", "", 1)
+    if "." in rest or not all(char.isascii() and char.isalpha() for char in rest):
+        raise _NodeProblem(f"equation '{equation}': term '{term}' must be letters and at most one '...'")
+    head, ellipsis, tail = term.partition("...")
+    return [*head, *([ellipsis] if ellipsis else []), *tail], bool(ellipsis)
 
 
 # --- graph walk and warnings ---------------------------------------------------------------------
 
 
-def _upstream_compute(nodes: Sequence[onnx.NodeProto], compute: set[int]) -> dict[str, frozenset[int]]:
-    """For each tensor, the indices of the nearest compute nodes whose outputs flow into it."""
-    upstream: dict[str, frozenset[int]] = {}
+@dataclass(frozen=True, slots=True)
+class _Upstream:
+    """What a tensor's value comes from, walking back to the nearest compute layers."""
+
+    layers: frozenset[int] = frozenset()  # node indices of those compute layers
+    graph_inputs: frozenset[str] = frozenset()  # graph inputs (not initializers) reached without one
+
+
+def _upstream(
+    nodes: Sequence[onnx.NodeProto], compute: set[int], graph_inputs: Iterable[str]
+) -> dict[str, _Upstream]:
+    """For each tensor, the nearest compute nodes and the graph inputs whose values flow into it."""
+    upstream = {name: _Upstream(graph_inputs=frozenset({name})) for name in graph_inputs}
     for index, node in enumerate(nodes):  # topological order (checked on load)
         if index in compute:
-            reached = frozenset({index})
+            reached = _Upstream(layers=frozenset({index}))
         elif node.op_type in _METADATA_OPS:
-            reached = frozenset()
+            reached = _Upstream()
         else:
-            reached = frozenset().union(*(upstream.get(name, frozenset()) for name in node.input if name))
+            feeding = [upstream[name] for name in node.input if name in upstream]
+            reached = _Upstream(
+                frozenset().union(*(f.layers for f in feeding)),
+                frozenset().union(*(f.graph_inputs for f in feeding)),
+            )
         for out in node.output:
             if out:
                 upstream[out] = reached
     return upstream
+
+
+def _operand_tensor(node: onnx.NodeProto, operand: Operand) -> str:
+    _, data_index, weight_index = _COMPUTE_OPS[node.op_type]
+    return str(node.input[data_index if operand is Operand.I else weight_index])
 
 
 def _precision_warnings(unpriced_types: Iterable[int], default: Precision) -> list[str]:

@@ -326,7 +326,7 @@ def test_batched_matmul_of_two_activations_uses_g(tmp_path: Path) -> None:
     workload = load_onnx(_save(tmp_path, nodes, inputs, [_value("scores", F, [2, 4, 10, 10])]))
     scores = _layer(workload, "scores")
     assert _dims(scores) == {"B": 10, "G": 8, "C": 16, "K": 10}
-    assert scores.sources == ("q_proj",)  # the data input only (the I operand)
+    assert scores.sources == ("q_proj", "k_proj")  # I's producer and W's (K^T is computed, not stored)
     assert _dims(_layer(workload, "q_proj")) == {"B": 80, "C": 32, "K": 16}
 
 
