@@ -12,7 +12,7 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import ExperimentResult, SweepResult
+    from imcmap.results import ExperimentResult, SweepResult
     from imcmap.solver.network import NetworkResult
 
 MISSING = "PNG plots need matplotlib: pip install 'imcmap[plot]' (or matplotlib>=3.7); no plots written"

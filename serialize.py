@@ -25,7 +25,7 @@ from imcmap.solver.solve import LayerSolution
 from imcmap.specs.full_mapping import full_mapping_plain, full_mapping_to_yaml
 
 if TYPE_CHECKING:  # pragma: no cover - types only: api builds on this module
-    from imcmap.api import Evaluation, ExperimentResult, ShowResult, SolveResult, SweepResult
+    from imcmap.results import Evaluation, ExperimentResult, ShowResult, SolveResult, SweepResult
     from imcmap.sweep.driver import SweepRun
     from imcmap.chips import ChipCheck, ChipFigures, ChipRatios
 
@@ -104,6 +104,8 @@ def layer_json(layer: Layer) -> dict[str, object]:
         "macs": layer.macs,
         "precision": {"w_bits": p.w_bits, "i_bits": p.i_bits, "o_bits": p.o_bits, "psum_bits": p.psum_bits},
         "sources": list(layer.sources),
+        "dynamic_operands": sorted(op.value for op in layer.dynamic_operands),
+        "weight_sources": list(layer.weight_sources),
     }
 
 

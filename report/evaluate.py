@@ -11,7 +11,7 @@ from rich.table import Table
 from .text import dims_text
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import Evaluation, LayerEvaluation
+    from imcmap.results import Evaluation, LayerEvaluation
 
 
 def _count(x: float) -> str:

@@ -12,7 +12,7 @@ from rich.table import Table
 from .text import energy_unit, in_unit, pct
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import ExperimentResult
+    from imcmap.results import ExperimentResult
 
 
 def render_experiment(console: Console, result: ExperimentResult) -> None:

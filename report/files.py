@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from imcmap import plots
-from imcmap.api import ExperimentResult, SolveResult, SweepResult
+from imcmap.results import ExperimentResult, SolveResult, SweepResult
 from imcmap.serialize import experiment_json, json_text, mappings_yaml, network_json, sweep_csv, sweep_json
 from rich.console import Console
 

@@ -9,10 +9,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .text import dims_text, format_bits
+from .text import dims_text, format_bits, say
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import BundledKind, ShowResult
+    from imcmap.results import BundledKind, ShowResult
     from imcmap.models.hardware import Accelerator, MemoryLevel
     from imcmap.models.mapping_spec import MappingSpec
     from imcmap.models.workload import Workload
@@ -132,7 +132,7 @@ def render_workload(console: Console, workload: Workload) -> None:
         table.add_row(
             str(index),
             layer.name,
-            layer.op,
+            layer.op + (" (W dynamic)" if layer.dynamic_operands else ""),
             dims_text(layer.dims),
             f"{layer.stride[0]}x{layer.stride[1]}",
             ",".join(str(p) for p in layer.padding),
@@ -140,6 +140,9 @@ def render_workload(console: Console, workload: Workload) -> None:
             *([", ".join(layer.sources) or "-"] if wide else []),
         )
     console.print(table)
+    if any(layer.dynamic_operands for layer in workload.layers):
+        say(console, "W dynamic: the layer's second operand is computed during inference (attention's K and V), "
+                     "not a stored weight")
     if workload.unmodelled_ops:
         ops = Table(title="unmodelled ops (not priced)", title_justify="left", box=box.SIMPLE_HEAD)
         ops.add_column("op type")

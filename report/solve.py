@@ -14,7 +14,7 @@ from rich.table import Table
 from .text import dims_text, energy_unit, in_unit, plural, quote, say
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import SolveResult
+    from imcmap.results import SolveResult
     from imcmap.models.hardware import Accelerator
     from imcmap.models.mapping import Mapping
     from imcmap.models.mapping_spec import UserConstraint

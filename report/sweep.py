@@ -12,7 +12,7 @@ from rich.table import Table
 from .text import energy_unit, in_unit, plural, say
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import SweepResult
+    from imcmap.results import SweepResult
     from imcmap.sweep.driver import SweepRun
 
 FRONT_MARK = "★"

@@ -9,7 +9,7 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import SweepResult
+    from imcmap.results import SweepResult
 
 from imcmap.serialize import sweep_json
 

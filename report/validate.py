@@ -11,7 +11,7 @@ from rich.table import Table
 from .text import print_notes, say
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.api import ValidationResult
+    from imcmap.results import ValidationResult
 
 _METRIC_ROWS = (  # (ChipFigures field, ChipRatios field, label)
     ("area_mm2", "area", "area mm²"),

@@ -67,6 +67,7 @@ from .checks import (
     root_mapping,
 )
 from .constraints import check_constraints
+from .dialect import Dialect, FileKind, dialect_of
 from .errors import SpecError, SpecIssue
 from .experiment import (
     DEFAULT_TIME_LIMIT_S,
@@ -75,7 +76,6 @@ from .experiment import (
     _overridden,
     _path,
     _set,
-    _zigzag,
 )
 from .expressions import (
     FUNCTIONS,
@@ -357,7 +357,7 @@ class _Reader:
         if loaded is None:
             return None
         path, document = loaded
-        zigzag = _zigzag(document)
+        zigzag = dialect_of(document, FileKind.HARDWARE) is Dialect.ZIGZAG
         try:
             accelerator = load_accelerator(path) if zigzag else build_hardware_spec(document).accelerator
         except SpecError as exc:
