@@ -101,7 +101,9 @@ def sweep_files(result: SweepResult, err: Console) -> dict[str, str | bytes]:
         "report.txt": _text(lambda console: render_sweep(console, result)),
         "sweep.html": sweep_html(result),
     }
-    if plots.available():
+    if result.interrupted:
+        say(err, "note: interrupted: fronts.png not drawn (run the sweep again to finish it and draw it)")
+    elif plots.available():
         files["fronts.png"] = plots.sweep_fronts_png(result)
     else:
         say(err, f"note: {plots.MISSING}")

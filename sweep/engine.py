@@ -17,6 +17,7 @@ cluster given by its scheduler address, through the same code.
 from __future__ import annotations
 
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from .runs import FAILED, RunOutcome, RunRequest, solve_request
 
 CONNECT_TIMEOUT_S = 10
 CLOSE_TIMEOUT_S = 10
+INTERRUPTED_CLOSE_TIMEOUT_S = 0.5
 ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
 
 
@@ -78,7 +80,7 @@ def execute(
                           # one task in flight per thread: a worker's death then blames only the task it ran
                           "distributed.scheduler.worker-saturation": 1.0,
                           "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
-        cluster = client = None
+        cluster = client = execution = None
         try:
             if scheduler is None:
                 cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
@@ -92,10 +94,15 @@ def execute(
                     raise SchedulerUnreachable(f"no Dask scheduler answered at {scheduler} within "
                                                f"{CONNECT_TIMEOUT_S} s ({exc})") from None
                 n_workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-            return _run(client, requests, on_outcome, task, progress, n_workers, scheduler or "local",
-                        KilledWorker, as_completed)
+            execution = _run(client, requests, on_outcome, task, progress, n_workers, scheduler or "local",
+                             KilledWorker, as_completed)
+            return execution
         finally:
-            _close(client, cluster, CLOSE_TIMEOUT_S)
+            # after Ctrl-C the solves in flight are abandoned: do not wait for them to wind down
+            interrupted = execution is None or execution.interrupted
+            if interrupted and cluster is not None:
+                _kill_local_workers(cluster)
+            _close(client, cluster, INTERRUPTED_CLOSE_TIMEOUT_S if interrupted else CLOSE_TIMEOUT_S)
 
 
 def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker, as_completed) -> Execution:  # noqa: ANN001
@@ -129,6 +136,20 @@ def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_
         interrupted = True
         client.cancel(list(by_future), force=True)
     return Execution(done, failed, interrupted, n_workers, where)
+
+
+def _kill_local_workers(cluster) -> None:  # noqa: ANN001
+    """SIGKILL the local worker processes: a worker inside a CP-SAT solve does not answer its nanny's
+    request to stop until the solve ends (seconds), and the solves in flight are abandoned anyway."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        nanny.auto_restart = False  # else it starts a fresh worker, and closing waits for that one
+        process = getattr(getattr(nanny, "process", None), "process", None)
+        pid = getattr(process, "pid", None)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _close(client, cluster, timeout_s: float) -> None:  # noqa: ANN001
