@@ -65,8 +65,8 @@ def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: Ma
     stationary operand (the segment's own, when it is pure for an operand other than X): every
     operand's run over the merged segment is then at least what it was, given that each dim is
     irrelevant to one operand at most. Each such move raises a cut, so moves end, in a mapping that
-    meets the rule. Without this rule the proofs spent most of their time refuting these twins (see
-    ``solve.use_canonical_cuts``)."""
+    meets the rule. Without this rule the proofs spent most of their time refuting these twins
+    (bench/README.md)."""
     S = v.n_segments
     cuts = [(op, i) for op in OPERANDS for i in range(v.chains[op] - 1)]
     used: list[cp_model.IntVar] = []

@@ -14,17 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil, exp, floor, log, prod
 
-from imcmap.models.hardware import CostRules, DigitalArray, ImcArray, MemoryLevel
+from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
+from .policy import SolvePolicy
 from .problem import MappingProblem, candidate_rows
 from .terms import (
     LOG_SCALE,
-    SURROGATE_TANGENT_STEP,
-    TANGENT_STEP,
     Term,
     exact_value,
     floor_log,
@@ -196,12 +195,6 @@ def padded_term(model, per_element: float, per_transfer: float, exps: Exps, tran
     return term, exp(min(largest, 80))
 
 
-def tangent_step(problem: MappingProblem) -> float:
-    """Tangent spacing of the cost terms: fine where the model is the evaluator's rules and its bound
-    is the answer's certificate; coarse where it is a relaxation of other rules (``terms``)."""
-    return TANGENT_STEP if problem.accel.rules is CostRules.IMCMAP else SURROGATE_TANGENT_STEP
-
-
 def _single_instance(problem: MappingProblem, level: MemoryLevel) -> bool:
     return all(d.name in level.served_dims for d in problem.accel.array_dims)
 
@@ -238,7 +231,8 @@ def _bits_all_bounds(problem: MappingProblem) -> dict[int, int]:
     return dims_bounds(problem, sorted(problem.dim_primes))
 
 
-def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_pj: float):
+def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_pj: float,
+                     policy: SolvePolicy):
     """Energy in ``unit_pj``: memory traffic (tangent bounds) - exact corrections + array energy."""
     bounds = _bits_all_bounds(problem)
     parts = []
@@ -246,7 +240,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         coef = f.bits * _energy_per_bit(f.level, f.direction)
         name = f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"
         term, largest = Term(coef, f.exps, bounds, f.halo + f.inst_logs, name), None
-        if problem.accel.rules is CostRules.ZIGZAG and coef > 0 and not f.readback and f.transfers is not None:
+        if policy.transfer_floors and coef > 0 and not f.readback and f.transfers is not None:
             # at least one bandwidth_min word per transfer; not for partial-sum read-backs, which vanish
             # where no output-irrelevant loop remains above the cut while this floor would not
             port = problem.accel.port(f.level, problem.rule.operand_links[f.operand], f.link)
@@ -254,7 +248,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
                 per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
                 term, largest = padded_term(model, coef, port.bandwidth_min_bits / port.bandwidth_bits * per_access,
                                             f.exps, f.transfers, f.halo, f.inst_logs, bounds, unit_pj, name)
-        t = lower_bound(model, term, unit_pj, value_max=largest, step=tangent_step(problem))
+        t = lower_bound(model, term, unit_pj, value_max=largest, step=policy.tangent_step)
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
             parts.append(t)
@@ -277,31 +271,31 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
     return expr
 
 
-def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_cycles: float):
+def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_cycles: float,
+                      policy: SolvePolicy):
     """max(compute, each level's port cycles) + IMC weight loading + fill/drain, as a lower bound."""
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
     cells = problem.level(Operand.W, 0) if isinstance(accel.array, ImcArray) else None
     peak = model.NewIntVar(0, 1 << 50, "lat.peak")
     cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
-    step = tangent_step(problem)
+    step = policy.tangent_step
     compute = lower_bound(
         model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles, step=step
     )
     model.Add(peak >= compute)
-    zigzag = accel.rules is CostRules.ZIGZAG
     weights_parent = problem.level(Operand.W, 1) if cells is not None and problem.chain_length(Operand.W) > 1 else None
     weight_stall = []
     serial = []
     for li, level in enumerate(accel.memories):
-        busy: dict[str, list] = {}  # per port: "read"/"write", or under ZigZag's rules the physical port
+        busy: dict[str, list] = {}  # per port: "read"/"write", or the allocated port (``_port_key``)
         for k, f in enumerate(flows):
             if f.level is not level:
                 continue
             per = Term(f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
                        sub_exps(f.exps, f.inst_exps), bounds, f.halo, f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]")
             timed, largest = per, None
-            if zigzag and f.transfers is not None and per.coef < 1:  # else an element takes a cycle already
+            if policy.transfer_floors and f.transfers is not None and per.coef < 1:  # else an element takes a cycle already
                 # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
                 # is not certified), that steers the search away from many tiny transfers on one port
                 timed, largest = padded_term(model, per.coef, 1.0, per.exps, sub_exps(f.transfers, f.inst_exps), f.halo,
@@ -314,38 +308,40 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                 if f.direction == "write":
                     serial.append(t)
                 continue
-            if zigzag and cells is not None and f.operand is Operand.W and f.direction == "read" and level is weights_parent:
+            if (policy.weight_refill_stalls and cells is not None and f.operand is Operand.W and f.direction == "read"
+                    and level is weights_parent):
                 # the cells are never double-buffered: ZigZag stalls the macro for each weight
                 # refill at the speed of the level that sends it, on top of the compute cycles
                 weight_stall.append(t)
-            busy.setdefault(_port_key(problem, f.level, f.operand, f.link, f.direction), []).append(t)
+            busy.setdefault(_port_key(problem, policy, f.level, f.operand, f.link, f.direction), []).append(t)
         for c in corrections:
             if c.level is level:
                 bw = level.read_bw_bits if c.direction == "read" else level.write_bw_bits
                 coef = c.bits / bw / unit_cycles
                 if coef:
-                    key = c.direction if not zigzag else _port_key(problem, level, Operand.O, c.link, c.direction)
+                    key = _port_key(problem, policy, level, Operand.O, c.link, c.direction)
                     busy.setdefault(key, []).append(-subtracted(model, coef, c.per_instance, c.per_instance_max, level.name))
         if not busy:
             continue
-        if level.ports == 1 and not zigzag:
+        if level.ports == 1 and not policy.physical_ports:
             model.Add(peak >= sum(sum(ts) for ts in busy.values()))
         else:
             for ts in busy.values():
                 model.Add(peak >= sum(ts))
     if weight_stall:
         model.Add(peak >= compute + sum(weight_stall))
-    return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles)
+    return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles, policy)
 
 
-def _port_key(problem: MappingProblem, level: MemoryLevel, operand: Operand, link: str, direction: str) -> str:
-    """The port a flow's cycles add up on: its direction on imcmap's rules, the allocated port on ZigZag's."""
-    if problem.accel.rules is not CostRules.ZIGZAG:
+def _port_key(problem: MappingProblem, policy: SolvePolicy, level: MemoryLevel, operand: Operand, link: str,
+              direction: str) -> str:
+    """The port a flow's cycles add up on: its direction, or with ``physical_ports`` the allocated port."""
+    if not policy.physical_ports:
         return direction
     return problem.accel.port(level, problem.rule.operand_links[operand], link).name
 
 
-def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float):
+def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float, policy: SolvePolicy):
     """Tiles of the non-top levels, filled before the first MAC (outputs drained after the last one)."""
     bounds = _bits_all_bounds(problem)
     prec = problem.layer.precision
@@ -363,7 +359,7 @@ def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells
             tile = v.tile_exps(op, i, served, rel)
             logs = [(h[1], h[2]) for h in halo]
             t = lower_bound(model, Term(bits / bw, tile, bounds, logs, f"fd[{op.value}/{level.name}]"), unit_cycles,
-                            step=tangent_step(problem))
+                            step=policy.tangent_step)
             if t is not None:
                 parts.append(t)
     return sum(parts)
