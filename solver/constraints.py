@@ -206,7 +206,7 @@ def output_partial(model: cp_model.CpModel, v: MappingVars, level: int, name: st
 
 def exact_tile(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str):
     """An integer variable equal to op's tile at its i-th level, in elements per instance (halo included),
-    as the evaluator's ``_Context.tile`` sizes it."""
+    as ``models.context.Context.tile`` sizes it."""
     served = problem.tile_served(op, problem.level(op, i))
     dims = nonhalo_relevant(v, op)
     mono = exact_value(model, [(v.tile_exps(op, i, served, dims), dims_bounds(problem, dims))], lambda x: x, name)

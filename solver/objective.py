@@ -17,6 +17,7 @@ from math import ceil, exp, floor, log, prod
 from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
+from imcmap.models.zigzag_rules import FROM_HIGHER, FROM_LOWER, TO_HIGHER, TO_LOWER
 from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
@@ -43,7 +44,7 @@ class Correction:
     per_instance: cp_model.IntVar
     total_max: int
     per_instance_max: int
-    link: str = ""  # ZigZag's name of the transfer it corrects (tl, fh, fl, th)
+    link: str = ""  # the direction of the transfer it corrects, as ports name it (``zigzag_rules.DIRECTIONS``)
 
 
 @dataclass
@@ -60,7 +61,7 @@ class Flow:
     correction: Correction | None = None  # the exact part to subtract from this flow (outputs)
     inst_logs: list = field(default_factory=list)  # instance factors given as logs (in totals only)
     transfers: Exps | None = None  # refills x instances: one transfer per refill and instance
-    link: str = ""  # ZigZag's name of the transfer at this level: tl, fh, fl, th
+    link: str = ""  # the transfer's direction at this level, as ports name it (``zigzag_rules.DIRECTIONS``)
     readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
 
 
@@ -113,13 +114,14 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
         bottom = levels[0]
         exps, inst, halo, logs, moves = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
-            cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]", "fl")
-            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", "tl")
-            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw, logs, moves, "fl"))
-            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr, logs, moves, "tl", True))
+            cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]",
+                             FROM_LOWER)
+            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER)
+            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw, logs, moves, FROM_LOWER))
+            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr, logs, moves, TO_LOWER, True))
             corrections += [cw, cr]
         else:
-            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, None, logs, moves, "tl"))
+            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, None, logs, moves, TO_LOWER))
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
@@ -127,8 +129,8 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
             p_exps, p_inst, p_halo, p_logs, p_moves = elements(i, parent, r)
             if op is Operand.O:
                 for lvl, e, ins, h, lg, mv, first, second, links in (
-                    (child, c_exps, c_inst, c_halo, c_logs, c_moves, "read", "write", ("th", "fh")),
-                    (parent, p_exps, p_inst, p_halo, p_logs, p_moves, "write", "read", ("fl", "tl")),
+                    (child, c_exps, c_inst, c_halo, c_logs, c_moves, "read", "write", (TO_HIGHER, FROM_HIGHER)),
+                    (parent, p_exps, p_inst, p_halo, p_logs, p_moves, "write", "read", (FROM_LOWER, TO_LOWER)),
                 ):
                     tag = f"c[O{i}/{lvl.name}"
                     c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0])
@@ -137,8 +139,8 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
                     flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2, lg, mv, links[1], True))
                     corrections += [c1, c2]
             else:
-                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, "fh"))
-                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, "tl"))
+                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, FROM_HIGHER))
+                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, TO_LOWER))
     return flows, corrections
 
 

@@ -302,7 +302,8 @@ def solve_layer(
     if policy.polish is not None:
         # the model's optimum is a start under rules it does not encode; walk on by the evaluator's
         window = policy.polish.window
-        starts = tuple(distinct([m for c, _, m, _ in priced[:policy.polish.count] if window is None or c <= cost * (1 + window)]))
+        cheapest = priced[:policy.polish.count]
+        starts = tuple(distinct([m for c, _, m, _ in cheapest if window is None or c <= cost * (1 + window)]))
     bound = max(0.0, solver.BestObjectiveBound() * unit) if policy.reports_bound else None
     proven = policy.proves_optimality and status == cp_model.OPTIMAL
     wall = time.perf_counter() - start
