@@ -24,7 +24,8 @@ first) is l_0 .. l_n and whose cut ``c_i`` puts ``loops[:c_i]`` at or below l_i:
 
 On an accelerator read from a ZigZag file (``Accelerator.rules`` is ``CostRules.ZIGZAG``) the memory
 energy and the latency follow ZigZag 3.9.1's rules instead (``models/zigzag_rules.py``); the legality
-check, the tiles and the array energy are the same in both.
+check, the tiles (``models/context.py``) and the array energy are the same in both. ``RULE_SETS`` is the
+one place that maps a ``CostRules`` to its pricing.
 
 Latency (cycles): ``max(compute, slowest memory port)`` + IMC weight loading (a macro cannot
 compute while its cells are written) + filling the lowest levels before the first MAC and
@@ -33,17 +34,19 @@ draining the outputs after the last one. Compute = temporal iterations x Bi/Bc o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from .hardware import Accelerator, CostRules, DigitalArray, ImcArray, MemoryLevel, Port
+from .context import Context, WalkCache, imc_rows  # the last two also imported from here by polish and tests
+from .hardware import Accelerator, CostRules, DigitalArray, ImcArray, MemoryLevel
 from .mapping import Loop, Mapping
 from .report import Accesses, CostReport, EnergyItem, Violation
 from .workload import LOOP_DIMS, OPERANDS, Layer, Operand, is_relevant
+from .zigzag_rules import ZigZagCosts, zigzag_costs
 
-if TYPE_CHECKING:
-    from .zigzag_rules import ZigZagCosts
+_Context = Context  # the name bench/zigzag_model.py imports
 
 IMC_COLUMN_DIMS = frozenset({"K", "OX", "OY", "G"})  # D1: one weight word per column
 IMC_ROW_DIMS = frozenset({"C", "FX", "FY"})  # D2: summed by the adder tree / bitline
@@ -78,100 +81,15 @@ def distinct_tiles(operand: Operand, loops: tuple[Loop, ...], cut: int) -> int:
     return prod(loop.size for loop in loops[cut:] if is_relevant(operand, loop.dim))
 
 
-def _tile_extents(loops: tuple[Loop, ...], spatial: dict[str, dict[str, int]], array_dims) -> dict[str, int]:
-    extents = {d: 1 for d in LOOP_DIMS}
-    for loop in loops:
-        extents[loop.dim] *= loop.size
-    for adim in array_dims:
-        for dim, factor in spatial.get(adim, {}).items():
-            extents[dim] *= factor
-    return extents
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    layer: Layer
-    accel: Accelerator
-    mapping: Mapping
-    # tiles, instance counts and partial-sum flags asked for again and again by the traffic, capacity
-    # and ZigZag rules (31 tiles per evaluation on a ResNet-18 layer of tpu_like); the mapping is
-    # frozen, so they never go stale
-    _tiles: dict = field(default_factory=dict, compare=False, repr=False)
-    _instances: dict = field(default_factory=dict, compare=False, repr=False)
-    _partial: dict = field(default_factory=dict, compare=False, repr=False)
-    _chains: dict = field(default_factory=dict, compare=False, repr=False)
-    _spatial: dict = field(default_factory=dict, compare=False, repr=False)  # served dims -> extents
-    _ports: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def chain(self, operand: Operand) -> tuple[MemoryLevel, ...]:
-        if operand not in self._chains:
-            self._chains[operand] = self.accel.chain(self.mapping.operand_links[operand])
-        return self._chains[operand]
-
-    def served(self, level: MemoryLevel) -> tuple[str, ...]:
-        return level.served_dims
-
-    def port(self, level: MemoryLevel, memory_operand: str, direction: str) -> Port:
-        key = (level.name, memory_operand, direction)
-        if key not in self._ports:
-            self._ports[key] = self.accel.port(level, memory_operand, direction)
-        return self._ports[key]
-
-    def row_registers(self, operand: Operand, level: MemoryLevel) -> bool:
-        """An IMC input level shared along the columns but not the rows holds one input per physical
-        row: with OX/OY unrolled diagonally over the columns, rows_total rows each get their own input."""
-        if operand is not Operand.I or not isinstance(self.accel.array, ImcArray):
-            return False
-        d1, d2 = self.accel.array_dims[0].name, self.accel.array_dims[1].name
-        return d1 in level.served_dims and d2 not in level.served_dims
-
-    def tile(self, operand: Operand, cut: int, level: MemoryLevel) -> int:
-        key = (operand, cut, level.name)
-        if key not in self._tiles:
-            self._tiles[key] = self._tile(operand, cut, level)
-        return self._tiles[key]
-
-    def _tile(self, operand: Operand, cut: int, level: MemoryLevel) -> int:
-        served = self.served(level)
-        if self.row_registers(operand, level):
-            served = tuple(d for d in served if d != self.accel.array_dims[0].name)
-        spatial = self._spatial.get(served)
-        if spatial is None:
-            spatial = self._spatial[served] = _tile_extents((), self.mapping.spatial, served)
-        extents = dict(spatial)
-        for loop in self.mapping.loops[:cut]:
-            extents[loop.dim] *= loop.size
-        return self.layer.footprint(operand, extents)
-
-    def instances_used(self, level: MemoryLevel, operand: Operand | None = None) -> int:
-        key = (level.name, operand)
-        if key not in self._instances:
-            self._instances[key] = self._instances_used(level, operand)
-        return self._instances[key]
-
-    def _instances_used(self, level: MemoryLevel, operand: Operand | None) -> int:
-        dims = [d.name for d in self.accel.array_dims if d.name not in level.served_dims]
-        if operand is not None and self.row_registers(operand, level):
-            rows_total, _ = imc_rows(self.layer, self.accel, self.mapping)
-            return rows_total * prod(self.mapping.array_dim_use(d) for d in dims[1:])  # dims[0] is D2
-        return prod(self.mapping.array_dim_use(d) for d in dims)
-
-    def output_partial_at(self, cut: int) -> bool:
-        """Outputs held below ``cut`` are unfinished while an output-irrelevant loop remains above."""
-        if cut not in self._partial:
-            self._partial[cut] = any(loop.size > 1 and not is_relevant(Operand.O, loop.dim) for loop in self.mapping.loops[cut:])
-        return self._partial[cut]
-
-
 # ----------------------------------------------------------------------------- legality
 
 
 def check(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[Violation]:
     """Every reason ``mapping`` cannot run ``layer`` on ``accel`` (empty when legal)."""
-    return _violations(_Context(layer, accel, mapping))
+    return _violations(Context(layer, accel, mapping))
 
 
-def _violations(ctx: _Context) -> list[Violation]:
+def _violations(ctx: Context) -> list[Violation]:
     # on the context ``evaluate`` prices with, so the tiles the capacity check sizes are not sized again
     violations = _structure_violations(ctx.layer, ctx.accel, ctx.mapping)
     if violations:
@@ -262,7 +180,7 @@ def _check_cuts(accel: Accelerator, mapping: Mapping) -> list[Violation]:
     return out
 
 
-def _check_capacity(ctx: _Context) -> list[Violation]:
+def _check_capacity(ctx: Context) -> list[Violation]:
     out: list[Violation] = []
     need: dict[str, int] = {}
     for operand in OPERANDS:
@@ -278,11 +196,11 @@ def _check_capacity(ctx: _Context) -> list[Violation]:
 
 def tile_elements(layer: Layer, accel: Accelerator, mapping: Mapping, operand: Operand, level_index: int) -> int:
     """``operand``'s tile at its ``level_index``-th memory level, in elements per instance."""
-    ctx = _Context(layer, accel, mapping)
+    ctx = Context(layer, accel, mapping)
     return ctx.tile(operand, mapping.cuts[operand][level_index], ctx.chain(operand)[level_index])
 
 
-def tile_bits(ctx: _Context, operand: Operand, level_index: int) -> int:
+def tile_bits(ctx: Context, operand: Operand, level_index: int) -> int:
     """Bits of ``operand``'s tile at its ``level_index``-th level. A level stores partial sums while an
     output-irrelevant loop runs above the level below it: accumulation happens in this level."""
     chain = ctx.chain(operand)
@@ -291,19 +209,6 @@ def tile_bits(ctx: _Context, operand: Operand, level_index: int) -> int:
     below = 0 if level_index == 0 else cuts[level_index - 1]
     final = operand is not Operand.O or not ctx.output_partial_at(below)
     return ctx.tile(operand, cut, chain[level_index]) * ctx.layer.precision.bits(operand, final=final)
-
-
-def imc_rows(layer: Layer, accel: Accelerator, mapping: Mapping) -> tuple[int, int]:
-    """(rows receiving an input, rows feeding the adder tree) per macro; diagonal when OX/OY/G are on D1."""
-    from .imc import diagonal_rows
-
-    names = [d.name for d in accel.array_dims]
-    return diagonal_rows(
-        mapping.spatial.get(names[0], {}),
-        mapping.spatial.get(names[1], {}),
-        stride=layer.stride,
-        dilation=layer.dilation,
-    )
 
 
 # ----------------------------------------------------------------------------- costs
@@ -325,7 +230,7 @@ class _Traffic:
         self.write_bits += elements * bits
 
 
-def traffic(ctx: _Context) -> dict[tuple[str, Operand], _Traffic]:
+def traffic(ctx: Context) -> dict[tuple[str, Operand], _Traffic]:
     """Element reads and writes per (level, operand), following the module's rules."""
     out: dict[tuple[str, Operand], _Traffic] = {}
     loops = ctx.mapping.loops
@@ -367,7 +272,7 @@ def traffic(ctx: _Context) -> dict[tuple[str, Operand], _Traffic]:
     return out
 
 
-def _array_energy(ctx: _Context) -> dict[str, float]:
+def _array_energy(ctx: Context) -> dict[str, float]:
     array = ctx.accel.array
     if isinstance(array, DigitalArray):
         return {"mac": ctx.layer.macs * array.mac_energy_pj}
@@ -386,7 +291,7 @@ def _array_energy(ctx: _Context) -> dict[str, float]:
     )
 
 
-def _precharges(ctx: _Context) -> float:
+def _precharges(ctx: Context) -> float:
     """Local-bitline precharges of cell groups holding several weights (M > 1): one each time a group
     hands a different weight to the array, i.e. the weight reads from the cells toward the array, which
     already skip the innermost weight-irrelevant loops (ZigZag's precharge interval). ZigZag 3.9.1 counts
@@ -417,26 +322,54 @@ def clock_period_ns(accel: Accelerator) -> float:
     return imc_tclk_ns(array)
 
 
-def _weight_cells(ctx: _Context) -> MemoryLevel | None:
+def _weight_cells(ctx: Context) -> MemoryLevel | None:
     """On an IMC array the lowest weight level is the macro's cell storage."""
     if isinstance(ctx.accel.array, ImcArray):
         return ctx.chain(Operand.W)[0]
     return None
 
 
+class MemoryAndLatency(NamedTuple):
+    """What a rule set adds to the array energy: memory energy items, accesses, and the latency's parts."""
+
+    items: list[EnergyItem]
+    accesses: list[Accesses]
+    compute_cycles: float
+    stall_cycles: float
+    load_cycles: float
+
+
+ObjectiveCost = Callable[[Layer, Accelerator, Mapping, str, float | None, WalkCache | None], float]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """One set of memory-traffic and latency rules: how ``evaluate`` prices the memories and the latency,
+    and, when it has one, a cheaper path to one figure for ``objective_cost`` (None: from ``evaluate``)."""
+
+    memory_and_latency: Callable[[Context], MemoryAndLatency]
+    objective_cost: ObjectiveCost | None = None
+
+
 def evaluate(layer: Layer, accel: Accelerator, mapping: Mapping) -> CostReport:
     """Price a legal mapping; raise ``IllegalMapping`` with the reasons otherwise."""
-    ctx = _Context(layer, accel, mapping)
+    ctx = Context(layer, accel, mapping)
     violations = _violations(ctx)
     if violations:
         raise IllegalMapping(violations)
     breakdown: list[EnergyItem] = [
         EnergyItem(component, "array", "", energy) for component, energy in _array_energy(ctx).items()
     ]
-    if accel.rules is CostRules.ZIGZAG:
-        items, zz_accesses, compute, stall, load = _zigzag_memory_and_latency(ctx)
-        return _report(ctx, breakdown + items, zz_accesses, compute, stall, load)
+    memory = RULE_SETS[accel.rules].memory_and_latency(ctx)
+    return _report(ctx, breakdown + memory.items, memory.accesses, memory.compute_cycles, memory.stall_cycles,
+                   memory.load_cycles)
+
+
+def _own_memory_and_latency(ctx: Context) -> MemoryAndLatency:
+    """Memory energy items, accesses, compute, stall and load cycles by imcmap's own rules (the module's)."""
+    accel, mapping = ctx.accel, ctx.mapping
     moved = traffic(ctx)
+    breakdown: list[EnergyItem] = []
     accesses: list[Accesses] = []
     by_level: dict[str, list[float]] = {}  # level -> [read bits, write bits] per instance
     cells = _weight_cells(ctx)
@@ -471,13 +404,11 @@ def evaluate(layer: Layer, accel: Accelerator, mapping: Mapping) -> CostReport:
         port_bound = max(port_bound, r_cycles + w_cycles if level.ports == 1 else max(r_cycles, w_cycles))
     load = _fill_and_drain_cycles(ctx, cells)
     stall = max(0.0, port_bound - compute) + weight_load_cycles
-    return _report(ctx, breakdown, accesses, compute, stall, load)
+    return MemoryAndLatency(breakdown, accesses, compute, stall, load)
 
 
-def _zigzag_memory_and_latency(ctx: _Context) -> tuple[list[EnergyItem], list[Accesses], float, float, float]:
+def _zigzag_memory_and_latency(ctx: Context) -> MemoryAndLatency:
     """Memory energy items, accesses, compute, stall and load cycles by ZigZag 3.9.1's rules."""
-    from .zigzag_rules import zigzag_costs
-
     costs = zigzag_costs(ctx)
     moved: dict[tuple[str, Operand], _Traffic] = {}
     for link in costs.links:
@@ -492,10 +423,10 @@ def _zigzag_memory_and_latency(ctx: _Context) -> tuple[list[EnergyItem], list[Ac
                 accesses.append(Accesses(level.name, op, t.reads, t.writes, t.read_bits, t.write_bits))
     items = [EnergyItem("mem_read" if is_read else "mem_write", level, op.value, energy)
              for (level, op, is_read), energy in _zigzag_memory_energy(ctx, costs)]
-    return items, accesses, costs.compute_cycles, costs.stall_cycles, _load_cycles(costs)
+    return MemoryAndLatency(items, accesses, costs.compute_cycles, costs.stall_cycles, _load_cycles(costs))
 
 
-def _zigzag_memory_energy(ctx: _Context, costs: ZigZagCosts) -> list[tuple[tuple[str, Operand, bool], float]]:
+def _zigzag_memory_energy(ctx: Context, costs: ZigZagCosts) -> list[tuple[tuple[str, Operand, bool], float]]:
     """(level, operand, is_read) -> memory energy, in the order of imcmap's own rules: level, operand,
     reads first (the report's order, and the order the total energy is summed in)."""
     energy: dict[tuple[str, Operand, bool], float] = {}
@@ -511,44 +442,29 @@ def _load_cycles(costs: ZigZagCosts) -> float:
     return costs.onloading_cycles + costs.offloading_cycles
 
 
-@dataclass
-class WalkCache:
-    """What ``objective_cost`` keeps from one nest to the next of a polish walk, which changes loops and
-    cuts only: memory chains, instance counts, spatial tile extents and ports depend on the layer, the
-    accelerator, the spatial unrolling and the operand links, so a nest with other ones starts afresh."""
-
-    layer: Layer
-    accel: Accelerator
-    spatial: dict | None = None
-    operand_links: dict | None = None
-    shared: dict = field(default_factory=dict)
-
-    def context(self, layer: Layer, accel: Accelerator, mapping: Mapping) -> _Context:
-        if layer is not self.layer or accel is not self.accel:
-            return _Context(layer, accel, mapping)
-        if mapping.spatial != self.spatial or mapping.operand_links != self.operand_links:
-            self.spatial, self.operand_links = mapping.spatial, mapping.operand_links
-            self.shared = {name: {} for name in ("_instances", "_chains", "_spatial", "_ports")}
-        return _Context(layer, accel, mapping, **self.shared)
-
-
 def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective: str, limit: float | None = None,
                    cache: WalkCache | None = None) -> float:
     """``energy_pj``, ``latency_cycles`` or their product (``edp``) of ``evaluate(layer, accel, mapping)``,
-    equal to the last bit, computing only what that figure needs on ZigZag's rules (the polish prices
-    thousands of nests by one objective and keeps one report). Raises ``IllegalMapping`` as ``evaluate``.
+    equal to the last bit, computing only what that figure needs where the rule set has a path for it
+    (ZigZag's: the polish prices thousands of nests by one objective and keeps one report). Raises
+    ``IllegalMapping`` as ``evaluate``.
 
     With ``limit`` (the polish's acceptance threshold), a nest whose figure is above it may return any
     value above it instead, once a part of the figure exceeds it: on ZigZag's latency the on-/off-loading
     is then left out, and the capacity check too (whether a nest that is rejected anyway fits is moot).
     Factors, unrolling and cuts are still checked first: the cost rules need them consistent. ``cache``
     carries what does not change along a polish walk."""
-    if accel.rules is not CostRules.ZIGZAG:
+    one_figure = RULE_SETS[accel.rules].objective_cost
+    if one_figure is None:
         report = evaluate(layer, accel, mapping)
         return _objective_of(report.energy_pj, report.latency_cycles, objective)
-    from .zigzag_rules import zigzag_costs
+    return one_figure(layer, accel, mapping, objective, limit, cache)
 
-    ctx = cache.context(layer, accel, mapping) if cache is not None else _Context(layer, accel, mapping)
+
+def _zigzag_objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective: str, limit: float | None,
+                           cache: WalkCache | None) -> float:
+    """``objective_cost`` by ZigZag's rules: only the half of ``zigzag_costs`` the objective needs."""
+    ctx = cache.context(layer, accel, mapping) if cache is not None else Context(layer, accel, mapping)
     violations = _structure_violations(layer, accel, mapping)
     if not violations and limit is None:
         violations = _check_capacity(ctx)
@@ -570,6 +486,12 @@ def objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, objective
     return value
 
 
+RULE_SETS: dict[CostRules, RuleSet] = {
+    CostRules.IMCMAP: RuleSet(_own_memory_and_latency),
+    CostRules.ZIGZAG: RuleSet(_zigzag_memory_and_latency, _zigzag_objective_cost),
+}
+
+
 def _objective_of(energy_pj: float, latency_cycles: float, objective: str) -> float:
     if objective == "energy":
         return energy_pj
@@ -580,7 +502,7 @@ def _objective_of(energy_pj: float, latency_cycles: float, objective: str) -> fl
     raise ValueError(f"unknown objective {objective!r}")
 
 
-def _report(ctx: _Context, breakdown: list[EnergyItem], accesses: list[Accesses], compute: float, stall: float,
+def _report(ctx: Context, breakdown: list[EnergyItem], accesses: list[Accesses], compute: float, stall: float,
             load: float) -> CostReport:
     layer, accel, mapping = ctx.layer, ctx.accel, ctx.mapping
     latency = compute + stall + load
@@ -603,7 +525,7 @@ def _report(ctx: _Context, breakdown: list[EnergyItem], accesses: list[Accesses]
     )
 
 
-def _fill_and_drain_cycles(ctx: _Context, cells: MemoryLevel | None) -> float:
+def _fill_and_drain_cycles(ctx: Context, cells: MemoryLevel | None) -> float:
     """Before the first MAC the lowest non-top levels of W and I are filled; after the last, O drains."""
     cycles = 0.0
     for operand in OPERANDS:

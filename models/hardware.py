@@ -13,18 +13,14 @@ from enum import Enum
 
 MEMORY_OPERANDS: tuple[str, ...] = ("I1", "I2", "O")
 
-# Transfer directions as ZigZag names them, seen from the memory: read out to the level below
-# (``tl``), written from the level above (``fh``), written by the level below (``fl``), read out
-# to the level above (``th``).
-DIRECTIONS: tuple[str, ...] = ("tl", "fh", "fl", "th")
-
 
 class CostRules(str, Enum):
     """Which memory-traffic and latency rules price a mapping on this accelerator.
 
     ``imcmap``: the evaluator's own (models/evaluator.py). ``zigzag-3.9.1``: ZigZag 3.9.1's rules
     (models/zigzag_rules.py), set for hardware read from a ZigZag file so that the same file means
-    the same thing in both tools.
+    the same thing in both tools. Two places read it: ``evaluator.RULE_SETS`` (how a mapping is priced)
+    and ``solver.policy.policy_for`` (how a layer is solved).
     """
 
     IMCMAP = "imcmap"
@@ -40,7 +36,8 @@ class MemoryKind(str, Enum):
 @dataclass(frozen=True, slots=True)
 class Port:
     """One physical port of a memory: its width, its smallest transfer, and the (memory operand,
-    direction) pairs it carries. Only ZigZag's rules look at port allocations."""
+    direction) pairs it carries, directions named as ZigZag's files name them
+    (``zigzag_rules.DIRECTIONS``). Only ZigZag's rules look at port allocations."""
 
     name: str
     bandwidth_bits: int

@@ -1,12 +1,12 @@
 """ZigZag 3.9.1's memory-traffic and latency rules, for accelerators read from ZigZag files.
 
 ``evaluate`` uses these rules instead of its own when ``Accelerator.rules`` is ``CostRules.ZIGZAG``
-(``specs/zigzag.py`` sets it), so a ZigZag file means in imcmap what it means in ZigZag. The array's
-energy, the tiles (with imcmap's exact input halos, clipped at the unpadded input as ZigZag's
-``calc_tensor_dim`` does) and the legality check stay imcmap's. Read from zigzag-dse 3.9.1's
-``cost_model/cost_model.py`` (``calc_memory_word_access``, ``calc_latency``,
-``calc_data_loading_latency``), ``cost_model/port_activity.py`` and ``mapping/mapping.py``; the
-measured agreement is in bench/README.md ("Fidelity").
+(``specs/zigzag.py`` sets it; ``evaluator.RULE_SETS`` maps it here), so a ZigZag file means in imcmap
+what it means in ZigZag. The array's energy, the tiles (``models/context.py``, with imcmap's exact input
+halos, clipped at the unpadded input as ZigZag's ``calc_tensor_dim`` does) and the legality check stay
+imcmap's. Read from zigzag-dse 3.9.1's ``cost_model/cost_model.py`` (``calc_memory_word_access``,
+``calc_latency``, ``calc_data_loading_latency``), ``cost_model/port_activity.py`` and
+``mapping/mapping.py``; the measured agreement is in bench/README.md ("Fidelity").
 
 For an operand X with chain l_0..l_n and cuts c_0..c_n (ncyc = Bi/Bc cycles per iteration on IMC):
 
@@ -36,18 +36,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
+from .context import Context
 from .hardware import ImcArray, MemoryLevel, Port
 from .mapping import Loop
 from .workload import OPERANDS, Operand, is_relevant
 
-if TYPE_CHECKING:
-    from .evaluator import _Context
-
-READ_DIRECTIONS = ("tl", "th")
+# Transfer directions as ZigZag names them, seen from the memory: read out to the level below (``tl``),
+# written from the level above (``fh``), written by the level below (``fl``), read out to the level above
+# (``th``). ``Port.serves`` pairs a memory operand with one of them.
+TO_LOWER, FROM_HIGHER, FROM_LOWER, TO_HIGHER = DIRECTIONS = ("tl", "fh", "fl", "th")
+READ_DIRECTIONS = (TO_LOWER, TO_HIGHER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,7 @@ def _first_relevant(operand: Operand, loops: tuple[Loop, ...], start: int) -> in
 class _Nest:
     """The stationary cuts of every operand and the loop runs ZigZag reads off them."""
 
-    def __init__(self, ctx: _Context):
+    def __init__(self, ctx: Context):
         self.ctx = ctx
         self.loops = ctx.mapping.loops
         self.chains = {op: ctx.chain(op) for op in OPERANDS}
@@ -378,7 +380,7 @@ def _accesses(link: Link, nest: _Nest, switches: RuleSwitches) -> float:
     return per_transfer(prec.psum_bits) * psums * link.instances
 
 
-def zigzag_costs(ctx: _Context, switches: RuleSwitches = RuleSwitches(), *, energy: bool = True,
+def zigzag_costs(ctx: Context, switches: RuleSwitches = RuleSwitches(), *, energy: bool = True,
                  latency: bool = True, loading_above: float | None = None) -> ZigZagCosts:
     """ZigZag 3.9.1's memory accesses and latency of the (legal) mapping in ``ctx``. With ``energy`` or
     ``latency`` False that half is left out (accesses empty; stall and loading 0, link timing fields 0):

@@ -1,8 +1,7 @@
 """Import ortools' ``cp_model`` without loading pandas until something really uses it.
 
-``cp_model`` imports pandas at its top for its ``*_series`` helpers, which imcmap never calls. Loading
-pandas took 0.13 s of every imcmap run and unloading it at exit another 0.06-0.1 s (2-core VM,
-2026-11-27): a tenth of a whole ResNet-18 solve on ZigZag's tpu_like file. While ``cp_model`` is
+``cp_model`` imports pandas at its top for its ``*_series`` helpers, which imcmap never calls, and
+loading and unloading pandas cost a noticeable share of a short run (bench/README.md). While ``cp_model`` is
 imported, ``sys.modules["pandas"]`` is a stand-in: the two names ``cp_model`` reads at import time
 (``Index`` and ``Series``, in annotations and one module-level ``Union``) are placeholders, and any
 other name loads the real pandas. Afterwards the stand-in leaves ``sys.modules`` (``import pandas``

@@ -65,8 +65,8 @@ def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: Ma
     stationary operand (the segment's own, when it is pure for an operand other than X): every
     operand's run over the merged segment is then at least what it was, given that each dim is
     irrelevant to one operand at most. Each such move raises a cut, so moves end, in a mapping that
-    meets the rule. Without this rule the proofs spent most of their time refuting these twins (see
-    ``solve.use_canonical_cuts``)."""
+    meets the rule. Without this rule the proofs spent most of their time refuting these twins
+    (bench/README.md)."""
     S = v.n_segments
     cuts = [(op, i) for op in OPERANDS for i in range(v.chains[op] - 1)]
     used: list[cp_model.IntVar] = []
@@ -206,7 +206,7 @@ def output_partial(model: cp_model.CpModel, v: MappingVars, level: int, name: st
 
 def exact_tile(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str):
     """An integer variable equal to op's tile at its i-th level, in elements per instance (halo included),
-    as the evaluator's ``_Context.tile`` sizes it."""
+    as ``models.context.Context.tile`` sizes it."""
     served = problem.tile_served(op, problem.level(op, i))
     dims = nonhalo_relevant(v, op)
     mono = exact_value(model, [(v.tile_exps(op, i, served, dims), dims_bounds(problem, dims))], lambda x: x, name)

@@ -195,9 +195,8 @@ def _pair_cost(solutions, objective: str) -> float:  # noqa: ANN001 - LayerSolut
     return sum(cost_of(s.report, objective) for s in solutions)
 
 
-# kept vs plain pair costs this close before the polish are judged after it. At 1.5% every total of the
-# suite's 18 cases is the same as at 3%, for 2-5% less time on most (2026-11-27); 1% flipped a
-# MobileNetV2 pair (+0.05%).
+# kept vs plain pair costs this close before the polish are judged after it: wider costs time, narrower
+# flipped a pair (bench/README.md)
 CLOSE_CALL = 0.015
 
 

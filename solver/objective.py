@@ -14,17 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil, exp, floor, log, prod
 
-from imcmap.models.hardware import CostRules, DigitalArray, ImcArray, MemoryLevel
+from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
+from imcmap.models.zigzag_rules import FROM_HIGHER, FROM_LOWER, TO_HIGHER, TO_LOWER
 from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
+from .policy import SolvePolicy
 from .problem import MappingProblem, candidate_rows
 from .terms import (
     LOG_SCALE,
-    SURROGATE_TANGENT_STEP,
-    TANGENT_STEP,
     Term,
     exact_value,
     floor_log,
@@ -44,7 +44,7 @@ class Correction:
     per_instance: cp_model.IntVar
     total_max: int
     per_instance_max: int
-    link: str = ""  # ZigZag's name of the transfer it corrects (tl, fh, fl, th)
+    link: str = ""  # the direction of the transfer it corrects, as ports name it (``zigzag_rules.DIRECTIONS``)
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Flow:
     correction: Correction | None = None  # the exact part to subtract from this flow (outputs)
     inst_logs: list = field(default_factory=list)  # instance factors given as logs (in totals only)
     transfers: Exps | None = None  # refills x instances: one transfer per refill and instance
-    link: str = ""  # ZigZag's name of the transfer at this level: tl, fh, fl, th
+    link: str = ""  # the transfer's direction at this level, as ports name it (``zigzag_rules.DIRECTIONS``)
     readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
 
 
@@ -114,13 +114,14 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
         bottom = levels[0]
         exps, inst, halo, logs, moves = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
-            cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]", "fl")
-            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", "tl")
-            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw, logs, moves, "fl"))
-            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr, logs, moves, "tl", True))
+            cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]",
+                             FROM_LOWER)
+            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER)
+            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw, logs, moves, FROM_LOWER))
+            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr, logs, moves, TO_LOWER, True))
             corrections += [cw, cr]
         else:
-            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, None, logs, moves, "tl"))
+            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, None, logs, moves, TO_LOWER))
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
@@ -128,8 +129,8 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
             p_exps, p_inst, p_halo, p_logs, p_moves = elements(i, parent, r)
             if op is Operand.O:
                 for lvl, e, ins, h, lg, mv, first, second, links in (
-                    (child, c_exps, c_inst, c_halo, c_logs, c_moves, "read", "write", ("th", "fh")),
-                    (parent, p_exps, p_inst, p_halo, p_logs, p_moves, "write", "read", ("fl", "tl")),
+                    (child, c_exps, c_inst, c_halo, c_logs, c_moves, "read", "write", (TO_HIGHER, FROM_HIGHER)),
+                    (parent, p_exps, p_inst, p_halo, p_logs, p_moves, "write", "read", (FROM_LOWER, TO_LOWER)),
                 ):
                     tag = f"c[O{i}/{lvl.name}"
                     c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0])
@@ -138,8 +139,8 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
                     flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2, lg, mv, links[1], True))
                     corrections += [c1, c2]
             else:
-                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, "fh"))
-                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, "tl"))
+                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, FROM_HIGHER))
+                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, TO_LOWER))
     return flows, corrections
 
 
@@ -196,12 +197,6 @@ def padded_term(model, per_element: float, per_transfer: float, exps: Exps, tran
     return term, exp(min(largest, 80))
 
 
-def tangent_step(problem: MappingProblem) -> float:
-    """Tangent spacing of the cost terms: fine where the model is the evaluator's rules and its bound
-    is the answer's certificate; coarse where it is a relaxation of other rules (``terms``)."""
-    return TANGENT_STEP if problem.accel.rules is CostRules.IMCMAP else SURROGATE_TANGENT_STEP
-
-
 def _single_instance(problem: MappingProblem, level: MemoryLevel) -> bool:
     return all(d.name in level.served_dims for d in problem.accel.array_dims)
 
@@ -238,7 +233,8 @@ def _bits_all_bounds(problem: MappingProblem) -> dict[int, int]:
     return dims_bounds(problem, sorted(problem.dim_primes))
 
 
-def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_pj: float):
+def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_pj: float,
+                     policy: SolvePolicy):
     """Energy in ``unit_pj``: memory traffic (tangent bounds) - exact corrections + array energy."""
     bounds = _bits_all_bounds(problem)
     parts = []
@@ -246,7 +242,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         coef = f.bits * _energy_per_bit(f.level, f.direction)
         name = f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"
         term, largest = Term(coef, f.exps, bounds, f.halo + f.inst_logs, name), None
-        if problem.accel.rules is CostRules.ZIGZAG and coef > 0 and not f.readback and f.transfers is not None:
+        if policy.transfer_floors and coef > 0 and not f.readback and f.transfers is not None:
             # at least one bandwidth_min word per transfer; not for partial-sum read-backs, which vanish
             # where no output-irrelevant loop remains above the cut while this floor would not
             port = problem.accel.port(f.level, problem.rule.operand_links[f.operand], f.link)
@@ -254,7 +250,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
                 per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
                 term, largest = padded_term(model, coef, port.bandwidth_min_bits / port.bandwidth_bits * per_access,
                                             f.exps, f.transfers, f.halo, f.inst_logs, bounds, unit_pj, name)
-        t = lower_bound(model, term, unit_pj, value_max=largest, step=tangent_step(problem))
+        t = lower_bound(model, term, unit_pj, value_max=largest, step=policy.tangent_step)
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
             parts.append(t)
@@ -277,31 +273,31 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
     return expr
 
 
-def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_cycles: float):
+def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_cycles: float,
+                      policy: SolvePolicy):
     """max(compute, each level's port cycles) + IMC weight loading + fill/drain, as a lower bound."""
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
     cells = problem.level(Operand.W, 0) if isinstance(accel.array, ImcArray) else None
     peak = model.NewIntVar(0, 1 << 50, "lat.peak")
     cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
-    step = tangent_step(problem)
+    step = policy.tangent_step
     compute = lower_bound(
         model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles, step=step
     )
     model.Add(peak >= compute)
-    zigzag = accel.rules is CostRules.ZIGZAG
     weights_parent = problem.level(Operand.W, 1) if cells is not None and problem.chain_length(Operand.W) > 1 else None
     weight_stall = []
     serial = []
     for li, level in enumerate(accel.memories):
-        busy: dict[str, list] = {}  # per port: "read"/"write", or under ZigZag's rules the physical port
+        busy: dict[str, list] = {}  # per port: "read"/"write", or the allocated port (``_port_key``)
         for k, f in enumerate(flows):
             if f.level is not level:
                 continue
             per = Term(f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
                        sub_exps(f.exps, f.inst_exps), bounds, f.halo, f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]")
             timed, largest = per, None
-            if zigzag and f.transfers is not None and per.coef < 1:  # else an element takes a cycle already
+            if policy.transfer_floors and f.transfers is not None and per.coef < 1:  # else an element takes a cycle already
                 # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
                 # is not certified), that steers the search away from many tiny transfers on one port
                 timed, largest = padded_term(model, per.coef, 1.0, per.exps, sub_exps(f.transfers, f.inst_exps), f.halo,
@@ -314,38 +310,40 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                 if f.direction == "write":
                     serial.append(t)
                 continue
-            if zigzag and cells is not None and f.operand is Operand.W and f.direction == "read" and level is weights_parent:
+            if (policy.weight_refill_stalls and cells is not None and f.operand is Operand.W and f.direction == "read"
+                    and level is weights_parent):
                 # the cells are never double-buffered: ZigZag stalls the macro for each weight
                 # refill at the speed of the level that sends it, on top of the compute cycles
                 weight_stall.append(t)
-            busy.setdefault(_port_key(problem, f.level, f.operand, f.link, f.direction), []).append(t)
+            busy.setdefault(_port_key(problem, policy, f.level, f.operand, f.link, f.direction), []).append(t)
         for c in corrections:
             if c.level is level:
                 bw = level.read_bw_bits if c.direction == "read" else level.write_bw_bits
                 coef = c.bits / bw / unit_cycles
                 if coef:
-                    key = c.direction if not zigzag else _port_key(problem, level, Operand.O, c.link, c.direction)
+                    key = _port_key(problem, policy, level, Operand.O, c.link, c.direction)
                     busy.setdefault(key, []).append(-subtracted(model, coef, c.per_instance, c.per_instance_max, level.name))
         if not busy:
             continue
-        if level.ports == 1 and not zigzag:
+        if level.ports == 1 and not policy.physical_ports:
             model.Add(peak >= sum(sum(ts) for ts in busy.values()))
         else:
             for ts in busy.values():
                 model.Add(peak >= sum(ts))
     if weight_stall:
         model.Add(peak >= compute + sum(weight_stall))
-    return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles)
+    return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles, policy)
 
 
-def _port_key(problem: MappingProblem, level: MemoryLevel, operand: Operand, link: str, direction: str) -> str:
-    """The port a flow's cycles add up on: its direction on imcmap's rules, the allocated port on ZigZag's."""
-    if problem.accel.rules is not CostRules.ZIGZAG:
+def _port_key(problem: MappingProblem, policy: SolvePolicy, level: MemoryLevel, operand: Operand, link: str,
+              direction: str) -> str:
+    """The port a flow's cycles add up on: its direction, or with ``physical_ports`` the allocated port."""
+    if not policy.physical_ports:
         return direction
     return problem.accel.port(level, problem.rule.operand_links[operand], link).name
 
 
-def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float):
+def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float, policy: SolvePolicy):
     """Tiles of the non-top levels, filled before the first MAC (outputs drained after the last one)."""
     bounds = _bits_all_bounds(problem)
     prec = problem.layer.precision
@@ -363,7 +361,7 @@ def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells
             tile = v.tile_exps(op, i, served, rel)
             logs = [(h[1], h[2]) for h in halo]
             t = lower_bound(model, Term(bits / bw, tile, bounds, logs, f"fd[{op.value}/{level.name}]"), unit_cycles,
-                            step=tangent_step(problem))
+                            step=policy.tangent_step)
             if t is not None:
                 parts.append(t)
     return sum(parts)

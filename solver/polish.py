@@ -27,15 +27,9 @@ from .problem import prime_factors
 POLISH_EVALUATIONS = 1500  # per layer at most; about 0.6 s of evaluator time
 POLISH_PATIENCE = 100  # evaluations without a strict improvement before a walk gives up
 POLISH_STARTS = 3  # the cheapest model solutions walked from, sharing the evaluations
-# On energy the model is a relaxation of ZigZag's rules that ranks mappings much as the evaluator does:
-# a start priced more than this fraction above the cheapest is not walked. On the suite's 9 energy
-# cases, against walking all three: 8 totals unchanged, MobileNetV2 on dimc +0.04% (a 1% window:
-# +0.11%; one start: about +0.1% and +0.27% on the two MobileNetV2 IMC cases), for 15-30% less time
-# on tpu_like and MobileNetV2 (2026-11-27). Latency: the model is a surrogate whose near-ties can be far
-# apart by the evaluator, so the window is wider: at 20%, ResNet-18 and MobileNetV2 on tpu_like take
-# 13-18% less time, ResNet-18's total +0.04%, MobileNetV2's on aimc +0.01%, the suite's seven other
-# latency totals unchanged, against walking all three (a 5% window: ResNet-18 +0.13%, MobileNetV2 on
-# tpu_like +0.03%). EDP: all starts are walked.
+# A start priced more than this fraction above the cheapest is not walked: on energy the model ranks
+# mappings much as the evaluator does; on latency it is a surrogate whose near-ties can be far apart, so
+# the window is wider; on EDP every start is walked (bench/README.md).
 POLISH_WINDOW: dict[str, float | None] = {"energy": 0.05, "latency": 0.2, "edp": None}
 
 

@@ -21,7 +21,7 @@ from imcmap.models.constraints import (
     constraint_holds,
 )
 from imcmap.models.evaluator import check, evaluate
-from imcmap.models.hardware import Accelerator, CostRules, ImcArray
+from imcmap.models.hardware import Accelerator, ImcArray
 from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import ResolvedRule, UserConstraint
 from imcmap.models.report import CostReport
@@ -31,6 +31,14 @@ from ortools.sat.python import cp_model
 from . import constraints as C
 from .decode import decode
 from .objective import build_flows, energy_objective, latency_objective
+from .policy import (
+    MODEL_BOUND_SOURCE,
+    OBJECTIVES,  # noqa: F401 - api, cli and bench import it from here
+    SURROGATE_GAP,
+    SURROGATE_LATENCY,
+    SolvePolicy,
+    policy_of,
+)
 from .polish import (
     POLISH_EVALUATIONS,
     POLISH_PATIENCE,
@@ -44,39 +52,7 @@ from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
 from .user_constraints import add_user_constraints
 from .variables import MappingVars
 
-OBJECTIVES = ("energy", "latency", "edp")
 TARGET_RANGE = 1e9  # the largest term is scaled to about this many integer units
-SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rules: 1% of its own bound
-
-
-@dataclass(frozen=True, slots=True)
-class SurrogateStop:
-    """Where CP-SAT stops on latency priced by ZigZag's rules: the model is a surrogate there and its
-    bound is never reported, so the search only has to hand the polish good starts."""
-
-    max_deterministic_time: float
-    relative_gap: float
-    parameters: dict[str, object] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"max_deterministic_time": self.max_deterministic_time, "relative_gap": self.relative_gap, **self.parameters}
-
-
-# Measured on the suite's 9 latency cases (2026-11-27), against the whole 10 s and a 1% gap:
-# * 1 det-s left every network total the same, for up to 22% less wall time; 0.5 s moved totals by
-#   -1.3% to +5.8%. Not for EDP, whose product model needs the search (1 s left 2 of 7 sampled
-#   ResNet-18/AlexNet layers at 2x and 4.3x the EDP that 10 s finds).
-# * IMC arrays: the budget binds, and presolve probing took a fifth of it (0.22 of 1 det-s on AlexNet
-#   conv3 on dimc). Without probing and with 0.8 det-s, five of the six IMC cases were 17-29% faster
-#   (ResNet-18 on dimc the same), totals -0.06% to +0.007% (0.6 det-s: the same totals). A 3% gap
-#   moved them by up to +0.2% (MobileNetV2 on aimc).
-# * Digital arrays (tpu_like): the solves end by the gap before the budget, and probing's deductions
-#   steer them (without it ResNet-18's and AlexNet's totals were 3.1% and 1.9% higher). A 3% gap:
-#   11-18% faster, totals the same but MobileNetV2's, +0.09%; a 5% gap: AlexNet +0.3%, above ZigZag's.
-SURROGATE_LATENCY: dict[str, SurrogateStop] = {
-    "imc": SurrogateStop(0.8, 0.01, {"cp_model_probing_level": 0}),
-    "digital": SurrogateStop(1.0, 0.03),
-}
 EDP_HEADROOM = 64  # EDP factors range up to this many times TARGET_RANGE (worse mappings are cut off)
 
 
@@ -107,11 +83,8 @@ class SolverConfig:
         }
 
 
-# Measured on ResNet-18/AlexNet (CPU seconds to proven optimality, 2026-11-27): lighter probing and the
-# LP rows added up front save about 25 % against CP-SAT 9.15's defaults on this model. No cutting
-# planes (cut_level 0): the proofs close by branching on where tiles end, and the cuts' LP work slowed
-# them: -16% to -19% on 7 IMC energy layers of AlexNet/ResNet-18 on ZigZag's aimc/dimc files, -7% on 6
-# of ResNet-18 on imcmap's own dimc/aimc, the same on tpu_like and on latency (same mappings each).
+# Lighter probing and the LP rows up front prove this model faster than CP-SAT's defaults; no cutting
+# planes: the proofs close by branching on where tiles end, and the cuts' LP work slowed them (bench/README.md).
 SEARCH_PARAMETERS: dict[str, object] = {"cp_model_probing_level": 1, "add_lp_constraints_lazily": False, "cut_level": 0}
 
 
@@ -140,10 +113,7 @@ class LayerSolution:
     accelerator: Accelerator | None = None  # as solved: after the layer's bypasses (None: as given)
     unpolished: tuple[Mapping, ...] = ()  # starts of a polish deferred by ``solve_layer(polish_now=False)``
 
-    BOUND_SOURCE = (
-        "CP-SAT's proven bound on a relaxation whose every term is at most the evaluator's "
-        "(log-domain tangents, exact tables for halos and spatial terms)"
-    )
+    BOUND_SOURCE = MODEL_BOUND_SOURCE
 
 
 def cost_of(report: CostReport, objective: str) -> float:
@@ -195,39 +165,33 @@ def build_feasibility_model(problem: MappingProblem, canonical_cuts: bool = Fals
     return model, v
 
 
-def use_canonical_cuts(accel: Accelerator, objective: str, user: tuple[UserConstraint, ...]) -> bool:
+def use_canonical_cuts(accel: Accelerator, objective: str, user: tuple[UserConstraint, ...],
+                       policy: SolvePolicy | None = None) -> bool:
     """Whether the model takes the canonical cut rule (``constraints._break_segment_symmetry``), which
-    removes twins that cost the same in the model:
-
-    * not under a user loop order, which the rule's moves (a cut raised, two segments merged) could break;
-    * not for latency or EDP on ZigZag's rules: there the twins are priced apart, the model has no bound
-      to prove, and its twins were the polish's starts (with the rule, MobileNetV2's latency total on
-      tpu_like rose 2.6%); for energy the model's bound is the certificate, and it holds either way;
-    * on IMC arrays only, as measured (2026-11-27): energy on ZigZag's dimc/aimc files, whole networks in
-      2 processes (medians of 3), ResNet-18 5.9 -> 3.9 s and 5.9 -> 4.1 s, AlexNet 3.8 -> 3.1 s and
-      3.9 -> 2.8 s, MobileNetV2 on dimc 5.1 -> 4.8 s, totals within 0.08%; ResNet-18 on the bundled
-      dimc and aimc (``bench/bench_resnet18.py``) 6.0 -> 4.4 s each, latency 4.9 -> 4.0 and 5.4 -> 4.4 s,
-      the same totals, every layer proven. On digital arrays it was slower (ResNet-18 on the bundled
-      digital array 30 -> 33 s in one process, its first layer 1.2 -> 4.3 s; MobileNetV2 on tpu_like +15%)."""
+    removes twins that cost the same in the model: where the policy allows it (``policy_of(accel,
+    objective)`` unless given: IMC arrays; on ZigZag's rules energy only), and not under a user loop
+    order, which the rule's moves (a cut raised, two segments merged) could break."""
     if any(c.parsed is not None and isinstance(c.parsed.body, LoopOrder) for c in user):
         return False
-    if accel.rules is not CostRules.IMCMAP and objective != "energy":
-        return False
-    return isinstance(accel.array, ImcArray)
+    return (policy if policy is not None else policy_of(accel, objective)).canonical_cuts
 
 
-def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...] = (), canonical_cuts: bool | None = None):
-    """The layer's model; ``canonical_cuts`` None: as ``use_canonical_cuts`` decides."""
+def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...] = (),
+                canonical_cuts: bool | None = None, policy: SolvePolicy | None = None):
+    """The layer's model; ``canonical_cuts`` None: as ``use_canonical_cuts`` decides; ``policy`` None:
+    ``policy_of(problem.accel, objective)``."""
+    if policy is None:
+        policy = policy_of(problem.accel, objective)
     if canonical_cuts is None:
-        canonical_cuts = use_canonical_cuts(problem.accel, objective, user)
+        canonical_cuts = use_canonical_cuts(problem.accel, objective, user, policy)
     model, v = build_feasibility_model(problem, canonical_cuts)
     flows, corrections = build_flows(model, v, problem)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
-        model.Minimize(energy_objective(model, v, problem, flows, corrections, unit_pj))
+        model.Minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
         unit = unit_pj
     elif objective == "latency":
-        model.Minimize(latency_objective(model, v, problem, flows, corrections, unit_cycles))
+        model.Minimize(latency_objective(model, v, problem, flows, corrections, unit_cycles, policy))
         unit = unit_cycles
     else:
         # EDP = E * L, each on a coarser integer scale so the product fits in 64 bits; each factor
@@ -237,13 +201,31 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
         k_l = max(1, ceil(EDP_HEADROOM * TARGET_RANGE / cap))
         energy = model.NewIntVar(0, cap, "edp.energy")
         latency = model.NewIntVar(0, cap, "edp.latency")
-        model.Add(k_e * energy >= energy_objective(model, v, problem, flows, corrections, unit_pj) - (k_e - 1))
-        model.Add(k_l * latency >= latency_objective(model, v, problem, flows, corrections, unit_cycles) - (k_l - 1))
+        model.Add(k_e * energy >= energy_objective(model, v, problem, flows, corrections, unit_pj, policy) - (k_e - 1))
+        model.Add(k_l * latency >= latency_objective(model, v, problem, flows, corrections, unit_cycles, policy) - (k_l - 1))
         edp = model.NewIntVar(0, cap * cap, "edp")
         model.AddMultiplicationEquality(edp, [energy, latency])
         model.Minimize(edp)
         unit = unit_pj * k_e * unit_cycles * k_l
     return model, v, unit
+
+
+def configure_search(params, config: SolverConfig, policy: SolvePolicy) -> None:  # noqa: ANN001 - a SatParameters proto
+    """CP-SAT's parameters for a layer: the user's budget and seed, the search parameters, the policy's stop."""
+    params.random_seed = config.seed
+    params.num_workers = config.workers
+    params.max_deterministic_time = config.time_limit_s
+    if config.wall_limit_s is not None:
+        params.max_time_in_seconds = config.wall_limit_s
+    params.log_search_progress = config.log
+    apply_search_parameters(params)
+    if policy.relative_gap_limit is not None:
+        params.relative_gap_limit = policy.relative_gap_limit
+    stop = policy.surrogate_stop
+    if stop is not None:
+        params.max_deterministic_time = min(config.time_limit_s, stop.max_deterministic_time)
+        for key, value in stop.parameters.items():
+            setattr(params, key, value)
 
 
 def applicable_constraints(layer: Layer, rule: ResolvedRule, extra: tuple[UserConstraint, ...] = ()) -> tuple[UserConstraint, ...]:
@@ -279,35 +261,18 @@ def solve_layer(
         problem = build_problem(layer, solved_accel, rule)
     except (ProblemError, BypassError) as exc:
         return _infeasible(layer, accel, rule, objective, config, user, start, str(exc))
-    model, v, unit = build_model(problem, objective, user)
+    policy = policy_of(accel, objective)
+    model, v, unit = build_model(problem, objective, user, policy=policy)
     for lit, _ in add_user_constraints(model, v, problem, user):
         model.Add(lit == 1)
     solver = cp_model.CpSolver()
     params = solver.parameters
-    params.random_seed = config.seed
-    params.num_workers = config.workers
-    params.max_deterministic_time = config.time_limit_s
-    if config.wall_limit_s is not None:
-        params.max_time_in_seconds = config.wall_limit_s
-    params.log_search_progress = config.log
-    apply_search_parameters(params)
-    if accel.rules is not CostRules.IMCMAP:
-        # the model is a relaxation (energy) or a surrogate (latency) of these rules: its last solution
-        # comes early and the proof takes the rest, while the answer's certified gap is dominated by
-        # the rules the model does not encode; proving its own optimum tighter than this buys little
-        params.relative_gap_limit = SURROGATE_GAP
-    surrogate = accel.rules is not CostRules.IMCMAP and objective == "latency"
-    if surrogate:
-        # no bound of a surrogate is reported, so its proof is wasted work: stop early, unless that
-        # leaves no mapping at all
-        stop = SURROGATE_LATENCY["imc" if isinstance(accel.array, ImcArray) else "digital"]
-        params.max_deterministic_time = min(config.time_limit_s, stop.max_deterministic_time)
-        params.relative_gap_limit = stop.relative_gap
-        for key, value in stop.parameters.items():
-            setattr(params, key, value)
+    configure_search(params, config, policy)
     recorder = _Recorder(problem, v, start)
     status = solver.Solve(model, recorder)
-    if surrogate and not recorder.mappings and status == cp_model.UNKNOWN and config.time_limit_s > params.max_deterministic_time:
+    # a surrogate's early stop must not leave the layer without a mapping: then the whole budget
+    if (policy.surrogate_stop is not None and not recorder.mappings and status == cp_model.UNKNOWN
+            and config.time_limit_s > params.max_deterministic_time):
         params.max_deterministic_time = config.time_limit_s
         status = solver.Solve(model, recorder)
     wall = time.perf_counter() - start
@@ -334,21 +299,13 @@ def solve_layer(
                              tuple(recorder.trace), user, (), shown_accel)
     cost, _, mapping, report = best
     starts: tuple[Mapping, ...] = ()
-    if accel.rules is not CostRules.IMCMAP:
-        # the model's optimum is a start under rules it does not encode; walk on by the evaluator's,
-        # from the cheapest few of the model's solutions: where the model is a surrogate, a near-tie in
-        # it can be far apart by the evaluator, and walks end in different local optima
-        window = POLISH_WINDOW[objective]
-        starts = tuple(distinct([m for c, _, m, _ in priced[:POLISH_STARTS] if window is None or c <= cost * (1 + window)]))
-    bound: float | None = max(0.0, solver.BestObjectiveBound() * unit)
-    proven = status == cp_model.OPTIMAL
-    if accel.rules is CostRules.ZIGZAG:
-        # The model encodes imcmap's own rules. ZigZag's energy is never below them (whole words, every
-        # partial sum read back and written at psum width), so the bound holds for energy; ZigZag's stall
-        # windows are not a roofline, so for latency there is no bound to certify.
-        proven = False
-        if objective != "energy":
-            bound = None
+    if policy.polish is not None:
+        # the model's optimum is a start under rules it does not encode; walk on by the evaluator's
+        window = policy.polish.window
+        cheapest = priced[:policy.polish.count]
+        starts = tuple(distinct([m for c, _, m, _ in cheapest if window is None or c <= cost * (1 + window)]))
+    bound = max(0.0, solver.BestObjectiveBound() * unit) if policy.reports_bound else None
+    proven = policy.proves_optimality and status == cp_model.OPTIMAL
     wall = time.perf_counter() - start
     solution = LayerSolution(
         layer=layer,

@@ -9,11 +9,10 @@ decision variables and ``extra`` is the input halo (not a product of factors). T
   is bounded below by tangents of ``exp`` (convex), so minimising the tangent variables gives a
   relaxation whose optimum never exceeds the true one. Tangents are spaced ``TANGENT_STEP`` apart
   in log space: the underestimate is at most about ``TANGENT_STEP**2 / 8`` (0.41 %). Closer
-  tangents tighten the bound but every one is an LP row: ln(1.08) (0.07 %) made 3,568 of a ResNet-18
-  layer's 5,360 rows and its proofs 1.3-1.45x slower than ln(1.2), for the same mappings.
+  tangents tighten the bound but every one is an LP row, and the proofs slow down (bench/README.md).
   ``SURROGATE_TANGENT_STEP`` (ln 2, at most 5.8 % under) is for hardware priced by rules the model
   does not encode (ZigZag files), where the model is a relaxation a few percent below those rules
-  anyway and the polish finishes the mapping (see ``tangent_step``).
+  anyway and the polish finishes the mapping (``policy.SolvePolicy.tangent_step``).
 """
 
 from __future__ import annotations
@@ -29,10 +28,7 @@ from .variables import Exps
 
 LOG_SCALE = 10_000  # integer units per natural-log unit
 TANGENT_STEP = log(1.2)
-# On ZigZag's files (2026-11-27, against ln(1.2) at fca780a): network solve time -16% to -39% on the six
-# cases furthest from the speed target (ResNet-18 on aimc, energy: 8.9 -> 6.8 s); each of their
-# totals the same or up to 0.11% lower; certified energy gaps up by 0.5-2 points (ResNet-18 on aimc,
-# worst layer 6.8% -> 7.5%). ln(3) and ln(4) were no faster and moved totals by up to +3%.
+# on ZigZag's files: faster solves, totals the same or lower, energy gaps a little wider (bench/README.md)
 SURROGATE_TANGENT_STEP = log(2.0)
 MAX_ROW = 1 << 61  # largest |coefficient x bound| sum allowed in one linear row
 

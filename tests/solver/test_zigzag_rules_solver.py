@@ -64,7 +64,7 @@ def test_surrogate_stop_falls_back_to_the_whole_budget_when_it_finds_nothing(mon
     """Latency on ZigZag's rules stops CP-SAT early (``SURROGATE_LATENCY``, per array kind); when that
     leaves no mapping, the solve runs again on the whole budget, and then answers as a solve that was
     never cut short."""
-    from imcmap.solver import solve as solve_module
+    from imcmap.solver import policy as policy_module
 
     layer, accel = random_case(3)
     zz = with_zigzag_rules(accel)
@@ -72,11 +72,11 @@ def test_surrogate_stop_falls_back_to_the_whole_budget_when_it_finds_nothing(mon
     config = SolverConfig(seed=0, time_limit_s=5)
 
     def stops(det_s: float) -> dict:
-        return {kind: replace(stop, max_deterministic_time=det_s) for kind, stop in solve_module.SURROGATE_LATENCY.items()}
+        return {kind: replace(stop, max_deterministic_time=det_s) for kind, stop in policy_module.SURROGATE_LATENCY.items()}
 
-    monkeypatch.setattr(solve_module, "SURROGATE_LATENCY", stops(5.0))
+    monkeypatch.setattr(policy_module, "SURROGATE_LATENCY", stops(5.0))
     whole = solve_layer(layer, zz, rule, "latency", config)
-    monkeypatch.setattr(solve_module, "SURROGATE_LATENCY", stops(0.0))  # CP-SAT stops before its first solution
+    monkeypatch.setattr(policy_module, "SURROGATE_LATENCY", stops(0.0))  # CP-SAT stops before its first solution
     again = solve_layer(layer, zz, rule, "latency", config)
     assert whole.mapping is not None
     assert (again.mapping, again.exact_cost) == (whole.mapping, whole.exact_cost)

@@ -1,0 +1,133 @@
+"""How a layer is solved, chosen once per (cost rules, objective, array kind): ``policy_for``.
+
+The CP-SAT model encodes imcmap's own rules. Where the evaluator prices by those (``CostRules.IMCMAP``)
+the model's bound is the answer's certificate: fine tangents, a proof to the end, nothing after CP-SAT.
+Where it prices by ZigZag 3.9.1's rules (hardware read from a ZigZag file) the model is a relaxation of
+them (energy: its bound still holds) or a surrogate (latency, EDP: no bound): coarse tangents, an early
+stop, floors that steer the model toward ZigZag's whole words and cycles, and a polish by the evaluator.
+``solve`` and ``objective`` read the policy's fields; this module is the one place in ``solver/`` that
+looks at ``CostRules``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imcmap.models.hardware import Accelerator, CostRules, ImcArray
+
+from .polish import POLISH_STARTS, POLISH_WINDOW
+from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
+
+OBJECTIVES = ("energy", "latency", "edp")
+ARRAY_KINDS = ("imc", "digital")
+
+SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rules: 1% of its own bound
+
+
+@dataclass(frozen=True, slots=True)
+class SurrogateStop:
+    """Where CP-SAT stops on latency priced by ZigZag's rules: the model is a surrogate there and its
+    bound is never reported, so the search only has to hand the polish good starts."""
+
+    max_deterministic_time: float
+    relative_gap: float
+    parameters: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"max_deterministic_time": self.max_deterministic_time, "relative_gap": self.relative_gap, **self.parameters}
+
+
+# Per array kind: IMC solves hit the budget, where probing costs a fifth of it; digital ones end by the
+# gap, and probing steers them (bench/README.md).
+SURROGATE_LATENCY: dict[str, SurrogateStop] = {
+    "imc": SurrogateStop(0.8, 0.01, {"cp_model_probing_level": 0}),
+    "digital": SurrogateStop(1.0, 0.03),
+}
+
+MODEL_BOUND_SOURCE = (
+    "CP-SAT's proven bound on a relaxation whose every term is at most the evaluator's "
+    "(log-domain tangents, exact tables for halos and spatial terms)"
+)
+# The model encodes imcmap's own rules. ZigZag's energy is never below them (whole words, every partial
+# sum read back and written at psum width), so the bound holds for energy; ZigZag's stall windows are not
+# a roofline, so for latency there is no bound to certify.
+ZIGZAG_ENERGY_BOUND_SOURCE = (
+    MODEL_BOUND_SOURCE.replace("the evaluator's", "imcmap's own rules'")
+    + "; ZigZag 3.9.1's rules, which price this hardware, never undercut imcmap's own energy"
+)
+ZIGZAG_NO_BOUND_SOURCE = (
+    "none: the hardware comes from a ZigZag file and is priced by ZigZag 3.9.1's rules, whose stall "
+    "model the solver does not bound; the search optimises imcmap's own rules"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PolishStarts:
+    """Which of the model's solutions the polish walks from: the ``count`` cheapest by the evaluator,
+    less those priced more than ``window`` (a fraction) above the cheapest; ``window`` None keeps all."""
+
+    count: int
+    window: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SolvePolicy:
+    """What the solver does for one (cost rules, objective, array kind)."""
+
+    rules: CostRules
+    objective: str
+    array_kind: str  # "imc" | "digital"
+    tangent_step: float  # log-domain spacing of the cost terms' tangents (``terms.lower_bound``)
+    relative_gap_limit: float | None  # CP-SAT stops within this gap of its own bound; None: CP-SAT's default
+    surrogate_stop: SurrogateStop | None  # a shorter budget (and parameters) where no bound is reported
+    canonical_cuts: bool  # the canonical cut rule may apply (``solve.use_canonical_cuts`` adds the user's part)
+    transfer_floors: bool  # a transfer costs at least one ``bandwidth_min`` word (energy) and one cycle (latency)
+    physical_ports: bool  # latency: cycles add up per allocated port, not per read / write direction
+    weight_refill_stalls: bool  # latency: every refill of the IMC cells stalls the macro on top of compute
+    polish: PolishStarts | None  # None: the model's cheapest solution is the answer
+    proves_optimality: bool  # CP-SAT's OPTIMAL is reported as OPTIMAL (else FEASIBLE)
+    reports_bound: bool  # the model's bound is a lower bound on the evaluator's cost, so it is reported
+    bound_source: str  # what the reported gaps rest on (``solver.bound_source`` in the JSON)
+
+
+def array_kind(accel: Accelerator) -> str:
+    return "imc" if isinstance(accel.array, ImcArray) else "digital"
+
+
+def policy_for(rules: CostRules, objective: str, kind: str) -> SolvePolicy:
+    """The policy for hardware priced by ``rules``, solved for ``objective`` on an array of ``kind``."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}")
+    if kind not in ARRAY_KINDS:
+        raise ValueError(f"unknown array kind {kind!r}; expected one of {', '.join(ARRAY_KINDS)}")
+    imc = kind == "imc"
+    if rules is CostRules.IMCMAP:
+        # the canonical cut rule only on IMC arrays: on digital ones it made the proofs slower (bench/README.md)
+        return SolvePolicy(
+            rules, objective, kind, tangent_step=TANGENT_STEP, relative_gap_limit=None, surrogate_stop=None,
+            canonical_cuts=imc, transfer_floors=False, physical_ports=False, weight_refill_stalls=False, polish=None,
+            proves_optimality=True, reports_bound=True, bound_source=MODEL_BOUND_SOURCE,
+        )
+    if rules is CostRules.ZIGZAG:
+        energy = objective == "energy"
+        # the model is a relaxation (energy) or a surrogate (latency) of these rules: its last solution comes
+        # early and the proof takes the rest, while the answer's gap is dominated by the rules the model does
+        # not encode; on latency, where no bound is reported, the proof is cut shorter still
+        stop = SURROGATE_LATENCY[kind] if objective == "latency" else None
+        return SolvePolicy(
+            rules, objective, kind, tangent_step=SURROGATE_TANGENT_STEP,
+            relative_gap_limit=stop.relative_gap if stop is not None else SURROGATE_GAP, surrogate_stop=stop,
+            # not for latency or EDP: there the rule's twins are priced apart and were the polish's starts
+            canonical_cuts=imc and energy,
+            transfer_floors=True, physical_ports=True, weight_refill_stalls=True,
+            # a near-tie in the model can be far apart by the evaluator, and walks end in different optima
+            polish=PolishStarts(POLISH_STARTS, POLISH_WINDOW[objective]),
+            proves_optimality=False, reports_bound=energy,
+            bound_source=ZIGZAG_ENERGY_BOUND_SOURCE if energy else ZIGZAG_NO_BOUND_SOURCE,
+        )
+    raise ValueError(f"no solve policy for cost rules {rules!r}")
+
+
+def policy_of(accel: Accelerator, objective: str) -> SolvePolicy:
+    """``policy_for`` the rules and array of ``accel``."""
+    return policy_for(accel.rules, objective, array_kind(accel))
