@@ -75,7 +75,17 @@ from imcmap.models.imc_validation import (
     ReportedValues,
 )
 
-from .checks import Fields, Issues, as_choice, as_int, as_map, as_number, as_seq, describe, did_you_mean
+from .checks import (
+    Fields,
+    Issues,
+    as_choice,
+    as_int,
+    as_map,
+    as_number,
+    as_seq,
+    describe,
+    did_you_mean,
+)
 from .errors import SpecError, SpecIssue
 from .hardware import HardwareSpec, build_hardware_spec
 from .library import list_bundled
@@ -349,13 +359,13 @@ def _recipe(issues: Issues, node: YamlNode) -> ChipRecipe | None:
     weight_bits = f.integer("weight_bits", minimum=1)
     bits_per_cycle = f.integer("input_bits_per_cycle", minimum=1)
     bits_per_cycle_node = f.get("input_bits_per_cycle")
-    if input_bits is not None and bits_per_cycle is not None and bits_per_cycle_node is not None:
-        if input_bits % bits_per_cycle:
-            issues.at(
-                bits_per_cycle_node,
-                f"must divide input_bits = {input_bits} (got {bits_per_cycle})",
-                "the input is applied in input_bits / input_bits_per_cycle cycles",
-            )
+    divides = input_bits is None or bits_per_cycle is None or input_bits % bits_per_cycle == 0
+    if not divides and bits_per_cycle_node is not None:
+        issues.at(
+            bits_per_cycle_node,
+            f"must divide input_bits = {input_bits} (got {bits_per_cycle})",
+            "the input is applied in input_bits / input_bits_per_cycle cycles",
+        )
     rows, cols = f.integer("rows", minimum=1), f.integer("cols", minimum=1)
     macros = f.integer("macros", 1, minimum=1)
     transfers = f.integer("input_transfers_per_cycle", 1, minimum=1)
@@ -589,14 +599,14 @@ def _accumulator(issues: Issues, node: YamlNode) -> Accumulator | None:
     bits, input_bits = f.integer("bits", minimum=1), f.integer("input_bits", minimum=1)
     register_bits = f.integer("register_bits", minimum=1)
     register_node = f.get("register_bits")
-    if input_bits is not None and register_bits is not None and register_node is not None:
-        if register_bits < input_bits:
-            issues.at(
-                register_node,
-                f"must be >= input_bits = {input_bits} (got {register_bits})",
-                "the register holds the shifted sum of its inputs",
-            )
-            register_bits = None
+    too_narrow = input_bits is not None and register_bits is not None and register_bits < input_bits
+    if too_narrow and register_node is not None:
+        issues.at(
+            register_node,
+            f"must be >= input_bits = {input_bits} (got {register_bits})",
+            "the register holds the shifted sum of its inputs",
+        )
+        register_bits = None
     count = f.integer("count", 1, minimum=1)
     per = _per(f, Per.COLUMN)
     energy_ok, count_for_energy = _count_for_energy(issues, f, count)
