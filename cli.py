@@ -22,13 +22,7 @@ from imcmap import __version__
 from imcmap.api import Evaluation, LayerEvaluation, evaluate_full_mapping  # noqa: F401 - re-exported
 from imcmap.models.evaluator import accelerator_area_mm2, clock_period_ns
 from imcmap.models.hardware import Accelerator, DigitalArray, ImcArray, MemoryLevel
-from imcmap.models.imc_validation import (
-    ChipResult,
-    ChipValidation,
-    RecipeError,
-    evaluate_chip,
-    load_validation_block,
-)
+from imcmap.models.imc_validation import ChipResult, ChipValidation, evaluate_chip
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import LOOP_DIMS, Layer, Workload
 from imcmap.specs import (
@@ -36,7 +30,9 @@ from imcmap.specs import (
     SpecIssue,
     check_mapping_against,
     list_bundled,
+    list_bundled_chips,
     load_accelerator,
+    load_chips,
     load_mapping_spec,
     load_workload,
     resolve,
@@ -773,26 +769,8 @@ class ChipCheck:
 
 def load_chip_checks() -> list[ChipCheck]:
     """Every bundled chip (``specs/library/chips``), by name, with its validation-form evaluation."""
-    issues: list[SpecIssue] = []
-    checks: list[ChipCheck] = []
-    for name, path in list_bundled()["chip"]:
-        try:
-            spec = load_hardware_spec(path)
-        except SpecError as exc:
-            issues.extend(exc.issues)
-            continue
-        if spec.validation_raw is None:
-            issues.append(SpecIssue(str(path), 0, 0, "validation", "a chip file needs a validation: section"))
-            continue
-        try:
-            validation = load_validation_block(spec.validation_raw)
-        except RecipeError as exc:
-            issues.extend(SpecIssue(str(path), 0, 0, f"validation.{key}", message) for key, message in exc.issues)
-            continue
-        checks.append(ChipCheck(name, validation, evaluate_chip(validation.recipe)))
-    if issues:
-        raise SpecError(issues)
-    return checks
+    chips = load_chips(path for _, path in list_bundled_chips())
+    return [ChipCheck(chip.name, chip.validation, evaluate_chip(chip.validation.recipe)) for chip in chips]
 
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
