@@ -290,10 +290,9 @@ def _listed(
 
 
 def _validation(issues: Issues, node: YamlNode) -> ChipValidation | None:
-    section = as_map(issues, node, "a mapping with keys recipe, source, reported, published_ratio")
-    if section is None:
-        return None
-    f = Fields(issues, section, VALIDATION_REQUIRED, VALIDATION_OPTIONAL)
+    if not isinstance(node, YamlMap):
+        return None  # the hardware builder reports it (`validation?: {...}` is in its schema)
+    f = Fields(issues, node, VALIDATION_REQUIRED, VALIDATION_OPTIONAL)
     recipe_node, source_node = f.get("recipe"), f.get("source")
     reported_node, ratio_node = _given(f, "reported"), _given(f, "published_ratio")
     recipe = _recipe(issues, recipe_node) if recipe_node is not None else None
