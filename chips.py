@@ -1,8 +1,8 @@
 """The IMC macro model against published chips (``imcmap validate``): each chip file's recipe priced
 in the validation form, beside the values the chip's paper reports and the ratio ZigZag-IMC published.
 
-``load_chip`` reads one chip file (kept small: the chip file format is being reworked in ``specs``);
-``check_chip`` compares; ``chip_checks`` does both for the bundled chips or the files given.
+Chip files are specs (``specs.chips``: positioned errors, exit 2 on a bad one); ``check_chip`` compares
+one; ``chip_checks`` loads and compares the bundled chips or the chips named or the files given.
 """
 
 from __future__ import annotations
@@ -11,14 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from imcmap.models.imc_validation import (
-    ChipResult,
-    ChipValidation,
-    RecipeError,
-    evaluate_chip,
-    load_validation_block,
-)
-from imcmap.specs import SpecError, SpecIssue, list_bundled, load_hardware_spec, resolve
+from imcmap.models.imc_validation import ChipResult, ChipValidation, evaluate_chip
+from imcmap.specs import SpecError, SpecIssue, list_bundled_chips, load_chips, resolve
 
 RATIO_METRICS = ("area", "tclk", "energy")  # the quantities of ZigZag-IMC's published figure
 RATIO_NOTE_THRESHOLD = 0.05  # 5 percentage points
@@ -92,17 +86,6 @@ def check_chip(name: str, validation: ChipValidation) -> ChipCheck:
     return ChipCheck(name, validation, result, model, reported, ratio, published, tuple(notes))
 
 
-def load_chip(path: Path) -> ChipValidation:
-    """A chip file: a hardware file with a ``validation:`` section (SpecError at its place if not)."""
-    spec = load_hardware_spec(path)
-    if spec.validation_raw is None:
-        raise SpecError([SpecIssue(str(path), 0, 0, "validation", "a chip file needs a validation: section")])
-    try:
-        return load_validation_block(spec.validation_raw)
-    except RecipeError as exc:
-        raise SpecError(SpecIssue(str(path), 0, 0, f"validation.{key}", message) for key, message in exc.issues) from None
-
-
 def chip_checks(chips: Sequence[str | Path] = ()) -> tuple[ChipCheck, ...]:
     """The bundled chips (``specs/library/chips``, by name) when ``chips`` is empty, else the chips
     named or the chip files given; every problem of every file is reported at once."""
@@ -117,13 +100,7 @@ def chip_checks(chips: Sequence[str | Path] = ()) -> tuple[ChipCheck, ...]:
                 continue
             named.append((path.stem, path))
     else:
-        named, issues = list(list_bundled()["chip"]), []
-    checks: list[ChipCheck] = []
-    for name, path in named:
-        try:
-            checks.append(check_chip(name, load_chip(path)))
-        except SpecError as exc:
-            issues.extend(exc.issues)
+        named, issues = list(list_bundled_chips()), []
     if issues:
         raise SpecError(issues)
-    return tuple(checks)
+    return tuple(check_chip(spec.name, spec.validation) for spec in load_chips(path for _, path in named))

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from imcmap import __version__
 from imcmap.models.evaluator import accelerator_area_mm2, clock_period_ns
-from imcmap.models.hardware import Accelerator, CostRules, DigitalArray, ImcArray
+from imcmap.models.hardware import Accelerator, DigitalArray, ImcArray
 from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
 from imcmap.models.report import CostReport
 from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, UnmodelledOp, Workload
 from imcmap.solver.network import LayerResult, NetworkResult
+from imcmap.solver.policy import policy_of
 from imcmap.solver.solve import LayerSolution
 from imcmap.specs.full_mapping import full_mapping_plain, full_mapping_to_yaml
 
@@ -210,14 +211,8 @@ def layer_result_json(
 
 
 def bound_source(accel: Accelerator, objective: str) -> str:
-    """What the certified gaps rest on, for this accelerator's cost rules and objective."""
-    if accel.rules is CostRules.IMCMAP:
-        return LayerSolution.BOUND_SOURCE
-    if objective == "energy":
-        return (LayerSolution.BOUND_SOURCE.replace("the evaluator's", "imcmap's own rules'")
-                + "; ZigZag 3.9.1's rules, which price this hardware, never undercut imcmap's own energy")
-    return ("none: the hardware comes from a ZigZag file and is priced by ZigZag 3.9.1's rules, whose stall "
-            "model the solver does not bound; the search optimises imcmap's own rules")
+    """What the certified gaps rest on, for this accelerator's cost rules and objective (the policy's)."""
+    return policy_of(accel, objective).bound_source
 
 
 def network_json(

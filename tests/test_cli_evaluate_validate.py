@@ -183,3 +183,41 @@ def test_evaluate_onnx_workload_lists_unmodelled_ops(tmp_path: Path) -> None:
     code, out, _ = _run("evaluate", "-a", "dimc", "-w", "resnet18", "-m", str(mapping))
     assert code == 0
     assert "unmodelled ops (not priced): Add x8, Flatten x1, GlobalAveragePool x1, MaxPool x1, Relu x17" in out
+
+
+def _chip_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A bundled chip file with its first ``old`` replaced by ``new``, written as the user's own file."""
+    text = resolve("chip", "dimc1").read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _line_of(path: Path, fragment: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if fragment in line)
+
+
+def test_validate_a_user_chip_file_with_a_bad_value_is_located_and_exit_2(tmp_path: Path) -> None:
+    chip = _chip_copy(tmp_path, "my_chip.yaml", "rows: 32", "rows: -1")
+    code, out, err = _run("validate", str(chip))
+    assert code == 2 and out == ""
+    line = _line_of(chip, "rows: -1")
+    assert err.strip() == f"{chip}:{line}:11: validation.recipe.rows: must be >= 1 (got -1)"
+
+
+def test_validate_a_user_chip_file_with_an_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
+    chip = _chip_copy(tmp_path, "my_chip.yaml", "rows: 32", "rowz: 32")
+    code, _, err = _run("validate", str(chip))
+    assert code == 2
+    assert f"{chip}:{_line_of(chip, 'rowz: 32')}:" in err and "did you mean 'rows'" in err
+
+
+def test_validate_a_valid_user_chip_file_prints_its_model_figures(tmp_path: Path) -> None:
+    chip = _chip_copy(tmp_path, "my_chip.yaml", "rows: 32", "rows: 32")
+    code, out, _ = _run("validate", str(chip), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert [c["name"] for c in doc["chips"]] == ["my_chip"]
+    bundled = json.loads(_run("validate", "dimc1", "--json")[1])["chips"][0]
+    assert doc["chips"][0]["model"] == bundled["model"]  # the same recipe, the same figures

@@ -1,31 +1,20 @@
-"""Chip-specific validation form (imc-model.md sections 4-6, 9) and the bundled chip specs."""
+"""Chip-specific validation form (imc-model.md sections 4-6, 9), priced on the bundled chips' recipes."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-
-import imcmap
-from imcmap.models.hardware import ArrayDim, ImcArray, ImcType
-from imcmap.models.imc import imc_area_mm2, imc_peak, imc_tclk_ns
 from imcmap.models.imc_validation import (
     AccumulatorDelay,
     ChipRecipe,
     ChipValidation,
-    RecipeError,
     evaluate_chip,
-    load_validation_block,
     model_ratios,
-    recipe_from_dict,
 )
+from imcmap.specs.chips import list_bundled_chips, load_chip
 
-CHIP_DIR = Path(imcmap.__file__).parent / "specs" / "library" / "chips"
-CHIPS = ("aimc1", "aimc2", "aimc3", "dimc1", "dimc2", "dimc3", "dimc4")
 REPORTED_CHIPS = ("aimc1", "aimc2", "dimc1", "dimc2", "dimc4")
 
 # Source of the published ratios: Sun, Houshmand, Verhelst, "Analog or Digital In-Memory Computing?
@@ -34,14 +23,8 @@ REPORTED_CHIPS = ("aimc1", "aimc2", "dimc1", "dimc2", "dimc4")
 PUBLISHED_RATIO_TOLERANCE = 0.05  # 5 percentage points
 
 
-def raw_spec(chip: str) -> dict[str, Any]:
-    with (CHIP_DIR / f"{chip}.yaml").open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
-    return data
-
-
 def validation(chip: str) -> ChipValidation:
-    return load_validation_block(raw_spec(chip)["validation"])
+    return load_chip(dict(list_bundled_chips())[chip]).validation
 
 
 def recipe(chip: str) -> ChipRecipe:
@@ -266,137 +249,3 @@ def test_dimc3_structure() -> None:
     assert r.energy_breakdown["column_tree"] == pytest.approx(64 * 374 * fa * 0.25 * ncyc / macs)
     assert r.energy_breakdown["cross_column_tree"] == pytest.approx(8 * 116 * fa * ncyc / macs)
     assert r.throughput_tops == pytest.approx(2 * macs / (r.tclk_ns * ncyc) / 1000)
-
-
-# --- bundled chip specs -----------------------------------------------------------------------------
-
-
-def array_from_spec(spec: dict[str, Any]) -> ImcArray:
-    a = spec["array"]
-    return ImcArray(
-        imc_type=ImcType(a["imc_type"]),
-        dims=tuple(ArrayDim(name, size) for name, size in a["dims"].items()),
-        input_bits=a["input_bits"],
-        weight_bits=a["weight_bits"],
-        input_bits_per_cycle=a["input_bits_per_cycle"],
-        adc_bits=a["adc_bits"],
-        dac_bits=a["dac_bits"],
-        cells_per_group=a["cells_per_group"],
-        node_nm=a["node_nm"],
-        vdd_v=a["vdd_v"],
-        input_toggle_rate=a["input_toggle_rate"],
-        weight_sparsity=a["weight_sparsity"],
-        cell_area_um2=a["cell_area_um2"],
-    )
-
-
-@pytest.mark.parametrize("chip", CHIPS)
-def test_chip_spec_array_matches_recipe(chip: str) -> None:
-    """Each chip's generic `array` agrees with its recipe: MACs per MAC set, precisions, node, vdd, activity."""
-    spec = raw_spec(chip)
-    assert spec["name"] == chip
-    array = array_from_spec(spec)
-    r = load_validation_block(spec["validation"]).recipe
-    assert r.name.lower() == chip
-    assert array.cols * array.rows * array.macros == r.macs_per_mac_set
-    assert (array.imc_type, array.input_bits, array.weight_bits) == (r.imc_type, r.input_bits, r.weight_bits)
-    assert (array.node_nm, array.vdd_v) == (r.node_nm, r.vdd_v)
-    assert array.input_toggle_rate == r.activity.input_toggle_rate
-    assert 1.0 - array.weight_sparsity == pytest.approx(r.activity.weight_factor)
-    cells = spec["memories"]["cells"]
-    assert cells["capacity_bits"] == array.cells_per_group * array.weight_bits
-    assert next(iter(spec["memories"])) == "cells"
-
-
-@pytest.mark.parametrize("chip", CHIPS)
-def test_chip_spec_generic_form_runs(chip: str) -> None:
-    """The generic (mapping) form evaluates every chip's array to positive area, tclk and energy."""
-    array = array_from_spec(raw_spec(chip))
-    assert sum(imc_area_mm2(array).values()) > 0
-    assert imc_tclk_ns(array) > 0
-    assert imc_peak(array).energy_per_cycle_pj > 0
-
-
-def test_chip_sources() -> None:
-    """Every bundled chip cites its paper (venue, title, authors, IEEE url)."""
-    for chip in CHIPS:
-        source = validation(chip).source
-        assert source.venue and source.title and source.authors
-        assert source.url is not None and source.url.startswith("https://ieeexplore.ieee.org/document/")
-
-
-# --- dict validation ----------------------------------------------------------------------------------
-
-
-def _dimc1_recipe_dict() -> dict[str, Any]:
-    return copy.deepcopy(raw_spec("dimc1")["validation"]["recipe"])
-
-
-def test_recipe_from_dict_round_trip() -> None:
-    """recipe_from_dict builds the same recipe as load_validation_block."""
-    assert recipe_from_dict(_dimc1_recipe_dict()) == recipe("dimc1")
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (lambda d: d["multipliers"].update(bit=8), "multipliers.bit: unknown key; valid keys: .*did you mean 'bits'"),
-        (lambda d: d.pop("rows"), "rows: required key is missing"),
-        (lambda d: d.update(rows="32"), "rows: must be an integer"),
-        (lambda d: d.update(rows=True), "rows: must be an integer"),
-        (lambda d: d.update(imc_type="digtal"), "imc_type: must be one of analog, digital .*did you mean 'digital'"),
-        (lambda d: d["adders"][0].update(inputs=24), r"adders\[0\].inputs: must be a power of 2 \(got 24\)"),
-        (lambda d: d["activity"].update(weight_sparsity=1.5), "activity.weight_sparsity: must be <= 1.0"),
-        (lambda d: d.update(input_bits_per_cycle=3), "input_bits_per_cycle: must divide input_bits=8"),
-        (lambda d: d["stages"][0].append("acumulator"), r"stages\[0\]\[3\]: unknown block 'acumulator'.*'accumulator'"),
-        (
-            lambda d: d["accumulators"][0].update(count_for_energy=2),
-            r"accumulators\[0\].count_for_energy: must be <= count=1",
-        ),
-        (lambda d: d.update(adcs={"count": 1, "bits": 4}), "adcs: a digital chip has no ADCs"),
-        (
-            lambda d: d["registers"][0].update(name="tree"),
-            r"registers\[0\].name: block name 'tree' is reserved or already used",
-        ),
-        (lambda d: d["adders"][0].update(rcas=[{"count": 1, "bits": 4}]), r"adders\[0\].rcas: give either"),
-    ],
-)
-def test_recipe_errors_name_the_key(edit: Any, message: str) -> None:
-    """Bad recipe dicts raise a ValueError whose line starts with the key path."""
-    d = _dimc1_recipe_dict()
-    edit(d)
-    with pytest.raises(ValueError, match=message):
-        recipe_from_dict(d)
-
-
-def test_recipe_errors_are_collected() -> None:
-    """Every problem is reported, one sorted `path: message` line each."""
-    d = _dimc1_recipe_dict()
-    d.pop("rows")
-    d["multipliers"]["bits"] = 0
-    with pytest.raises(RecipeError) as info:
-        recipe_from_dict(d)
-    assert [path for path, _ in info.value.issues] == ["multipliers.bits", "rows"]
-    assert str(info.value).splitlines() == [
-        "multipliers.bits: must be >= 1 (got 0)",
-        "rows: required key is missing",
-    ]
-
-
-def test_validation_block_errors() -> None:
-    """Errors in the validation block carry paths relative to it (recipe..., reported..., source...)."""
-    block = copy.deepcopy(raw_spec("dimc1")["validation"])
-    del block["reported"]["tclk_ns"]
-    block["published_ratio"]["area"] = -1
-    block["source"]["venue"] = ""
-    block["recipe"]["cols"] = 0
-    with pytest.raises(RecipeError) as info:
-        load_validation_block(block)
-    assert [p for p, _ in info.value.issues] == [
-        "published_ratio.area",
-        "recipe.cols",
-        "reported.tclk_ns",
-        "source.venue",
-    ]
-    with pytest.raises(ValueError, match="<root>: must be a mapping"):
-        load_validation_block([])  # type: ignore[arg-type]

@@ -63,15 +63,6 @@ def test_unknown_objective_or_array_kind_is_refused(objective: str, kind: str) -
         policy_for(CostRules.IMCMAP, objective, kind)
 
 
-@pytest.mark.parametrize("objective", OBJECTIVES)
-def test_bound_source_matches_the_results_text(objective: str) -> None:
-    """The policy's bound text is the one the JSON records today (``results.bound_source``)."""
-    from imcmap.solver.results import bound_source
-
-    for accel in (tiny_imc(), with_zigzag_rules(tiny_imc()), tiny_digital(), with_zigzag_rules(tiny_digital())):
-        assert policy_of(accel, objective).bound_source == bound_source(accel, objective)
-
-
 def test_policy_of_reads_the_array_kind() -> None:
     """``policy_of`` keys on the accelerator's rules and array: IMC vs digital changes the surrogate stop."""
     assert policy_of(with_zigzag_rules(tiny_imc()), "latency").surrogate_stop.max_deterministic_time == 0.8
@@ -140,10 +131,18 @@ def test_solve_layer_polishes_as_the_policy_says(monkeypatch: pytest.MonkeyPatch
     assert solve_layer(layer, accel, rule, "energy", config, polish_now=False).unpolished
 
 
-def test_only_the_policy_reads_the_cost_rules() -> None:
-    """In ``solver/`` only ``policy.py`` names ``CostRules`` (``results.py`` still builds its own bound text
-    until it reads ``SolvePolicy.bound_source``)."""
-    solver_dir = Path(policy_module.__file__).parent
-    readers = sorted(p.name for p in solver_dir.glob("*.py") if "CostRules" in p.read_text())
-    assert set(readers) <= {"policy.py", "results.py"}
-    assert "policy.py" in readers
+def test_only_the_policy_and_the_rule_table_read_the_cost_rules() -> None:
+    """No module branches on ``CostRules`` but ``solver/policy.py`` (the solve policy) and the evaluator's
+    one table from rules to rule set; the ZigZag readers set it, ``models/hardware.py`` defines it."""
+    root = Path(policy_module.__file__).parent.parent
+    allowed = {"solver/policy.py", "models/evaluator.py", "models/hardware.py", "models/zigzag_rules.py"}
+    readers = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*.py")
+        if "CostRules." in p.read_text() and p.relative_to(root).parts[0] not in ("tests", "bench")
+        and p.relative_to(root).parts[:2] != ("specs", "zigzag")
+    )
+    assert set(readers) <= allowed, readers
+    branches = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                if p.relative_to(root).parts[0] not in ("tests", "bench")
+                and any(k in p.read_text() for k in (".rules is ", ".rules == ", ".rules != "))]
+    assert branches == [], branches
