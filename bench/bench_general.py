@@ -257,7 +257,7 @@ def row_line(row: dict[str, Any]) -> str:
           _f(row["zigzag_wall_time_s"], ".1f") if row["zigzag_status"] == "ok" else row["zigzag_status"])
     flag = "" if row.get("complete", True) else f"  incomplete: {', '.join(row['unsolved'][:3])}"
     return (f"{row['network']:13s} {row['hardware']:20s} {row['objective']:7s} {layers:>9s} {row['wall_time_s']:9.2f} "
-            f"{solve:>20s} {gaps:>15s} {zz:>9s} {_f(row.get('speed_ratio'), '.1f'):>6s}x "
+            f"{solve:>20s} {gaps:>15s} {zz:>9s} {_f(row.get('speed_ratio'), '.1f') + ('x' if row.get('speed_ratio') else ''):>7s} "
             f"{_f(row.get('objective_vs_zigzag'), '.3f'):>7s}{flag}")
 
 
