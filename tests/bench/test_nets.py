@@ -169,3 +169,19 @@ def test_light_models_run_on_bundled_hardware_generated_on_zigzags() -> None:
     assert [(c.net.name, c.hardware, c.on_zigzag_files) for c in cases] == [
         ("cnn48", "dimc", True), ("cnn48", "aimc", True),
         ("vgg19", "dimc", False), ("vgg19", "aimc", False), ("vgg19", "digital", False)]
+
+
+def test_a_stored_zigzag_run_is_reused_only_when_everything_matches(tmp_path: Path) -> None:
+    """Same inputs and settings and status ok: reused; another objective, lpf limit or a failed run: not."""
+    import json
+
+    key = {"workload_sha256": "a", "hardware_sha256": "b", "mapping_sha256": "c", "objective": "energy",
+           "lpf_limit": 6, "zigzag": "3.9.1"}
+    path = tmp_path / "run.zigzag.json"
+    assert BENCH.stored_peer(path, key) is None
+    path.write_text(json.dumps({"key": key, "run": {"status": "ok"}}))
+    assert BENCH.stored_peer(path, key) is not None
+    assert BENCH.stored_peer(path, {**key, "objective": "latency"}) is None
+    assert BENCH.stored_peer(path, {**key, "lpf_limit": 2}) is None
+    path.write_text(json.dumps({"key": key, "run": {"status": "timeout"}}))
+    assert BENCH.stored_peer(path, key) is None
