@@ -101,6 +101,10 @@ def chip_checks(chips: Sequence[str | Path] = ()) -> tuple[ChipCheck, ...]:
             named.append((path.stem, path))
     else:
         named, issues = list(list_bundled_chips()), []
+    try:
+        specs = load_chips(path for _, path in named)
+    except SpecError as exc:
+        issues.extend(exc.issues)
     if issues:
         raise SpecError(issues)
-    return tuple(check_chip(spec.name, spec.validation) for spec in load_chips(path for _, path in named))
+    return tuple(check_chip(spec.name, spec.validation) for spec in specs)

@@ -20,7 +20,7 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .runs import FAILED, RunOutcome, RunRequest, solve_request
@@ -28,6 +28,7 @@ from .runs import FAILED, RunOutcome, RunRequest, solve_request
 CONNECT_TIMEOUT_S = 10
 CLOSE_TIMEOUT_S = 10
 INTERRUPTED_CLOSE_TIMEOUT_S = 0.5
+POLL_S = 0.05  # how often the client looks for finished tasks
 ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
 
 
@@ -73,7 +74,7 @@ def execute(
     if not requests:
         return Execution(0, 0, False, 0, scheduler or "local")
     import dask
-    from distributed import Client, KilledWorker, LocalCluster, as_completed
+    from distributed import Client, KilledWorker, LocalCluster
 
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(requests)))
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_WORKER_DEATHS,
@@ -95,7 +96,7 @@ def execute(
                                                f"{CONNECT_TIMEOUT_S} s ({exc})") from None
                 n_workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
             execution = _run(client, requests, on_outcome, task, progress, n_workers, scheduler or "local",
-                             KilledWorker, as_completed)
+                             KilledWorker)
             return execution
         finally:
             # after Ctrl-C the solves in flight are abandoned: do not wait for them to wind down
@@ -105,7 +106,21 @@ def execute(
             _close(client, cluster, INTERRUPTED_CLOSE_TIMEOUT_S if interrupted else CLOSE_TIMEOUT_S)
 
 
-def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker, as_completed) -> Execution:  # noqa: ANN001
+def _finished(futures: dict) -> Iterator:  # noqa: ANN001
+    """The futures as they finish. Polled, not waited on: distributed's ``as_completed`` blocks the main
+    thread in a lock wait that a Ctrl-C does not break until the next task ends (seconds of CP-SAT)."""
+    pending = list(futures)
+    while pending:
+        ready = [f for f in pending if f.done()]
+        if not ready:
+            time.sleep(POLL_S)
+            continue
+        for future in ready:
+            pending.remove(future)
+            yield future
+
+
+def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker) -> Execution:  # noqa: ANN001
     start = time.perf_counter()
     by_future = {}
     for request in requests:
@@ -114,7 +129,7 @@ def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_
     done = failed = 0
     interrupted = False
     try:
-        for future in as_completed(list(by_future)):
+        for future in _finished(dict(by_future)):
             request = by_future.pop(future)
             try:
                 outcome = future.result()

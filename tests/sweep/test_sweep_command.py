@@ -152,7 +152,7 @@ def test_ctrl_c_keeps_finished_runs_and_a_resume_solves_only_the_rest(tmp_path: 
     assert "Traceback" not in err
     with sqlite3.connect(folder / "sweep.sqlite") as db:
         kept = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-        layers = db.execute("SELECT COUNT(*) FROM layers").fetchone()[0]
+        layers = db.execute("SELECT COUNT(*) FROM run_layers").fetchone()[0]
     assert 1 <= kept < 8 and layers == kept  # one layer per tiny_conv run: every run stored whole
     resumed = api.sweep(spec, folder, workers=1)
     assert resumed.outcome.reused == kept and resumed.outcome.solved == 8 - kept and resumed.complete
