@@ -50,7 +50,7 @@ def node_scale(node_nm: float) -> float:
     return node_nm / TECH_NODE_NM
 
 
-def _check_bits(name: str, value: int, minimum: int = 1) -> None:
+def _check_bits(name: str, value: float, minimum: int = 1) -> None:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum} (got {value})")
 
@@ -136,12 +136,12 @@ def cell_line_energy_fj(vdd_v: float) -> float:
 # --- ripple-carry adder (section 3.1) ----------------------------------------------------------
 
 
-def rca_area_um2(bits: int) -> float:
+def rca_area_um2(bits: float) -> float:
     _check_bits("bits", bits, 0)
     return bits * fa_area_um2()
 
 
-def rca_energy_fj(bits: int, vdd_v: float) -> float:
+def rca_energy_fj(bits: float, vdd_v: float) -> float:
     _check_bits("bits", bits, 0)
     return bits * fa_energy_fj(vdd_v)
 
@@ -199,7 +199,7 @@ def tree_energy_fj(inputs: int, bits: int, vdd_v: float) -> float:
 # --- place-value (shift-add) tree (section 3.3) ------------------------------------------------
 
 
-def fa_pv(inputs: int, bits: int) -> int:
+def fa_pv(inputs: int, bits: float) -> float:
     """Full adders of the place-value tree merging ``inputs`` partial sums of ``bits`` bits.
 
     ``bits*(N-1) + N*(log2 N - 0.5)``; absent (0) for N = 1. N must be a power of 2.
@@ -212,7 +212,7 @@ def fa_pv(inputs: int, bits: int) -> int:
     return bits * (inputs - 1) + inputs * depth - inputs // 2
 
 
-def pv_output_bits(inputs: int, bits: int) -> int:
+def pv_output_bits(inputs: int, bits: float) -> float:
     """Output width of the place-value tree: ``bits + N`` (``bits`` when absent)."""
     return bits if inputs == 1 else bits + inputs
 
@@ -225,28 +225,28 @@ def t_pv_ns(inputs: int) -> float:
     return (depth - 1) * fa_delay_sum_ns() + fa_delay_cout_ns() + (inputs - 1) * fa_delay_carry_ns()
 
 
-def pv_area_um2(inputs: int, bits: int) -> float:
+def pv_area_um2(inputs: int, bits: float) -> float:
     return fa_pv(inputs, bits) * fa_area_um2()
 
 
-def pv_energy_fj(inputs: int, bits: int, vdd_v: float) -> float:
+def pv_energy_fj(inputs: int, bits: float, vdd_v: float) -> float:
     return fa_pv(inputs, bits) * fa_energy_fj(vdd_v)
 
 
 # --- accumulator (section 3.4) -----------------------------------------------------------------
 
 
-def acc_area_um2(rca_bits: int, register_bits: int) -> float:
+def acc_area_um2(rca_bits: float, register_bits: float) -> float:
     """Accumulator: an RCA plus a register."""
     return rca_area_um2(rca_bits) + register_bits * reg_area_um2()
 
 
-def acc_energy_fj(rca_bits: int, register_bits: int, vdd_v: float) -> float:
+def acc_energy_fj(rca_bits: float, register_bits: float, vdd_v: float) -> float:
     """Accumulator energy per cycle: ``rca_bits*E_FA + register_bits*E_reg``."""
     return rca_energy_fj(rca_bits, vdd_v) + register_bits * reg_energy_fj(vdd_v)
 
 
-def t_acc_z_ns(acc_bits: int, input_bits: int) -> float:
+def t_acc_z_ns(acc_bits: float, input_bits: float) -> float:
     """ZigZag 3.9.1 accumulator delay: ``in->cout + (R_acc - P_in - 1)*cin->cout``."""
     return fa_delay_cout_ns() + (acc_bits - input_bits - 1) * fa_delay_carry_ns()
 
@@ -259,7 +259,7 @@ def t_acc_v_ns(register_bits: int, input_bits: int) -> float:
 # --- ADC (section 3.5) and DAC (section 3.6) ---------------------------------------------------
 
 
-def adc_area_mm2(bits: int, *, high_res_branch: bool = True) -> float:
+def adc_area_mm2(bits: float, *, high_res_branch: bool = True) -> float:
     """Area of one ADC of ``bits`` resolution.
 
     ``1e-6 * 10**(-0.0369*R + 1.206) * 2**R`` mm2. With ``high_res_branch`` (the validation
@@ -271,14 +271,14 @@ def adc_area_mm2(bits: int, *, high_res_branch: bool = True) -> float:
     return 1e-6 * 10 ** (ADC_AREA_K1 * bits + ADC_AREA_K2) * 2.0**bits
 
 
-def adc_delay_ns(bits: int, rows: int) -> float:
+def adc_delay_ns(bits: float, rows: int) -> float:
     """Conversion delay of an ADC reading a bitline shared by ``rows`` rows: ``R*(0.00653*rows + 0.640)``."""
     _check_bits("ADC bits", bits, 0)
     _check_bits("rows", rows)
     return bits * (ADC_DELAY_K3_NS * rows + ADC_DELAY_K4_NS)
 
 
-def adc_energy_fj(bits: int, vdd_v: float) -> float:
+def adc_energy_fj(bits: float, vdd_v: float) -> float:
     """Energy per conversion: ``(100*R + 0.001*4**R) * V^2``."""
     _check_bits("ADC bits", bits, 0)
     return (ADC_ENERGY_K5_FF * bits + ADC_ENERGY_K6_FF * 4.0**bits) * vdd_v**2

@@ -101,7 +101,7 @@ class ImcArray:
     input_bits: int  # Bi
     weight_bits: int  # Bw
     input_bits_per_cycle: int  # Bc
-    adc_bits: int = 0  # R (analog only)
+    adc_bits: float = 0  # R (analog only); may be fractional, e.g. Bc + 0.5 * log2(rows)
     dac_bits: int = 0  # analog only; 0 means "same as input_bits_per_cycle"
     cells_per_group: int = 1
     node_nm: int = 28

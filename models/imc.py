@@ -11,6 +11,11 @@ One template per IMC type, generalised with the array's explicit parameters:
 
 D1 = columns (one ``Bw``-bit weight word each), D2 = rows summed together, further dims = macros.
 
+The ADC resolution ``R`` may be fractional (the ICCAD 2023 rule ``Bc + 0.5*log2(D2)`` gives 4.5 bits):
+every formula it enters is continuous in it (ADC area, energy and delay; the analog place-value tree's
+``R*(N-1) + ...`` full adders; the ``Bi + R + Bw``-bit accumulator and its carry chain), as in the
+case study's scripts, whose stored peak figures these reproduce.
+
 Generalisations beyond 3.9.1 (all reduce to it for vdd 0.9 V, 28 nm, toggle 1, sparsity 0):
 
 * **Voltage:** ``array.vdd_v`` (3.9.1 fixes 0.9 V).
@@ -119,14 +124,14 @@ def _tree_input_bits(array: ImcArray) -> int:
     return array.weight_bits + g.log2_int(array.rows)
 
 
-def place_value_shape(array: ImcArray) -> tuple[int, int]:
+def place_value_shape(array: ImcArray) -> tuple[int, float]:
     """(inputs N, input bits P) of the place-value tree: (Bw, R) analog, (Bc, Bw + log2 D2) digital."""
     if _analog(array):
         return array.weight_bits, array.adc_bits
     return array.input_bits_per_cycle, _tree_input_bits(array)
 
 
-def accumulator_bits(array: ImcArray) -> int:
+def accumulator_bits(array: ImcArray) -> float:
     """Accumulator width ``Bi + R + Bw`` (analog) or ``Bi + log2 D2 + Bw`` (digital); 0 when ``Bc = Bi``."""
     if array.input_bits_per_cycle >= array.input_bits:
         return 0

@@ -24,7 +24,7 @@ Schema (every key listed; ``?`` = optional)::
       input_bits: int >= 1
       weight_bits: int >= 1
       input_bits_per_cycle: int in [1, input_bits]
-      adc_bits: int >= 1                      # analog: required; digital: absent or 0
+      adc_bits: number >= 1                   # analog: required, may be fractional (4.5); digital: absent or 0
       dac_bits?: int >= 0                     # analog only (digital: absent or 0)
       cells_per_group?: int >= 1
       node_nm?: int > 0
@@ -290,14 +290,18 @@ def _imc_array(issues: Issues, array: YamlMap) -> _ParsedArray | None:
 
 def _converters(
     issues: Issues, f: Fields, array: YamlMap, imc_type: str | None
-) -> tuple[int | None, int | None]:
-    """ADC and DAC bits: an analog array needs an ADC; a digital one has neither."""
+) -> tuple[float | None, int | None]:
+    """ADC and DAC bits: an analog array needs an ADC; a digital one has neither.
+
+    ADC bits may be fractional: an ADC rule such as ``Bc + 0.5 * log2(rows)`` (the ICCAD 2023 case
+    study) gives 4.5 bits, and the cost formulas are continuous in them. A whole number stays an int.
+    """
     if imc_type == ImcType.ANALOG.value:
         if not f.has("adc_bits"):
             issues.at(array, "missing required key 'adc_bits'", "an analog IMC array needs its ADC resolution")
             return None, f.integer("dac_bits", 0, minimum=0)
-        return f.integer("adc_bits", minimum=1), f.integer("dac_bits", 0, minimum=0)
-    adc_bits = f.integer("adc_bits", 0, minimum=0)
+        return _whole_as_int(f.number("adc_bits", minimum=1)), f.integer("dac_bits", 0, minimum=0)
+    adc_bits = _whole_as_int(f.number("adc_bits", 0, minimum=0))
     dac_bits = f.integer("dac_bits", 0, minimum=0)
     if imc_type != ImcType.DIGITAL.value:
         return adc_bits, dac_bits
@@ -305,6 +309,11 @@ def _converters(
         if value:
             issues.at(_node(f, key), f"must be 0 or absent for a digital IMC array (got {value})")
     return (0, 0) if not (adc_bits or dac_bits) else (None, None)
+
+
+def _whole_as_int(value: float | None) -> float | None:
+    """4.0 -> 4, so that a whole ADC resolution reads, prints and serializes as before."""
+    return int(value) if value is not None and float(value).is_integer() else value
 
 
 def _digital_array(issues: Issues, array: YamlMap) -> _ParsedArray | None:

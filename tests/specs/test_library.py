@@ -43,7 +43,7 @@ def test_unknown_short_name_suggests_a_bundled_one() -> None:
         resolve("accelerator", "dimcc")
     assert str(info.value) == (
         "dimcc: no bundled accelerator of that name, did you mean 'dimc'?; bundled accelerators: "
-        "aimc, digital, dimc; give a path (with a suffix or a '/') to use your own file"
+        "aimc, digital, dimc, iccad23_aimc, iccad23_dimc; give a path (with a suffix or a '/') to use your own file"
     )
 
 

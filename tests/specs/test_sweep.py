@@ -347,16 +347,29 @@ def test_error_division_by_zero_in_a_filter(tmp_path: Path) -> None:
     assert message == "F:6:5: filters[0]: division by zero (8 // 0) at the point rows=0"
 
 
-def test_error_fractional_adc_bits(tmp_path: Path) -> None:
-    """The paper's fractional ADC rule on the integer hardware key: the hardware check's message, at
-    the expression, with the first point that gave a fraction (32 rows: 2 + 2.5 = 4.5)."""
-    message = _error(tmp_path, """
+def test_fractional_adc_bits_reach_the_accelerator(tmp_path: Path) -> None:
+    """The paper's fractional ADC rule sets array.adc_bits as computed: 4.5, 5 and 5.5 bits at 32, 64
+    and 128 rows (the whole 5 as the integer 5)."""
+    spec = _load(tmp_path, """
         parameters:
           rows: [32, 64, 128]
         derived:
           array.adc_bits: 2 + 0.5 * log2(rows)
         """)
-    assert message == "F:6:19: derived.array.adc_bits: expected an integer, got a float (4.5) " \
+    bits = [point_accelerator(spec, p, "aimc").array.adc_bits for p in spec.points()]  # type: ignore[union-attr]
+    assert bits == [4.5, 5, 5.5] and type(bits[1]) is int
+
+
+def test_error_fractional_value_for_an_integer_key(tmp_path: Path) -> None:
+    """A fraction on an integer hardware key: the hardware check's message, at the expression, with
+    the first point that gave a fraction (32 rows / 3)."""
+    message = _error(tmp_path, """
+        parameters:
+          rows: [32, 64, 128]
+        derived:
+          array.dims.D1: rows / 3
+        """)
+    assert message == "F:6:18: derived.array.dims.D1: expected an integer, got a float (10.6667) " \
                       "(at the point rows=32 on base 'aimc')"
 
 
