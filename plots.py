@@ -109,9 +109,10 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
     sweep's Pareto front filled, the other runs hollow; the energy-latency front dashed."""
     from matplotlib.figure import Figure
 
-    runs = [r for r in result.runs if r.record.energy_pj and r.record.latency_cycles]
+    runs = [r for r in result.runs if r.record.energy_pj and r.record.latency_s]
     workloads = list(dict.fromkeys(r.record.workload for r in runs)) or ["(none solved)"]
     from matplotlib import colormaps
+    from matplotlib.ticker import NullFormatter
 
     bases = list(dict.fromkeys(r.record.accelerator for r in runs))
     colors = {base: colormaps["tab10"](i % 10) for i, base in enumerate(bases)}
@@ -126,25 +127,39 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
             for on, marker_fill in ((True, colors[base]), (False, "none")):
                 pts = [r for r in group if r.on_front == on]
                 if pts:
-                    ax.scatter([r.record.energy_pj / 1e6 for r in pts], [r.record.latency_cycles for r in pts],
+                    ax.scatter([r.record.energy_pj / 1e6 for r in pts], [r.record.latency_s for r in pts],
                                s=36, facecolors=marker_fill, edgecolors=colors[base],
                                label=f"{base}" if on else None)
         # the line is the energy-latency front of this plot; the filled points are the sweep's front,
         # which also weighs area and so holds points this plane shows as beaten
         front, best = [], float("inf")
-        for r in sorted(mine, key=lambda r: (r.record.energy_pj or 0.0, r.record.latency_cycles or 0.0)):
-            if (r.record.latency_cycles or 0.0) < best:
+        for r in sorted(mine, key=lambda r: (r.record.energy_pj or 0.0, r.record.latency_s or 0.0)):
+            if (r.record.latency_s or 0.0) < best:
                 front.append(r)
-                best = r.record.latency_cycles or 0.0
+                best = r.record.latency_s or 0.0
         if len(front) > 1:
-            ax.plot([r.record.energy_pj / 1e6 for r in front], [r.record.latency_cycles for r in front],
+            ax.plot([r.record.energy_pj / 1e6 for r in front], [r.record.latency_s for r in front],
                     color="grey", linestyle="--", linewidth=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("energy per inference (µJ)")
-        ax.set_ylabel("latency (cycles)")
-        ax.set_title(f"{result.spec.name}: {workload}")
+        ax.set_ylabel("latency (s)")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short log ranges
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        first = _first_parameter(result)
+        if first is not None:  # which design point is which: its first swept value beside it
+            for r in mine:
+                ax.annotate(format(dict(r.record.point).get(first, ""), "g") if isinstance(
+                    dict(r.record.point).get(first), float) else str(dict(r.record.point).get(first, "")),
+                    (r.record.energy_pj / 1e6, r.record.latency_s), fontsize=6, xytext=(3, 3),
+                    textcoords="offset points", color="dimgrey")
+        ax.set_title(f"{result.spec.name}: {workload}" + (f" (labels: {first})" if first else ""))
         if mine:
             ax.legend(fontsize=8, title="filled: on the front\n(dashed: energy-latency front)", title_fontsize=8)
     fig.tight_layout()
     return _png(fig)
+
+
+def _first_parameter(result: SweepResult) -> str | None:
+    parameters = result.spec.parameters
+    return parameters[0].name if parameters else None

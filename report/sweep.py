@@ -31,14 +31,28 @@ def _gap(run: SweepRun) -> str:
     return f"{r.worst_gap:.2%}"
 
 
-def _varying(runs: tuple[SweepRun, ...]) -> list[str]:
-    """The point's values that differ between runs (a constant says nothing per row)."""
-    names: list[str] = []
-    for run in runs:
-        for name, _ in run.record.point:
-            if name != "base" and name not in names:
-                names.append(name)
+def _shown_parameters(result: SweepResult, runs: tuple[SweepRun, ...]) -> list[str]:
+    """The swept parameters that differ between these runs, a zip group by its first member (the
+    others move with it); derived values are left to the JSON and CSV."""
+    followers = {name for group in result.spec.zip_groups for name in group[1:]}
+    names = [p.name for p in result.spec.parameters if p.name not in followers]
     return [n for n in names if len({dict(r.record.point).get(n) for r in runs}) > 1]
+
+
+def _headers(names: list[str]) -> list[str]:
+    """Each name by its last dotted part, or more of it where two would read the same."""
+    out = []
+    for name in names:
+        parts = name.split(".")
+        depth = 1
+        while depth < len(parts) and sum(n.split(".")[-depth:] == parts[-depth:] for n in names) > 1:
+            depth += 1
+        out.append(".".join(parts[-depth:]))
+    return out
+
+
+def _value(value: object) -> str:
+    return format(value, "g") if isinstance(value, float) else str(value)
 
 
 def render_sweep(console: Console, result: SweepResult) -> None:
@@ -55,31 +69,33 @@ def render_sweep(console: Console, result: SweepResult) -> None:
         runs = tuple(run for run in outcome.runs if run.record.workload == workload)
         energies = [r.record.energy_pj for r in runs if r.record.energy_pj is not None]
         unit, scale = energy_unit(max(energies) if energies else 1.0)
-        varying = _varying(runs)
+        varying = _shown_parameters(result, runs)
         statuses = len({run.record.status for run in runs}) > 1 or runs[0].record.status != "done"
         table = Table(title=f"workload {workload}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
                       title_justify="left", collapse_padding=True)
         table.add_column("", no_wrap=True)
         table.add_column("accel", no_wrap=True)
-        for name in varying:
-            table.add_column(name.rsplit(".", 1)[-1], justify="right", no_wrap=True)
+        for header in _headers(varying):
+            table.add_column(header, justify="right", no_wrap=True)
         if objectives:
             table.add_column("obj", no_wrap=True)
         if statuses:
             table.add_column("status", no_wrap=True)
-        for header in (f"E {unit}", "cycles", "mm²", "TOPS/W", "peak", "TOPS/mm²", "peak", "util", "gap"):
+        for header in (f"E {unit}", "latency µs", "cycles", "mm²", "TOPS/W", "peak", "TOPS/mm²", "peak", "util",
+                       "gap"):
             table.add_column(header, justify="right", no_wrap=True)
         for run in runs:
             r = run.record
             point = dict(r.point)
             row = [FRONT_MARK if run.on_front else DOMINATED_MARK if run.proven_dominated else "", r.accelerator]
-            row += [str(point.get(name, "")) for name in varying]
+            row += [_value(point.get(name, "")) for name in varying]
             if objectives:
                 row.append(r.objective)
             if statuses:
                 row.append(r.status)
             row += [
                 "-" if r.energy_pj is None else in_unit(r.energy_pj, scale),
+                _num(None if r.latency_s is None else r.latency_s * 1e6, ",.4g"),
                 _num(r.latency_cycles, ",.0f"),
                 _num(r.area_mm2, ".3g"),
                 _num(r.tops_per_w, ".3g"),

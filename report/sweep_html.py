@@ -46,7 +46,7 @@ const el = (name, attrs, parent) => { const e = document.createElementNS(NS, nam
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (parent) parent.appendChild(e); return e; };
 const W = 720, H = 440, L = 80, R = 20, T = 20, B = 50;
 for (const workload of Object.keys(doc.fronts)) {
-  const runs = doc.runs.filter(r => r.workload === workload && r.energy_pj > 0 && r.latency_cycles > 0);
+  const runs = doc.runs.filter(r => r.workload === workload && r.energy_pj > 0 && r.latency_s > 0);
   const section = document.createElement("section");
   section.innerHTML = `<h2>workload ${workload}</h2>`;
   document.getElementById("plots").appendChild(section);
@@ -55,7 +55,7 @@ for (const workload of Object.keys(doc.fronts)) {
   section.appendChild(legend);
   const svg = el("svg", {width: W, height: H, class: "plot", "data-workload": workload}, section);
   if (!runs.length) { el("text", {x: W / 2, y: H / 2, "text-anchor": "middle"}, svg).textContent = "no solved runs"; continue; }
-  const lx = runs.map(r => Math.log10(r.energy_pj)), ly = runs.map(r => Math.log10(r.latency_cycles));
+  const lx = runs.map(r => Math.log10(r.energy_pj)), ly = runs.map(r => Math.log10(r.latency_s));
   const pad = (lo, hi) => hi - lo < 1e-9 ? [lo - 0.5, hi + 0.5] : [lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)];
   const [x0, x1] = pad(Math.min(...lx), Math.max(...lx)), [y0, y1] = pad(Math.min(...ly), Math.max(...ly));
   const sx = v => L + (Math.log10(v) - x0) / (x1 - x0) * (W - L - R);
@@ -64,7 +64,7 @@ for (const workload of Object.keys(doc.fronts)) {
   el("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#444"}, svg);
   el("text", {x: (L + W - R) / 2, y: H - 12, "text-anchor": "middle"}, svg).textContent = "energy per inference (pJ, log)";
   const yl = el("text", {x: 18, y: (T + H - B) / 2, "text-anchor": "middle", transform: `rotate(-90 18 ${(T + H - B) / 2})`}, svg);
-  yl.textContent = "latency (cycles, log)";
+  yl.textContent = "latency (s, log)";
   for (const [v, axis, anchor] of [[10 ** x0, "x", "start"], [10 ** x1, "x", "end"], [10 ** y0, "y"], [10 ** y1, "y"]]) {
     const t = axis === "x" ? el("text", {x: sx(v), y: H - B + 16, "text-anchor": anchor, "font-size": 11}, svg)
                            : el("text", {x: L - 6, y: sy(v) + 4, "text-anchor": "end", "font-size": 11}, svg);
@@ -72,13 +72,13 @@ for (const workload of Object.keys(doc.fronts)) {
   }
   // the dashed line is this plane's energy-latency front; filled points are the sweep's front (area too)
   const front = []; let best = Infinity;
-  for (const r of [...runs].sort((a, b) => a.energy_pj - b.energy_pj || a.latency_cycles - b.latency_cycles))
-    if (r.latency_cycles < best) { front.push(r); best = r.latency_cycles; }
+  for (const r of [...runs].sort((a, b) => a.energy_pj - b.energy_pj || a.latency_s - b.latency_s))
+    if (r.latency_s < best) { front.push(r); best = r.latency_s; }
   if (front.length > 1)
-    el("polyline", {points: front.map(r => `${sx(r.energy_pj)},${sy(r.latency_cycles)}`).join(" "),
+    el("polyline", {points: front.map(r => `${sx(r.energy_pj)},${sy(r.latency_s)}`).join(" "),
                     fill: "none", stroke: "#888", "stroke-dasharray": "4 3"}, svg);
   for (const r of runs) {
-    const c = el("circle", {cx: sx(r.energy_pj), cy: sy(r.latency_cycles), r: 6, class: "run",
+    const c = el("circle", {cx: sx(r.energy_pj), cy: sy(r.latency_s), r: 6, class: "run",
                             fill: r.on_front ? color(r.accelerator) : "#fff", stroke: color(r.accelerator),
                             "stroke-width": 2}, svg);
     const lines = [`${r.accelerator}  (${r.objective})${r.on_front ? "  on the front" : ""}`];

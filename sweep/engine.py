@@ -27,7 +27,9 @@ from .runs import FAILED, RunOutcome, RunRequest, solve_request
 
 CONNECT_TIMEOUT_S = 10
 CLOSE_TIMEOUT_S = 10
-INTERRUPTED_CLOSE_TIMEOUT_S = 0.5
+# after Ctrl-C the workers are killed first, so closing takes well under a second; a close cut shorter
+# than it needs leaves the cluster to the interpreter's exit, which then waits 10 s for it
+INTERRUPTED_CLOSE_TIMEOUT_S = 3
 POLL_S = 0.05  # how often the client looks for finished tasks
 ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
 

@@ -20,7 +20,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from .store import RunRecord
 
-DEFAULT_METRICS = ("energy_pj", "latency_cycles", "area_mm2")
+# latency in seconds, not cycles: the bases of a sweep may run at different clocks (analog and digital
+# macros differ by up to 11x at 1024 rows)
+DEFAULT_METRICS = ("energy_pj", "latency_s", "area_mm2")
 # Run figures that are better when smaller. TOPS/W, TOPS/mm2 and utilization are better when larger
 # and are not offered (within one workload, TOPS/W orders the runs as energy_pj does, reversed).
 MINIMISED_METRICS = ("energy_pj", "latency_cycles", "latency_s", "area_mm2")
@@ -122,6 +124,8 @@ def _run_bounds(run: RunRecord, metrics: Sequence[str]) -> NDArray[np.float64]:
     values = {m: float(getattr(run, m)) for m in metrics}
     metric = OBJECTIVE_METRIC.get(run.objective)
     bounds = {} if metric is None or run.lower_bound is None else {metric: run.lower_bound}
+    if metric == "latency_cycles" and run.lower_bound is not None and run.latency_cycles and run.latency_s is not None:
+        bounds["latency_s"] = run.lower_bound * run.latency_s / run.latency_cycles  # one clock for every layer
     return bound_vector(values, bounds, metrics)
 
 

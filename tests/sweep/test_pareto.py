@@ -104,7 +104,7 @@ def test_network_lower_bound_counts_unfinished_layers_as_zero():
 
 def test_bound_vector_falls_back_to_values():
     """Energy bounded by 90 (value 100); latency and area unbounded keep their values 7 and 2."""
-    vector = bound_vector({"energy_pj": 100.0, "latency_cycles": 7.0, "area_mm2": 2.0}, {"energy_pj": 90.0},
+    vector = bound_vector({"energy_pj": 100.0, "latency_s": 7.0, "area_mm2": 2.0}, {"energy_pj": 90.0},
                           pareto.DEFAULT_METRICS)
     assert vector.tolist() == [90.0, 7.0, 2.0]
 
@@ -128,9 +128,11 @@ def test_bad_inputs_are_refused():
 
 def run(workload: str, energy: float | None, latency: float | None, area: float | None, *,
         lower_bound: float | None = None, objective: str = "energy") -> RunRecord:
+    """A run at a clock of 1 s per cycle, so its latency in cycles and in seconds are the same number
+    (a latency run's bound on cycles then bounds seconds by the same value)."""
     return RunRecord(point=(), accelerator="a", workload=workload, objective=objective,
                      status="ok" if energy is not None else "failed", energy_pj=energy, latency_cycles=latency,
-                     area_mm2=area, lower_bound=lower_bound)
+                     latency_s=latency, area_mm2=area, lower_bound=lower_bound)
 
 
 def test_run_fronts_are_per_workload_and_skip_runs_without_figures():
@@ -143,7 +145,8 @@ def test_run_fronts_are_per_workload_and_skip_runs_without_figures():
 
 def test_run_proven_dominated_bounds_the_objective_metric_only():
     """w1 energy runs: R0 (10,5,2) lb 9; R1 (11,6,2) lb 10.5 -> R0's (10,5,2) <= (10.5,6,2), 10<10.5: proven.
-    R2 is a latency run (11,6,2) with latency bound 5.5: its bound vector (11,5.5,2), and R0's (10,5,2)
+    R2 is a latency run (11,6,2) with a bound of 5.5 cycles, 5.5 s at its clock of 1 s per cycle: its
+    bound vector (11,5.5,2), and R0's (10,5,2)
     is below it (10<11): proven. R3 (11,6,2) with lower bound 8 on energy: (8,6,2), no other energy <= 8."""
     runs = [run("w1", 10, 5, 2, lower_bound=9), run("w1", 11, 6, 2, lower_bound=10.5),
             run("w1", 11, 6, 2, lower_bound=5.5, objective="latency"), run("w1", 11, 6, 2, lower_bound=8)]
