@@ -112,7 +112,7 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
     runs = [r for r in result.runs if r.record.energy_pj and r.record.latency_s]
     workloads = list(dict.fromkeys(r.record.workload for r in runs)) or ["(none solved)"]
     from matplotlib import colormaps
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     bases = list(dict.fromkeys(r.record.accelerator for r in runs))
     colors = {base: colormaps["tab10"](i % 10) for i, base in enumerate(bases)}
@@ -124,12 +124,14 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
         mine = [r for r in runs if r.record.workload == workload]
         for base in bases:
             group = [r for r in mine if r.record.accelerator == base]
+            labelled = False
             for on, marker_fill in ((True, colors[base]), (False, "none")):
                 pts = [r for r in group if r.on_front == on]
                 if pts:
                     ax.scatter([r.record.energy_pj / 1e6 for r in pts], [r.record.latency_s for r in pts],
                                s=36, facecolors=marker_fill, edgecolors=colors[base],
-                               label=f"{base}" if on else None)
+                               label=None if labelled else base)
+                    labelled = True
         # the line is the energy-latency front of this plot; the filled points are the sweep's front,
         # which also weighs area and so holds points this plane shows as beaten
         front, best = [], float("inf")
@@ -144,8 +146,11 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
         ax.set_yscale("log")
         ax.set_xlabel("energy per inference (µJ)")
         ax.set_ylabel("latency (s)")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short log ranges
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        for axis in (ax.xaxis, ax.yaxis):  # labels at 1, 2, 5 per decade, so short ranges have some
+            axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(_tick))
+            axis.set_minor_formatter(FuncFormatter(_tick))
+        ax.tick_params(axis="both", which="both", labelsize=7)
         first = _first_parameter(result)
         if first is not None:  # which design point is which: its first swept value beside it
             for r in mine:
@@ -163,3 +168,7 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
 def _first_parameter(result: SweepResult) -> str | None:
     parameters = result.spec.parameters
     return parameters[0].name if parameters else None
+
+
+def _tick(value: float, _position: object) -> str:
+    return f"{value:.3g}"
