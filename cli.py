@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from imcmap import __version__, api
 from imcmap.report.evaluate import render_evaluation
@@ -61,6 +61,25 @@ EXIT_INVALID = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SOLUTION = 4
 EXIT_INTERRUPTED = 130
+
+
+class PiecewiseStream:
+    """A text stream that hands each write on in pieces of ``PIECE`` characters. CPython drops the rest
+    of one large write to a full pipe when a signal interrupts it (a Ctrl-C that ``held_interrupt``
+    holds while a report or JSON document is printed), while small writes are retried whole."""
+
+    PIECE = 4096
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        for begin in range(0, len(text), self.PIECE):
+            self._stream.write(text[begin:begin + self.PIECE])
+        return len(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +133,8 @@ def main(
     err_console: Console | None = None,
 ) -> int:
     """Run one command; return its exit code (tests pass consoles writing to StringIO)."""
-    consoles = Consoles(console if console is not None else Console(),
-                        err_console if err_console is not None else Console(stderr=True))
+    consoles = Consoles(console if console is not None else Console(file=PiecewiseStream(sys.stdout)),
+                        err_console if err_console is not None else Console(file=PiecewiseStream(sys.stderr)))
     parser = build_parser()
     try:
         try:

@@ -170,13 +170,13 @@ class ProcessRunner:
         self._exiting: list[tuple[BaseProcess, float]] = []  # sent their result; reaped when they end
 
     def submit(self, fn: Callable[..., Any], *args: Any, first: bool = False) -> Future:
-        """Queue ``fn(*args, stop=...)`` (``first``: ahead of every task waiting) and start what fits."""
+        """Queue ``fn(*args, stop=...)`` (``first``: ahead of every task waiting); it starts in ``wait``,
+        so that retries submitted together all go before the tasks that were waiting."""
         task = _Task(Future(), fn, args)
         if first:
             self._queue.appendleft(task)
         else:
             self._queue.append(task)
-        self._launch()
         return task.future
 
     @property
@@ -206,8 +206,11 @@ class ProcessRunner:
 
     def wait(self, futures: Collection[Future], timeout: float | None) -> set[Future]:
         """The futures among ``futures`` that are done, waiting up to ``timeout`` (None: no limit) for
-        one; meanwhile results are taken in, deaths recorded and waiting tasks started."""
+        one; meanwhile results are taken in, deaths recorded and waiting tasks started. A slot that a
+        task among ``futures`` frees is filled on the next call, after the caller has seen it (and maybe
+        queued a retry first)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._launch()
         while True:
             self._reap_exited()
             done = {f for f in futures if f.done()}
@@ -221,7 +224,8 @@ class ProcessRunner:
             for worker in list(self._workers):
                 if worker.reader in ready or worker.process.sentinel in ready:
                     self._finish(worker)
-            self._launch()
+            if not any(f.done() for f in futures):
+                self._launch()
 
     def _finish(self, worker: _Worker) -> None:
         self._workers.remove(worker)
