@@ -42,8 +42,3 @@ class SolveStatus(str, Enum):
 
     def __format__(self, spec: str) -> str:
         return format(self.value, spec)
-
-    @property
-    def has_mapping(self) -> bool:
-        """Whether a solution with this status carries a mapping."""
-        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
