@@ -9,8 +9,10 @@ Every argument that names a spec accepts a bundled short name (``dimc``), a path
 object. Inputs are loaded and checked in one place (``load_inputs``): every problem of every input
 (files, constraint texts, a mapping against the hardware) is raised together as one
 ``specs.SpecError`` (its ``issues`` carry ``file:line:col``). An infeasible layer is not an
-exception: its ``LayerSolution`` has status ``INFEASIBLE``, a ``message`` and the clashing user
-constraints in ``conflict``. Notes on how an input was read (ZigZag's assumptions, entries left out)
+exception: its ``LayerSolution`` has status ``SolveStatus.INFEASIBLE``, a ``message`` and the clashing
+user constraints in ``conflict`` (``SolveStatus`` lists every status with its meaning). Ctrl-C during
+``solve`` or ``experiment`` returns what was found (``interrupted``), each layer in flight with its best
+mapping so far; a second Ctrl-C raises ``KeyboardInterrupt``. Notes on how an input was read (ZigZag's assumptions, entries left out)
 travel in the results' ``notes``.
 
 * ``list_specs`` -> ``BundledKind``s; ``show`` -> ``ShowResult``; ``solve`` -> ``SolveResult``;
@@ -50,6 +52,7 @@ from imcmap.serialize import bound_source, experiment_json, network_json
 from imcmap.solver.compare import compare_networks
 from imcmap.solver.network import NetworkResult, solve_network
 from imcmap.solver.solve import OBJECTIVES, LayerSolution, SolverConfig
+from imcmap.solver.status import SolveStatus
 from imcmap.specs import (
     SpecError,
     SpecIssue,
@@ -91,6 +94,7 @@ __all__ = [
     "LayerEvaluation",
     "ShowResult",
     "SolveResult",
+    "SolveStatus",
     "SpecError",
     "SchedulerUnreachable",
     "SweepProgress",
@@ -322,7 +326,9 @@ def solve(
 ) -> SolveResult:
     """The optimal mapping of every layer (as ``imcmap solve``). ``constraints`` apply on top of the
     mapping spec's; ``time_limit_s`` is per layer in CP-SAT deterministic seconds; ``diagonal`` also
-    searches diagonal OX/OY unrolling where the mapping spec does not say."""
+    searches diagonal OX/OY unrolling where the mapping spec does not say. ``total_time_limit_s`` ends
+    the run on the wall clock: layers in flight keep their best mapping so far (``FEASIBLE``), layers
+    not started are ``NOT_SOLVED`` (``result.timed_out``)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
     inputs = load_inputs(accelerator, workload, MappingSpec() if mapping is None else mapping, constraints)

@@ -4,18 +4,29 @@ Every subcommand is one ``Command`` in ``COMMANDS``: a function that adds its ar
 that runs it with the parsed arguments and the ``Consoles`` (stdout, stderr) ``main`` was given,
 returning the exit code. The reports are drawn by ``report``; JSON documents come from ``serialize``.
 
-Exit codes: 0 ok; 2 invalid input (a ``SpecError``) or invalid usage, printed as one message on
-stderr, never a traceback; 3 a layer has no legal mapping; 4 a time limit came before a mapping was
-found; 130 interrupted.
+Exit codes: 0 ok (also when ``--total-time-limit`` ended ``solve`` with some layers mapped; the others
+are named); 2 invalid input (a ``SpecError``) or invalid usage, printed as one message on stderr, never
+a traceback; 3 a layer has no legal mapping; 4 the run is incomplete: a time limit came before a
+mapping was found (under ``--total-time-limit``: for every layer), or a layer's worker process died on
+its try and on its retry (status ``FAILED``, with the cause); 130 interrupted.
+
+Ctrl-C during ``solve`` or ``experiment`` stops the running searches, keeps each layer's best mapping so
+far (status ``FEASIBLE``, with its certified gap), writes the report and the ``-o`` files with all of
+it, and exits 130; a Ctrl-C while the results are being written is held until they are whole. A second
+Ctrl-C exits at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NoReturn
+from types import FrameType
+from typing import NoReturn, TextIO
 
 from imcmap import __version__, api
 from imcmap.report.evaluate import render_evaluation
@@ -50,6 +61,25 @@ EXIT_INVALID = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SOLUTION = 4
 EXIT_INTERRUPTED = 130
+
+
+class PiecewiseStream:
+    """A text stream that hands each write on in pieces of ``PIECE`` characters. CPython drops the rest
+    of one large write to a full pipe when a signal interrupts it (a Ctrl-C that ``held_interrupt``
+    holds while a report or JSON document is printed), while small writes are retried whole."""
+
+    PIECE = 4096
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        for begin in range(0, len(text), self.PIECE):
+            self._stream.write(text[begin:begin + self.PIECE])
+        return len(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +133,8 @@ def main(
     err_console: Console | None = None,
 ) -> int:
     """Run one command; return its exit code (tests pass consoles writing to StringIO)."""
-    consoles = Consoles(console if console is not None else Console(),
-                        err_console if err_console is not None else Console(stderr=True))
+    consoles = Consoles(console if console is not None else Console(file=PiecewiseStream(sys.stdout)),
+                        err_console if err_console is not None else Console(file=PiecewiseStream(sys.stderr)))
     parser = build_parser()
     try:
         try:
@@ -121,6 +151,27 @@ def main(
     except KeyboardInterrupt:
         consoles.err.print("interrupted", markup=False, highlight=False)
         return EXIT_INTERRUPTED
+
+
+@contextmanager
+def held_interrupt() -> Iterator[list[int]]:
+    """While the results are written and printed: a first Ctrl-C is held (noted in the list yielded) so
+    that the files come out whole; a second one raises KeyboardInterrupt at once."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held  # signal handlers belong to the main thread; there is nothing to hold here
+        return
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        if held:
+            raise KeyboardInterrupt
+        held.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def print_json(console: Console, document: dict[str, object], indent: int) -> None:
@@ -282,19 +333,31 @@ def _run_solve(args: argparse.Namespace, consoles: Consoles) -> int:
             total_time_limit_s=args.total_time_limit, dataflow=not args.no_dataflow, diagonal=args.diagonal,
             progress=advance,
         )
-    print_notes(consoles.err, result.notes)
-    if args.output:
-        write_files(args.output, solve_files(result, consoles.err))
-    if args.json:
-        print_json(consoles.out, network_json(result), indent=1)
-    else:
-        render_solve(consoles.out, result, detail=args.detail)
-    if result.interrupted:
-        return EXIT_INTERRUPTED
-    if result.infeasible:
-        if not args.json:
+    with held_interrupt() as held:
+        print_notes(consoles.err, result.notes)
+        if args.output:
+            write_files(args.output, solve_files(result, consoles.err))
+        if args.json:
+            print_json(consoles.out, network_json(result), indent=1)
+        else:
+            render_solve(consoles.out, result, detail=args.detail)
+        if result.infeasible and not args.json and not result.interrupted:
             report_infeasible(consoles.err, result)
+    if result.interrupted or held:
+        return EXIT_INTERRUPTED
+    return _solve_exit_code(result)
+
+
+def _solve_exit_code(result: api.SolveResult) -> int:
+    """3 infeasible; 4 incomplete (a worker died twice; a layer without a mapping, except that under
+    the total time limit only a run with no mapping at all is); else 0."""
+    if result.infeasible:
         return EXIT_INFEASIBLE
+    if result.network.failed:
+        return EXIT_NO_SOLUTION
+    if result.network.time_limit_reached:
+        mapped = any(r.solution.mapping is not None for r in result.layers)
+        return EXIT_OK if mapped else EXIT_NO_SOLUTION
     return EXIT_OK if result.complete else EXIT_NO_SOLUTION
 
 
@@ -318,19 +381,20 @@ def _run_experiment(args: argparse.Namespace, consoles: Consoles) -> int:
     progress, advance = _progress(consoles.err, args.json)
     with progress:
         result = api.experiment(args.experiment, processes=args.processes, progress=advance)
-    if args.output:
-        write_files(args.output, experiment_files(result, consoles.err))
-    if args.json:
-        print_json(consoles.out, experiment_json(result), indent=1)
-    else:
-        render_experiment(consoles.out, result)
-    if result.interrupted:
-        return EXIT_INTERRUPTED
     infeasible = [(name, run) for name, run in result.runs if run.infeasible]
-    if infeasible:
-        if not args.json:
+    with held_interrupt() as held:
+        if args.output:
+            write_files(args.output, experiment_files(result, consoles.err))
+        if args.json:
+            print_json(consoles.out, experiment_json(result), indent=1)
+        else:
+            render_experiment(consoles.out, result)
+        if infeasible and not args.json and not result.interrupted:
             for name, run in infeasible:
                 report_infeasible(consoles.err, run, prefix=f"{name}: ")
+    if result.interrupted or held:
+        return EXIT_INTERRUPTED
+    if infeasible:
         return EXIT_INFEASIBLE
     return EXIT_OK if result.complete else EXIT_NO_SOLUTION
 

@@ -15,6 +15,7 @@ from imcmap.models.workload import Layer, UnmodelledOp, Workload
 from imcmap.solver.compare import Comparison
 from imcmap.solver.network import LayerResult, NetworkResult
 from imcmap.solver.solve import LayerSolution, SolverConfig
+from imcmap.solver.status import SolveStatus
 from imcmap.specs.experiment import ExperimentSpec, Variant
 from imcmap.specs.full_mapping import (
     FullMappingSpec,
@@ -121,7 +122,7 @@ class SolveResult:
     @property
     def infeasible(self) -> bool:
         """A layer has no mapping meeting its constraints (or none at all)."""
-        return any(r.solution.status == "INFEASIBLE" for r in self.network.layers)
+        return any(r.solution.status == SolveStatus.INFEASIBLE for r in self.network.layers)
 
 
 @dataclass(frozen=True, slots=True)

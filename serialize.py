@@ -23,6 +23,7 @@ from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, UnmodelledOp, Wor
 from imcmap.solver.network import LayerResult, NetworkResult
 from imcmap.solver.policy import policy_of
 from imcmap.solver.solve import LayerSolution
+from imcmap.solver.status import SolveStatus
 from imcmap.specs.full_mapping import full_mapping_plain, full_mapping_to_yaml
 
 if TYPE_CHECKING:  # pragma: no cover - types only: api builds on this module
@@ -199,7 +200,7 @@ def layer_result_json(
     if solution.message:
         out["message"] = solution.message
     out["constraints"] = _constraints_json(solution.constraints)
-    if solution.status == "INFEASIBLE":
+    if solution.status == SolveStatus.INFEASIBLE:
         out["conflict"] = _constraints_json(solution.conflict)
     if result is not None:
         out["dataflow"] = {

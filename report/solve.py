@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imcmap.models.workload import Operand
+from imcmap.solver.status import SolveStatus
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -26,21 +27,23 @@ def report_infeasible(err: Console, result: SolveResult, prefix: str = "") -> No
     """One line per distinct reason: 'layer X: infeasible; these constraints clash: `a` (file:line:col), ...'."""
     groups: dict[str, list[str]] = {}
     for r in result.layers:
-        if r.solution.status == "INFEASIBLE":
+        if r.solution.status is SolveStatus.INFEASIBLE:
             groups.setdefault(r.solution.message, []).append(r.solution.layer.name)
     for message, names in groups.items():
-        if len(names) == 1:
-            who = f"layer {names[0]}"
-        else:
-            shown = ", ".join(names[:3])
-            who = f"layers {shown}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        say(err, f"{prefix}{who}: infeasible; {message}")
+        say(err, f"{prefix}{_who(names)}: infeasible; {message}")
+
+
+def _who(names: list[str], shown: int = 3) -> str:
+    """'layer a', 'layers a, b, c and 2 more'."""
+    if len(names) == 1:
+        return f"layer {names[0]}"
+    return f"layers {', '.join(names[:shown])}" + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _gap_text(s: LayerSolution) -> str:
     if s.gap is None:
         return "-"
-    return f"{s.gap:.2%}" if s.status == "OPTIMAL" else f"{s.status.lower()} {s.gap:.2%}"
+    return f"{s.gap:.2%}" if s.status is SolveStatus.OPTIMAL else f"{s.status.lower()} {s.gap:.2%}"
 
 
 def spatial_text(mapping: Mapping, accel: Accelerator, diagonal: bool) -> str:
@@ -124,12 +127,22 @@ def render_solve(console: Console, result: SolveResult, *, detail: bool = False)
         say(console, "unmodelled ops (not priced): " + ", ".join(f"{op.op_type} x{op.count}" for op in ops))
     for warning in result.workload.warnings:
         say(console, f"warning: {warning}")
+    notes: dict[str, list[str]] = {}  # identical notes (a stop's, most often) once, with their layers
     for r in result.layers:
         if r.solution.mapping is not None and r.solution.message:
-            say(console, f"note: {r.solution.layer.name}: {r.solution.message}")
-    if result.interrupted or result.timed_out:
-        why = "interrupted" if result.interrupted else "total time limit"
-        say(console, f"{why}: {len(result.timed_out)} layer(s) not solved, kept what was done")
+            notes.setdefault(r.solution.message, []).append(r.solution.layer.name)
+    for message, names in notes.items():
+        say(console, f"note: {names[0] if len(names) == 1 else _who(names)}: {message}")
+    failed = [r for r in result.layers if r.solution.status is SolveStatus.FAILED]
+    for r in failed:
+        say(console, f"failed: {r.solution.layer.name}: {r.solution.message}")
+    why = result.network.stopped_by
+    if why is not None or result.timed_out:
+        in_flight = sum(r.solution.stopped and r.solution.mapping is not None for r in result.layers)
+        kept = sum(r.solution.mapping is not None for r in result.layers) - in_flight
+        say(console, f"{why or 'stopped'}: kept {plural(kept, 'finished layer')} and the best mapping so far of "
+                     f"{plural(in_flight, 'layer')} in flight (status FEASIBLE, gap as proven then); "
+                     f"not solved: {', '.join(result.timed_out) or 'none'}")
     if detail:
         seen: set[str] = set()
         for i, r in enumerate(result.layers):

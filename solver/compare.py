@@ -11,6 +11,7 @@ from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.workload import OPERANDS
 
 from .network import LayerResult, NetworkResult
+from .status import SolveStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,7 @@ class LayerChange:
     latency_change: float | None
     mapping_changed: bool
     changes: tuple[str, ...]  # what changed, e.g. "spatial D1 K128 | D2 C128 -> D1 K64 | D2 C128"
-    status: str  # the variant's status for this layer
+    status: SolveStatus  # the variant's status for this layer
 
 
 @dataclass(frozen=True, slots=True)

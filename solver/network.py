@@ -12,7 +12,15 @@ whose two costs are within ``CLOSE_CALL`` are polished both ways before they are
 tpu_like file a ResNet-18 run solves 23 hierarchies for 21 layers, and about 40% of the solve time
 went to unused ones). A layer in no such pair is polished in its solve's own task, and the plan
 settles as soon as the jobs of its pairs are in, while those of the other layers still run: its
-polish fills the pool beside them instead of after them. One worker pool serves every phase.
+polish fills the pool beside them instead of after them. One runner serves every phase: a process per
+job (``workers.ProcessRunner``), or one helper thread when a single process is asked for.
+
+Ctrl-C and the total time limit stop the run the same way (``_Driver.halt``): jobs not started are
+dropped (their layers come back ``NOT_SOLVED``, by name), every running search is stopped by CP-SAT's own
+``stop_search`` and hands back its best mapping, re-priced exactly, with the gap its bound certifies
+(``FEASIBLE``), and the plan keeps on chip only the pairs whose two kept solutions came in. A second
+Ctrl-C meanwhile kills the workers and ends at once. A worker that dies costs its job one retry in a
+fresh process; a second death reports the layer ``FAILED`` with the cause and the run goes on.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -32,10 +40,20 @@ from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload
 from .solve import (
     LayerSolution,
     SolverConfig,
+    StopSignal,
     applicable_constraints,
     finish_polish,
     solve_layer,
 )
+from .status import SolveStatus
+from .workers import ProcessRunner, Runner, ThreadRunner, WorkerDied
+
+INTERRUPTED = "interrupted"  # why a run stopped early (``NetworkResult.stopped_by``)
+TIME_LIMIT = "total time limit"
+# after a stop, how long the running searches have to hand back their best mapping (each stops within
+# ``solve.STOP_POLL_S`` and then only re-prices its candidates); whoever is later is killed
+STOP_GRACE_S = 1.0
+RETRIES = 1  # a job whose worker process dies is run again this many times, each in a fresh process
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +89,19 @@ class NetworkResult:
     layers: tuple[LayerResult, ...]
     wall_time_s: float
     interrupted: bool = False
-    timed_out: tuple[str, ...] = ()
+    timed_out: tuple[str, ...] = ()  # layers whose solve never started or never returned (NOT_SOLVED)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    time_limit_reached: bool = False  # the total time limit stopped the run
+
+    @property
+    def stopped_by(self) -> str | None:
+        """Why the run ended early: ``INTERRUPTED``, ``TIME_LIMIT`` or None (it ran to its end)."""
+        return INTERRUPTED if self.interrupted else TIME_LIMIT if self.time_limit_reached else None
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """Layers whose worker process died on the first try and on the retry."""
+        return tuple(r.solution.layer.name for r in self.layers if r.solution.status is SolveStatus.FAILED)
 
     @property
     def energy_pj(self) -> float:
@@ -157,10 +186,10 @@ ProgressFn = Callable[[str, LayerSolution], None]
 
 
 def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
-          polish_now: bool) -> LayerSolution:
+          polish_now: bool, *, stop: StopSignal | None = None) -> LayerSolution:
     # the polish of a hierarchy the plan may drop waits for the plan: of a pair's two only the kept one
     # is walked; a hierarchy that is used whatever the plan decides is walked at once, in the same worker
-    return solve_layer(layer, accel, rule, objective, config, polish_now=polish_now)
+    return solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
 
 
 def _used_whatever_the_plan(plan: dict[str, Dataflow], plain_key_of: dict[str, tuple]) -> set[tuple]:
@@ -237,87 +266,140 @@ def _drop_pairs(workload: Workload, plan: dict[str, Dataflow], failed: set[str])
     return plan
 
 
+def _joined(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)
+
+
+@dataclass
+class _Job:
+    """A job in the runner: what it is for and how to run it again."""
+
+    key: tuple
+    layer: str | None  # the layer to report progress for (None: a polish)
+    call: tuple  # (fn, *args) as submitted
+    deaths: list[str] = field(default_factory=list)  # the causes, one per worker process it has lost
+
+
 class _Driver:
-    """The state of one network solve: its worker pool (None: in this process), the jobs solved so far
-    and their results, and what every phase shares (objective, settings, time limit, progress)."""
+    """The state of one network solve: its runner, the jobs solved so far and their results, and what
+    every phase shares (objective, settings, time limit, progress). ``stopped`` says why it ended early
+    (``INTERRUPTED``, ``TIME_LIMIT``; None while it runs on)."""
 
     def __init__(self, workload: Workload, accel: Accelerator, spec: MappingSpec, objective: str, config: SolverConfig,
                  constraints: tuple[UserConstraint, ...], total_time_limit_s: float | None, progress: ProgressFn | None,
-                 executor: ProcessPoolExecutor | None, start: float):
+                 runner: Runner, start: float):
         self.workload, self.accel, self.spec, self.objective = workload, accel, spec, objective
         self.config, self.constraints, self.limit_s, self.progress = config, constraints, total_time_limit_s, progress
-        self.executor, self.start = executor, start
+        self.runner, self.start = runner, start
         self.results: dict[tuple, LayerSolution] = {}
         self.every_job: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
-        self.pending: dict[Future, tuple[tuple, str | None]] = {}  # in the pool: job key, layer to report (None: a polish)
+        self.pending: dict[Future, _Job] = {}
+        self.stopped: str | None = None
+        self.abandoned: set[tuple] = set()  # solves still running when the grace after a stop ran out
 
     def run(self, jobs: dict[tuple, tuple], polish: bool = False, polish_now: frozenset[tuple] | set[tuple] = frozenset(),
             until: set[tuple] | None = None) -> bool:
-        """Solve ``jobs`` into ``results``; True if interrupted. Jobs in ``polish_now`` are polished in the
-        same call. With ``polish``, finish the deferred polish of ``results[key]`` for each job instead.
-        In a pool, ``until`` returns as soon as those keys are done; the other jobs keep running and
+        """Solve ``jobs`` into ``results``; True if the run stopped (``stopped``). Jobs in ``polish_now``
+        are polished in the same call. With ``polish``, finish the deferred polish of ``results[key]`` for
+        each job instead. ``until`` returns as soon as those keys are done; the other jobs keep running and
         ``collect`` gathers them."""
         self.every_job.update(jobs)
-        results = self.results
-
-        def call(key: tuple, layer: Layer, acc: Accelerator, rule: ResolvedRule) -> tuple:
+        submitted: set[Future] = set()
+        for key, (layer, acc, rule) in jobs.items():
+            running = [f for f, job in self.pending.items() if job.key == key and job.layer is not None and not polish]
+            if running:  # a solve of this hierarchy is in flight already: wait for that one
+                submitted.update(running)
+                continue
             if polish:
-                return (finish_polish, results[key], acc)
-            return (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
+                call: tuple = (finish_polish, self.results[key], acc)
+            else:
+                call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
+            future = self._submit(_Job(key, None if polish else layer.name, call))
+            if until is None or key in until:
+                submitted.add(future)
+        return self.collect(submitted)
 
-        try:
-            if self.executor is None:
-                for key, (layer, acc, rule) in jobs.items():
-                    if self._over_time():
-                        break
-                    fn, *args = call(key, layer, acc, rule)
-                    results[key] = fn(*args)
-                    if self.progress and not polish:
-                        self.progress(layer.name, results[key])
-                return False
-            submitted = set()
-            for key, (layer, acc, rule) in jobs.items():
-                running = [f for f, (k, name) in self.pending.items() if k == key and name is not None and not polish]
-                if running:  # a solve of this hierarchy is in flight already: wait for that one
-                    submitted.update(running)
-                    continue
-                fn, *args = call(key, layer, acc, rule)
-                future = self.executor.submit(fn, *args)
-                self.pending[future] = (key, None if polish else layer.name)
-                if until is None or key in until:
-                    submitted.add(future)
-            return self.collect(submitted)
-        except KeyboardInterrupt:
-            self.cancel()
-            return True
+    def _submit(self, job: _Job, first: bool = False) -> Future:
+        future = self.runner.submit(*job.call, first=first)
+        self.pending[future] = job
+        return future
 
     def collect(self, futures: set[Future] | None = None) -> bool:
         """Wait until ``futures`` (None: every job in flight) are done, storing each result that comes in
-        meanwhile; True if interrupted. The total time limit stops the wait."""
-        try:
-            while self.pending and (futures is None or futures & self.pending.keys()):
-                remaining = None if self.limit_s is None else max(0.0, self.limit_s - (time.perf_counter() - self.start))
-                done, _ = wait(self.pending, timeout=remaining, return_when=FIRST_COMPLETED)
-                if not done:
-                    self.cancel()
-                    break  # total time limit: keep what is finished
-                for fut in done:
-                    key, name = self.pending.pop(fut)
-                    self.results[key] = fut.result()
-                    if self.progress and name is not None:
-                        self.progress(name, self.results[key])
-        except KeyboardInterrupt:
-            self.cancel()
+        meanwhile; True if the run stopped. The total time limit stops the run (``halt``)."""
+        if self.stopped:
             return True
+        futures = set(futures) if futures is not None else None
+        while self.pending and (futures is None or futures & self.pending.keys()):
+            remaining = None if self.limit_s is None else self.limit_s - (time.perf_counter() - self.start)
+            if remaining is not None and remaining <= 0:
+                self.halt(TIME_LIMIT)
+                return True
+            for future in self.runner.wait(list(self.pending), remaining):
+                again = self._store(future)
+                if again is not None and futures is not None and future in futures:
+                    futures.add(again)
         return False
 
-    def cancel(self) -> None:
-        for fut in self.pending:
-            fut.cancel()
-        self.pending.clear()
+    def _store(self, future: Future) -> Future | None:
+        """Take in a done job: its result, or its worker's death (a retry while the run goes on, else
+        the layer's failure). Returns the retry's future, if any."""
+        job = self.pending.pop(future)
+        if future.cancelled():
+            return None
+        error = future.exception()
+        if isinstance(error, WorkerDied):
+            job.deaths.append(error.cause)
+            if len(job.deaths) <= RETRIES and not self.stopped:
+                return self._submit(job, first=True)
+            self._record_death(job)
+        elif error is not None:
+            raise error
+        else:
+            solution = future.result()
+            if job.deaths:
+                solution = replace(solution, message=_joined(
+                    solution.message, f"solved again after its worker process died ({'; '.join(job.deaths)})"))
+            self.results[job.key] = solution
+        if self.progress and job.layer is not None and job.key in self.results:
+            self.progress(job.layer, self.results[job.key])
+        return None
 
-    def _over_time(self) -> bool:
-        return self.limit_s is not None and time.perf_counter() - self.start > self.limit_s
+    def _record_death(self, job: _Job) -> None:
+        causes = "; ".join(job.deaths)
+        if job.layer is None:  # a polish: the unpolished mapping stands, its gap as certified
+            solution = self.results[job.key]
+            self.results[job.key] = replace(solution, unpolished=(), message=_joined(
+                solution.message, f"not polished: its worker process died ({causes})"))
+            return
+        layer = self.every_job[job.key][0]
+        tries = "on its try and its retry" if len(job.deaths) > RETRIES else "and the run was stopped before a retry"
+        self.results[job.key] = LayerSolution(
+            layer, self.objective, SolveStatus.FAILED, None, None, None, None, None, None, 0, 0.0,
+            f"the worker process solving it died {tries} ({causes})")
+
+    def halt(self, why: str) -> None:
+        """Stop the run (Ctrl-C or the total time limit): nothing more starts, every running search is
+        stopped and has ``STOP_GRACE_S`` to hand back its best mapping. A Ctrl-C meanwhile kills the
+        workers and raises KeyboardInterrupt: the user wants out at once."""
+        if self.stopped is None:
+            self.stopped = why
+        self.runner.stop.set()
+        self.runner.cancel_waiting()
+        deadline = time.perf_counter() + STOP_GRACE_S
+        try:
+            while self.pending:
+                done = self.runner.wait(list(self.pending), max(0.0, deadline - time.perf_counter()))
+                if not done:
+                    break
+                for future in done:
+                    self._store(future)
+        except KeyboardInterrupt:
+            self.runner.kill()
+            raise
+        self.abandoned = {job.key for job in self.pending.values() if job.layer is not None}
+        self.pending.clear()
+        self.runner.kill()
 
     def settle(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
                plain_key_of: dict[str, tuple]):
@@ -354,6 +436,38 @@ class _Driver:
         return plan, jobs, key_of, False
 
 
+def _plan_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec, constraints: tuple[UserConstraint, ...],
+                     plan: dict[str, Dataflow], results: dict[tuple, LayerSolution], plain_key_of: dict[str, tuple],
+                     objective: str):
+    """The plan a stopped run reports: a pair stays on chip only where both its kept solutions came in
+    with a mapping and the pair is cheaper so (or its plain pair is incomplete); the rest is dropped, as
+    ``settle`` would, without solving anything. Returns (plan, jobs, key_of)."""
+    layers = list(workload.layers)
+    jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
+    while True:
+        worse: set[str] = set()
+        for producer, consumer, kept_keys, top_keys in _kept_pairs(layers, plan, key_of, plain_key_of):
+            kept = _pair_cost([results.get(k) for k in kept_keys], objective)
+            if kept == float("inf") or kept >= _pair_cost([results.get(k) for k in top_keys], objective):
+                worse |= {producer.name, consumer.name}
+        dropped = _drop_pairs(workload, plan, worse)
+        if dropped == plan:
+            return plan, jobs, key_of
+        plan = dropped
+        jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
+
+
+def _stopped_message(sol: LayerSolution, why: str) -> LayerSolution:
+    """A solution whose search the stop ended says so, and why."""
+    if not sol.stopped:
+        return sol
+    if sol.mapping is not None:
+        return replace(sol, message=_joined(f"{why}: the best mapping found so far, its gap as proven then", sol.message))
+    if sol.status is SolveStatus.UNKNOWN:
+        return replace(sol, message=f"{why} before a mapping was found")
+    return replace(sol, message=_joined(why, sol.message))
+
+
 def solve_network(
     workload: Workload,
     accel: Accelerator,
@@ -367,8 +481,10 @@ def solve_network(
     progress: ProgressFn | None = None,
     constraints: tuple[UserConstraint, ...] = (),
 ) -> NetworkResult:
-    """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done.
-    ``constraints`` (parsed, e.g. from the command line) apply on top of the spec's, by their scope."""
+    """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done
+    and the best mapping of each layer in flight (see the module docstring); a second Ctrl-C raises
+    KeyboardInterrupt. ``constraints`` (parsed, e.g. from the command line) apply on top of the spec's,
+    by their scope."""
     start = time.perf_counter()
     plain = {layer.name: Dataflow() for layer in workload.layers}
     plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
@@ -377,30 +493,33 @@ def solve_network(
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
     first = {**plain_jobs, **jobs}
     n_proc = max(1, min(processes or os.cpu_count() or 1, len(first)))
-    # one pool for every phase (a pool per phase forked its workers anew each time)
-    executor = ProcessPoolExecutor(max_workers=n_proc) if n_proc > 1 else None
-    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress, executor, start)
-    interrupted = False
+    # one runner for every phase; in one process the solves run in a helper thread (see workers)
+    runner: Runner = ProcessRunner(n_proc) if n_proc > 1 else ThreadRunner()
+    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress, runner, start)
     alone = _used_whatever_the_plan(plan, plain_key_of)
     # the plan settles as soon as the jobs of its pairs are in: the jobs of layers in no pair (polished in
     # their own task) run on meanwhile, so the plan's polish fills the pool while the last of them finish
     paired = {key for name, flow in plan.items() if flow.output_kept_in or flow.input_read_from
               for key in (key_of[name], plain_key_of[name])}
     try:
-        interrupted = driver.run(first, polish_now=alone, until=paired)
-        if not interrupted:
-            plan, jobs, key_of, interrupted = driver.settle(plan, jobs, key_of, plain_key_of)
-        if not interrupted:
-            # polish what the plan uses (on hardware whose rules the model does not encode; else a no-op)
-            waiting = _unpolished(jobs, {key_of[layer.name] for layer in workload.layers}, driver.results)
-            interrupted = bool(waiting) and driver.run(waiting, polish=True)
-        if not interrupted:
-            interrupted = driver.collect()
-    except KeyboardInterrupt:
-        interrupted = True
+        try:
+            stopped = driver.run(first, polish_now=alone, until=paired)
+            if not stopped:
+                plan, jobs, key_of, stopped = driver.settle(plan, jobs, key_of, plain_key_of)
+            if not stopped:
+                # polish what the plan uses (on hardware whose rules the model does not encode; else a no-op)
+                waiting = _unpolished(jobs, {key_of[layer.name] for layer in workload.layers}, driver.results)
+                stopped = bool(waiting) and driver.run(waiting, polish=True)
+            if not stopped:
+                driver.collect()
+        except KeyboardInterrupt:
+            driver.halt(INTERRUPTED)  # a second Ctrl-C in here raises: out at once
     finally:
-        if executor is not None:
-            executor.shutdown(wait=not interrupted, cancel_futures=True)
+        runner.close()
+    why = driver.stopped
+    if why is not None:
+        plan, jobs, key_of = _plan_after_stop(workload, accel, spec, constraints, plan, driver.results, plain_key_of,
+                                              objective)
     layer_results = []
     timed_out = []
     for layer in workload.layers:
@@ -409,12 +528,15 @@ def solve_network(
         sol = driver.results.get(key)
         if sol is None:
             timed_out.append(layer.name)
-            sol = LayerSolution(layer, objective, "NOT_SOLVED", None, None, None, None, None, None, 0, 0.0,
-                                "interrupted" if interrupted else "total time limit reached before this layer finished")
+            started = "was still running after the stop" if key in driver.abandoned else "never started"
+            sol = LayerSolution(layer, objective, SolveStatus.NOT_SOLVED, None, None, None, None, None, None, 0, 0.0,
+                                f"{why or 'stopped'}: its solve {started}")
         elif sol.layer.name != layer.name:
             # the result may come from any layer of the same signature, not only from ``solved_layer``:
             # a plain hierarchy solved for one layer while the plan still kept the other's pair on chip
             sol = replace(sol, layer=layer, report=replace(sol.report, layer=layer.name) if sol.report else None)
+        if why is not None:
+            sol = _stopped_message(sol, why)
         solved_on = sol.accelerator if sol.accelerator is not None else jobs[key][1]
         layer_results.append(LayerResult(sol, plan[layer.name], solved_layer.name, solved_on))
     return NetworkResult(
@@ -424,6 +546,7 @@ def solve_network(
         config=config,
         layers=tuple(layer_results),
         wall_time_s=time.perf_counter() - driver.start,
-        interrupted=interrupted,
+        interrupted=why == INTERRUPTED,
         timed_out=tuple(timed_out),
+        time_limit_reached=why == TIME_LIMIT,
     )

@@ -1,5 +1,10 @@
 """Solve one layer: build the CP-SAT model, search, re-price candidates exactly, certify the gap.
 
+A search can be stopped from outside (Ctrl-C, the network's total time limit): ``search`` watches a
+``StopSignal`` from a small thread and calls CP-SAT's own ``stop_search``, so the layer still returns the
+best mapping found so far, re-priced by the evaluator, with the gap certified by the bound CP-SAT had
+proven (``LayerSolution.stopped``).
+
 User constraints (``models.constraints``) apply per layer: bypasses change the hierarchy before the
 problem is built, the others become rows behind literals fixed to true (``user_constraints``). When
 that model is infeasible, ``explain_infeasible`` finds a smallest clashing set: CP-SAT's sufficient
@@ -9,9 +14,11 @@ assumptions on a feasibility model (one worker, as assumptions require), then a 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from math import ceil, exp
+from typing import Protocol
 
 from imcmap.models.constraints import (
     Bypass,
@@ -48,6 +55,7 @@ from .polish import (
     polish,
 )
 from .problem import MappingProblem, ProblemError, build_problem
+from .status import SolveStatus
 from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
 from .user_constraints import add_user_constraints
 from .variables import MappingVars
@@ -93,11 +101,48 @@ def apply_search_parameters(params) -> None:  # noqa: ANN001 - a SatParameters p
         setattr(params, key, value)
 
 
+class StopSignal(Protocol):
+    """What ``solve_layer`` watches to stop early: a ``threading.Event`` or a ``multiprocessing`` one."""
+
+    def is_set(self) -> bool: ...
+
+
+STOP_POLL_S = 0.05  # how often a running search looks at its StopSignal: the stop's latency
+
+
+def search(solver: cp_model.CpSolver, model: cp_model.CpModel, callback: cp_model.CpSolverSolutionCallback | None = None,
+           stop: StopSignal | None = None) -> int:
+    """``solver.solve(model, callback)``, ended by the solver's own ``stop_search`` once ``stop`` is set
+    (the search keeps what it found: its best solution and proven bound). The watch is a thread because
+    CP-SAT calls back only on improving solutions; it repeats the stop, since one issued before the
+    search has begun is not kept by the solver."""
+    if stop is None:
+        return solver.solve(model, callback)
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(STOP_POLL_S):
+            if stop.is_set():
+                solver.stop_search()
+
+    watcher = threading.Thread(target=watch, name="imcmap-stop-watch", daemon=True)
+    watcher.start()
+    try:
+        return solver.solve(model, callback)
+    finally:
+        finished.set()
+        watcher.join()
+
+
+def _stopped(stop: StopSignal | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
 @dataclass(frozen=True, slots=True)
 class LayerSolution:
     layer: Layer
     objective: str
-    status: str  # OPTIMAL | FEASIBLE | INFEASIBLE | UNKNOWN
+    status: SolveStatus
     mapping: Mapping | None
     report: CostReport | None
     exact_cost: float | None
@@ -112,6 +157,7 @@ class LayerSolution:
     conflict: tuple[UserConstraint, ...] = ()  # when INFEASIBLE: a smallest set of them that clash
     accelerator: Accelerator | None = None  # as solved: after the layer's bypasses (None: as given)
     unpolished: tuple[Mapping, ...] = ()  # starts of a polish deferred by ``solve_layer(polish_now=False)``
+    stopped: bool = False  # a StopSignal ended the search early: the status and gap are as of that moment
 
     BOUND_SOURCE = MODEL_BOUND_SOURCE
 
@@ -134,8 +180,8 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         self.trace: list[tuple[float, float, float]] = []
 
     def on_solution_callback(self) -> None:
-        self.mappings.append(decode(self.problem, self.Value, self.v))
-        self.trace.append((time.perf_counter() - self.start, self.ObjectiveValue(), self.BestObjectiveBound()))
+        self.mappings.append(decode(self.problem, self.value, self.v))
+        self.trace.append((time.perf_counter() - self.start, self.objective_value, self.best_objective_bound))
 
 
 def _scale(problem: MappingProblem, objective: str) -> tuple[float, float]:
@@ -249,18 +295,20 @@ def solve_layer(
     config: SolverConfig = SolverConfig(),
     constraints: tuple[UserConstraint, ...] = (),
     polish_now: bool = True,
+    stop: StopSignal | None = None,
 ) -> LayerSolution:
     """The cheapest mapping the evaluator accepts that meets every applicable user constraint
     (``rule.constraints`` and ``constraints``, filtered by scope). With ``polish_now=False`` the polish
     (on hardware whose rules the model does not encode) is left to ``finish_polish``: the network
-    driver polishes only the variants its dataflow plan keeps."""
+    driver polishes only the variants its dataflow plan keeps. Once ``stop`` is set the search ends
+    with what it has (``stopped``), and nothing else is started: no second search, no polish."""
     start = time.perf_counter()
     user = applicable_constraints(layer, rule, constraints)
     try:
         solved_accel = apply_bypasses(accel, rule.operand_links, _bypasses(user))
         problem = build_problem(layer, solved_accel, rule)
     except (ProblemError, BypassError) as exc:
-        return _infeasible(layer, accel, rule, objective, config, user, start, str(exc))
+        return _infeasible(layer, accel, rule, objective, config, user, start, str(exc), stop)
     policy = policy_of(accel, objective)
     model, v, unit = build_model(problem, objective, user, policy=policy)
     for lit, _ in add_user_constraints(model, v, problem, user):
@@ -269,20 +317,21 @@ def solve_layer(
     params = solver.parameters
     configure_search(params, config, policy)
     recorder = _Recorder(problem, v, start)
-    status = solver.Solve(model, recorder)
+    status = search(solver, model, recorder, stop)
     # a surrogate's early stop must not leave the layer without a mapping: then the whole budget
     if (policy.surrogate_stop is not None and not recorder.mappings and status == cp_model.UNKNOWN
-            and config.time_limit_s > params.max_deterministic_time):
+            and config.time_limit_s > params.max_deterministic_time and not _stopped(stop)):
         params.max_deterministic_time = config.time_limit_s
-        status = solver.Solve(model, recorder)
+        status = search(solver, model, recorder, stop)
+    stopped = _stopped(stop)
     wall = time.perf_counter() - start
-    name = solver.StatusName(status)
     shown_accel = solved_accel if solved_accel != accel else None
     if not recorder.mappings:
         if status == cp_model.INFEASIBLE:
-            return _infeasible(layer, accel, rule, objective, config, user, start, "")
-        return LayerSolution(layer, objective, name, None, None, None, None, None, None, 0, wall,
-                             "time limit before a mapping was found", tuple(recorder.trace), user, (), shown_accel)
+            return _infeasible(layer, accel, rule, objective, config, user, start, "", stop)
+        why = "stopped before a mapping was found" if stopped else "time limit before a mapping was found"
+        return LayerSolution(layer, objective, SolveStatus(solver.status_name(status)), None, None, None, None, None,
+                             None, 0, wall, why, tuple(recorder.trace), user, (), shown_accel, stopped=stopped)
     priced: list[tuple[float, int, Mapping, CostReport]] = []
     for i, mapping in enumerate(recorder.mappings):
         if check(layer, solved_accel, mapping):
@@ -294,7 +343,7 @@ def solve_layer(
     priced.sort(key=lambda item: (item[0], item[1]))
     best = priced[0] if priced else None
     if best is None:
-        return LayerSolution(layer, objective, "MODEL_ERROR", None, None, None, None, None, None, len(recorder.mappings), wall,
+        return LayerSolution(layer, objective, SolveStatus.MODEL_ERROR, None, None, None, None, None, None, len(recorder.mappings), wall,
                              "every candidate failed the evaluator's legality check or a user constraint",
                              tuple(recorder.trace), user, (), shown_accel)
     cost, _, mapping, report = best
@@ -304,19 +353,19 @@ def solve_layer(
         window = policy.polish.window
         cheapest = priced[:policy.polish.count]
         starts = tuple(distinct([m for c, _, m, _ in cheapest if window is None or c <= cost * (1 + window)]))
-    bound = max(0.0, solver.BestObjectiveBound() * unit) if policy.reports_bound else None
+    bound = max(0.0, solver.best_objective_bound * unit) if policy.reports_bound else None
     proven = policy.proves_optimality and status == cp_model.OPTIMAL
     wall = time.perf_counter() - start
     solution = LayerSolution(
         layer=layer,
         objective=objective,
-        status="OPTIMAL" if proven else "FEASIBLE",
+        status=SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
         mapping=mapping,
         report=report,
         exact_cost=cost,
         lower_bound=bound,
         gap=_gap(cost, bound),
-        model_objective=solver.ObjectiveValue() * unit,
+        model_objective=solver.objective_value * unit,
         candidates=len(recorder.mappings),
         wall_time_s=wall,
         trace=tuple(recorder.trace),
@@ -324,8 +373,9 @@ def solve_layer(
         accelerator=shown_accel,
         message="; ".join(problem.notes),
         unpolished=starts,
+        stopped=stopped,
     )
-    return finish_polish(solution, accel) if polish_now else solution
+    return finish_polish(solution, accel, stop) if polish_now and not stopped else solution
 
 
 def _meets(user: tuple[UserConstraint, ...], layer: Layer, accel: Accelerator, mapping: Mapping) -> bool:
@@ -337,9 +387,10 @@ def _gap(cost: float, bound: float | None) -> float | None:
     return None if bound is None else max(0.0, (cost - bound) / cost) if cost > 0 else 0.0
 
 
-def finish_polish(solution: LayerSolution, accel: Accelerator) -> LayerSolution:
+def finish_polish(solution: LayerSolution, accel: Accelerator, stop: StopSignal | None = None) -> LayerSolution:
     """Walk from ``solution.unpolished`` by the evaluator (``polish``); keeps the cheapest nest and the
-    bound, so the gap only shrinks. ``accel`` is the hardware ``solve_layer`` was given."""
+    bound, so the gap only shrinks. ``accel`` is the hardware ``solve_layer`` was given. Once ``stop``
+    is set no further start is walked (a walk is a fraction of a second): the best so far is kept."""
     if not solution.unpolished or solution.mapping is None or solution.exact_cost is None:
         return solution
     start = time.perf_counter()
@@ -351,6 +402,8 @@ def finish_polish(solution: LayerSolution, accel: Accelerator) -> LayerSolution:
 
     mapping, report, cost = solution.mapping, solution.report, solution.exact_cost
     for begin in solution.unpolished:
+        if _stopped(stop):
+            break
         walked, walked_report, _ = polish(layer, solved_accel, begin, objective, allowed,
                                           budget=POLISH_EVALUATIONS // POLISH_STARTS)
         if cost_of(walked_report, objective) < cost:
@@ -368,22 +421,27 @@ def quote(constraints: tuple[UserConstraint, ...]) -> str:
 
 
 def _infeasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
-                user: tuple[UserConstraint, ...], start: float, reason: str) -> LayerSolution:
+                user: tuple[UserConstraint, ...], start: float, reason: str, stop: StopSignal | None = None) -> LayerSolution:
     conflict: tuple[UserConstraint, ...] = ()
     if not user:
         message = reason or "no legal mapping exists in the solver's space"
         message += " (no user constraint applies: the layer cannot be mapped on this hardware)"
-    else:
-        conflict, message = explain_infeasible(layer, accel, rule, user, config)
+    elif _stopped(stop):  # the explanation is more searches: not after a stop
+        message = "no mapping meets the layer's constraints (stopped before the clashing ones were found)"
         if reason:
             message += f" ({reason})"
-    return LayerSolution(layer, objective, "INFEASIBLE", None, None, None, None, None, None, 0,
-                         time.perf_counter() - start, message, (), user, conflict, None)
+    else:
+        conflict, message = explain_infeasible(layer, accel, rule, user, config, stop)
+        if reason:
+            message += f" ({reason})"
+    return LayerSolution(layer, objective, SolveStatus.INFEASIBLE, None, None, None, None, None, None, 0,
+                         time.perf_counter() - start, message, (), user, conflict, None, stopped=_stopped(stop))
 
 
 def _feasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, subset: tuple[UserConstraint, ...],
-              config: SolverConfig) -> bool | None:
-    """Whether a mapping meets every constraint of ``subset`` (None: undecided within the time limit)."""
+              config: SolverConfig, stop: StopSignal | None = None) -> bool | None:
+    """Whether a mapping meets every constraint of ``subset`` (None: undecided within the time limit or
+    before ``stop``)."""
     try:
         problem = build_problem(layer, apply_bypasses(accel, rule.operand_links, _bypasses(subset)), rule)
     except (ProblemError, BypassError):
@@ -395,14 +453,14 @@ def _feasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, subset: tupl
     solver.parameters.random_seed = config.seed
     solver.parameters.num_workers = config.workers
     solver.parameters.max_deterministic_time = config.time_limit_s
-    status = solver.Solve(model)
+    status = search(solver, model, stop=stop)
     if status == cp_model.INFEASIBLE:
         return False
     return True if status in (cp_model.FEASIBLE, cp_model.OPTIMAL) else None
 
 
 def _core_by_assumptions(layer: Layer, accel: Accelerator, rule: ResolvedRule, user: tuple[UserConstraint, ...],
-                         config: SolverConfig) -> tuple[UserConstraint, ...]:
+                         config: SolverConfig, stop: StopSignal | None = None) -> tuple[UserConstraint, ...]:
     """The bypasses and the rows in CP-SAT's sufficient assumptions for infeasibility."""
     bypasses = tuple(c for c in user if c.parsed is not None and isinstance(c.parsed.body, Bypass))
     try:
@@ -416,24 +474,28 @@ def _core_by_assumptions(layer: Layer, accel: Accelerator, rule: ResolvedRule, u
     solver.parameters.random_seed = config.seed
     solver.parameters.num_workers = 1  # assumptions need a single worker
     solver.parameters.max_deterministic_time = config.time_limit_s
-    if solver.Solve(model) != cp_model.INFEASIBLE:
+    if search(solver, model, stop=stop) != cp_model.INFEASIBLE:
         return user
-    core = set(solver.SufficientAssumptionsForInfeasibility())
+    core = set(solver.sufficient_assumptions_for_infeasibility())
     return bypasses + tuple(c for lit, c in literals if lit.Index() in core)
 
 
 def explain_infeasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, user: tuple[UserConstraint, ...],
-                       config: SolverConfig) -> tuple[tuple[UserConstraint, ...], str]:
+                       config: SolverConfig, stop: StopSignal | None = None) -> tuple[tuple[UserConstraint, ...], str]:
     """(a smallest clashing subset of ``user``, the sentence that says so). Without any user constraint
-    the layer may be unmappable already; then the subset is empty and the sentence says that."""
-    base = _feasible(layer, accel, rule, (), config)
+    the layer may be unmappable already; then the subset is empty and the sentence says that. After
+    ``stop`` the set found so far is given, not shown smallest."""
+    base = _feasible(layer, accel, rule, (), config, stop)
     if base is False:
         return (), "no legal mapping exists even without the user constraints: the layer cannot be mapped on this hardware"
-    core = _core_by_assumptions(layer, accel, rule, user, config)
+    core = _core_by_assumptions(layer, accel, rule, user, config, stop)
     minimal = base is True
     for c in list(core):
+        if _stopped(stop):
+            minimal = False
+            break
         trial = tuple(x for x in core if x is not c)
-        verdict = _feasible(layer, accel, rule, trial, config)
+        verdict = _feasible(layer, accel, rule, trial, config, stop)
         if verdict is False:
             core = trial
         elif verdict is None:

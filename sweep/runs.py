@@ -11,6 +11,7 @@ from imcmap.models.mapping_spec import MappingSpec, UserConstraint
 from imcmap.models.workload import Workload
 from imcmap.solver.network import NetworkResult, solve_network
 from imcmap.solver.solve import SolverConfig
+from imcmap.solver.status import SolveStatus
 
 from .figures import RunFigures, run_figures
 
@@ -75,7 +76,7 @@ def outcome_of(key: str, result: NetworkResult, wall_time_s: float) -> RunOutcom
         )
         for r in result.layers
     )
-    infeasible = [item for item in layers if item.status == "INFEASIBLE"]
+    infeasible = [item for item in layers if item.status == SolveStatus.INFEASIBLE]
     if infeasible:
         status = INFEASIBLE
         message = "; ".join(f"{item.name}: {item.message}" for item in infeasible[:3])

@@ -194,10 +194,10 @@ def test_a_pool_run_returns_once_its_own_jobs_are_done():
     """``_Driver.run`` in a worker pool: a polish run waits for its polishes although the unpolished
     solutions are in ``results`` already, and ``until`` returns while the other jobs still run, which
     ``collect`` gathers later."""
-    from concurrent.futures import ProcessPoolExecutor
     from time import perf_counter
 
     from imcmap.solver.network import _Driver, _jobs, plan_dataflow
+    from imcmap.solver.workers import ProcessRunner
 
     from .fixtures import with_zigzag_rules
 
@@ -205,7 +205,8 @@ def test_a_pool_run_returns_once_its_own_jobs_are_done():
     workload = Workload("net", layers)
     zz = with_zigzag_rules(tiny_imc())
     jobs, key_of = _jobs(workload, zz, MappingSpec(), plan_dataflow(workload, zz, MappingSpec()))
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    pool = ProcessRunner(2)
+    try:
         driver = _Driver(workload, zz, MappingSpec(), "latency", SolverConfig(), (), None, None, pool, perf_counter())
         assert not driver.run(jobs, until={key_of["conv"]})
         assert key_of["conv"] in driver.results
@@ -214,3 +215,5 @@ def test_a_pool_run_returns_once_its_own_jobs_are_done():
         assert waiting, "no layer left a polish to do: the check below would be empty"
         assert not driver.run(waiting, polish=True)
         assert all(driver.results[key].unpolished == () for key in waiting)
+    finally:
+        pool.close()
