@@ -73,8 +73,8 @@ def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, leve
     d2 = problem.accel.array_dims[1].name
     others = [a for a in v.array_dims() if a not in level.served_dims and a != d2]
     logs = [floor_log(candidate_rows(problem.layer, problem.accel, cand)[0]) for cand in problem.groups[0].candidates]
-    var = model.NewIntVar(0, max(logs), f"rows_log[{level.name}]")
-    model.Add(var == sum(lg * b for lg, b in zip(logs, v.choice[0]) if lg))
+    var = model.new_int_var(0, max(logs), f"rows_log[{level.name}]")
+    model.add(var == sum(lg * b for lg, b in zip(logs, v.choice[0]) if lg))
     return v.spatial_exps(others, v.all_dims()), [(var, max(logs))]
 
 
@@ -153,11 +153,11 @@ def subtracted(model: cp_model.CpModel, coef: float, value: cp_model.IntVar, hi:
     ``hi`` bounds ``value`` (read from the variable's proto, it can dangle as the model grows)."""
     scaled = ceil(abs(coef) * SUB_SCALE)
     sign = 1 if coef > 0 else -1
-    u = model.NewIntVar(min(0, sign * ceil(abs(coef) * hi)) - 1, max(0, sign * ceil(abs(coef) * hi)) + 1, f"sub[{name}]")
+    u = model.new_int_var(min(0, sign * ceil(abs(coef) * hi)) - 1, max(0, sign * ceil(abs(coef) * hi)) + 1, f"sub[{name}]")
     if sign > 0:
-        model.Add(SUB_SCALE * u <= scaled * value + SUB_SCALE - 1)
+        model.add(SUB_SCALE * u <= scaled * value + SUB_SCALE - 1)
     else:  # a negative coefficient adds: round its magnitude down instead
-        model.Add(SUB_SCALE * u <= -floor(abs(coef) * SUB_SCALE) * value)
+        model.add(SUB_SCALE * u <= -floor(abs(coef) * SUB_SCALE) * value)
     return u
 
 
@@ -167,10 +167,10 @@ def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: flo
     keeps every (flow - correction) pair non-negative in the LP relaxation."""
     if f.correction is not None:
         value = f.correction.per_instance if per_instance else f.correction.total
-        model.Add(SUB_SCALE * t >= floor(coef_units * SUB_SCALE) * value)
+        model.add(SUB_SCALE * t >= floor(coef_units * SUB_SCALE) * value)
     elif f.operand is not Operand.O and (not per_instance or _single_instance(problem, f.level)):
         # every element passes once; a level with one instance sees all of them on its one port
-        model.Add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
+        model.add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
 
 
 def padded_term(model, per_element: float, per_transfer: float, exps: Exps, transfers: Exps, halo: list,
@@ -187,9 +187,9 @@ def padded_term(model, per_element: float, per_transfer: float, exps: Exps, tran
     tile = sub_exps(exps, transfers)
     tile_max = sum(floor_log(p) * e for p, e in bounds.items()) + sum(m for _, m in halo)
     u_max = max(a - base + tile_max, b - base)
-    u = model.NewIntVar(0, u_max, f"{name}.pad")
-    model.Add(u >= a - base + sum(floor_log(p) * e for p, e in tile.items()) + sum(var for var, _ in halo))
-    model.Add(u >= b - base)
+    u = model.new_int_var(0, u_max, f"{name}.pad")
+    model.add(u >= a - base + sum(floor_log(p) * e for p, e in tile.items()) + sum(var for var, _ in halo))
+    model.add(u >= b - base)
     # coef whose floored log is at most ``base`` (rounding down keeps the term a lower bound)
     term = Term(unit * exp(base / LOG_SCALE) * (1 - 1e-12), transfers, bounds, [(u, u_max)] + extra, name)
     largest = log(max(per_element, per_transfer) / unit) + sum(e * log(p) for p, e in bounds.items())
@@ -267,8 +267,8 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         scaled = [floor(val / unit_pj) for vals in values for val in vals]
         # one variable for the array energy: with the one-hot sum written into the objective itself,
         # CP-SAT's presolve expands it and the root bound collapses (-7.8e7 units on AlexNet conv3)
-        array_units = model.NewIntVar(min(scaled), sum(max(vals, default=0) for vals in ([floor(x / unit_pj) for x in vs] for vs in values)), "array_energy")
-        model.Add(array_units == sum(floor(val / unit_pj) * b for g, vals in enumerate(values) for val, b in zip(vals, v.choice[g])))
+        array_units = model.new_int_var(min(scaled), sum(max(vals, default=0) for vals in ([floor(x / unit_pj) for x in vs] for vs in values)), "array_energy")
+        model.add(array_units == sum(floor(val / unit_pj) * b for g, vals in enumerate(values) for val, b in zip(vals, v.choice[g])))
         expr += array_units
     return expr
 
@@ -279,13 +279,13 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
     cells = problem.level(Operand.W, 0) if isinstance(accel.array, ImcArray) else None
-    peak = model.NewIntVar(0, 1 << 50, "lat.peak")
+    peak = model.new_int_var(0, 1 << 50, "lat.peak")
     cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
     step = policy.tangent_step
     compute = lower_bound(
         model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles, step=step
     )
-    model.Add(peak >= compute)
+    model.add(peak >= compute)
     weights_parent = problem.level(Operand.W, 1) if cells is not None and problem.chain_length(Operand.W) > 1 else None
     weight_stall = []
     serial = []
@@ -326,12 +326,12 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
         if not busy:
             continue
         if level.ports == 1 and not policy.physical_ports:
-            model.Add(peak >= sum(sum(ts) for ts in busy.values()))
+            model.add(peak >= sum(sum(ts) for ts in busy.values()))
         else:
             for ts in busy.values():
-                model.Add(peak >= sum(ts))
+                model.add(peak >= sum(ts))
     if weight_stall:
-        model.Add(peak >= compute + sum(weight_stall))
+        model.add(peak >= compute + sum(weight_stall))
     return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles, policy)
 
 

@@ -44,8 +44,8 @@ class ExactTable:
 def exponent_vars(model: cp_model.CpModel, exps: Exps, bounds: dict[int, int], name: str) -> dict[int, cp_model.IntVar]:
     out = {}
     for p in sorted(bounds):
-        var = model.NewIntVar(0, bounds[p], f"{name}^{p}")
-        model.Add(var == exps.get(p, 0))
+        var = model.new_int_var(0, bounds[p], f"{name}^{p}")
+        model.add(var == exps.get(p, 0))
         out[p] = var
     return out
 
@@ -80,10 +80,10 @@ def exact_value(
                 k += 1
             values.append(v)
         table.append(int(fn(*values)))
-    index = model.NewIntVar(0, max(len(table) - 1, 0), f"{name}.idx")
-    model.Add(index == sum(index_terms) if index_terms else index == 0)
-    target = model.NewIntVar(min(table), max(table), name)
-    model.AddElement(index, table, target)
+    index = model.new_int_var(0, max(len(table) - 1, 0), f"{name}.idx")
+    model.add(index == sum(index_terms) if index_terms else index == 0)
+    target = model.new_int_var(min(table), max(table), name)
+    model.add_element(index, table, target)
     return target
 
 
@@ -134,10 +134,10 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, 
         s_expr = s_expr + shift * enforce - shift
         magnitude += shift
         e_cap = MAX_ROW // magnitude
-    t = model.NewIntVar(0, t_max, term.name)
+    t = model.new_int_var(0, t_max, term.name)
     # one variable for the log, so each tangent row has two terms
-    s_var = model.NewIntVar(-magnitude, magnitude, f"{term.name}.log")
-    model.Add(s_var == s_expr)
+    s_var = model.new_int_var(-magnitude, magnitude, f"{term.name}.log")
+    model.add(s_var == s_expr)
     s_expr = s_var
     step = step * LOG_SCALE
     k = 0
@@ -148,7 +148,7 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, 
             break  # dropping a tangent only weakens the relaxation; the bound stays valid
         if e_k > 0:
             # LOG_SCALE * t >= e_k * (s - s_k + LOG_SCALE): the tangent of exp at s_k, rounded down
-            model.Add(LOG_SCALE * t >= e_k * (s_expr - round(s_k) + LOG_SCALE))
+            model.add(LOG_SCALE * t >= e_k * (s_expr - round(s_k) + LOG_SCALE))
         if s_k >= s_max:
             break
         k += 1

@@ -55,19 +55,19 @@ class MappingVars:
         for s in range(S):
             for dim in dims:
                 for p, e in sorted(problem.dim_primes[dim].items()):
-                    self._temporal[(s, dim, p)] = model.NewIntVar(0, e, f"tf[s{s}/{dim}^{p}]")
+                    self._temporal[(s, dim, p)] = model.new_int_var(0, e, f"tf[s{s}/{dim}^{p}]")
         self.choice: list[list[cp_model.IntVar]] = [
-            [model.NewBoolVar(f"sp[{'+'.join(group.array_dims)}#{k}]") for k in range(len(group.candidates))]
+            [model.new_bool_var(f"sp[{'+'.join(group.array_dims)}#{k}]") for k in range(len(group.candidates))]
             for group in problem.groups
         ]
-        self.stationary = {(s, op): model.NewBoolVar(f"stat[s{s}={op.value}]") for s in range(S) for op in OPERANDS}
-        self.pure = {(op, s): model.NewBoolVar(f"pure[{op.value}@s{s}]") for op in OPERANDS for s in range(S)}
+        self.stationary = {(s, op): model.new_bool_var(f"stat[s{s}={op.value}]") for s in range(S) for op in OPERANDS}
+        self.pure = {(op, s): model.new_bool_var(f"pure[{op.value}@s{s}]") for op in OPERANDS for s in range(S)}
         # below[(op, i, s)]: segment s lies at or below the cut of op's i-th level
         self.below: dict[tuple[Operand, int, int], cp_model.IntVar] = {}
         for op in OPERANDS:
             for i in range(self.chains[op] - 1):
                 for s in range(S):
-                    self.below[(op, i, s)] = model.NewBoolVar(f"below[{op.value}{i}/s{s}]")
+                    self.below[(op, i, s)] = model.new_bool_var(f"below[{op.value}{i}/s{s}]")
         self.runs: dict[tuple[Operand, int], Exps] = {}
         self._spatial: dict[tuple[str, str, int], cp_model.IntVar | int] = {}
         self._masked: dict[tuple[Operand, int, int, str, int], cp_model.IntVar] = {}
@@ -89,8 +89,8 @@ class MappingVars:
                 continue
             weights = [prime_factors(c.get(array_dim, {}).get(dim, 1)).get(prime, 0) for c in group.candidates]
             if any(weights):
-                value = self.model.NewIntVar(0, max(weights), f"sx[{array_dim}/{dim}^{prime}]")
-                self.model.Add(value == sum(w * b for w, b in zip(weights, self.choice[g]) if w))
+                value = self.model.new_int_var(0, max(weights), f"sx[{array_dim}/{dim}^{prime}]")
+                self.model.add(value == sum(w * b for w, b in zip(weights, self.choice[g]) if w))
         self._spatial[key] = value
         return value
 
@@ -102,10 +102,10 @@ class MappingVars:
             return 0
         if key not in self._masked:
             below = self.below[(op, level, segment)]
-            y = self.model.NewIntVar(0, self.problem.dim_primes[dim][prime], f"m[{op.value}{level}/s{segment}/{dim}^{prime}]")
-            self.model.Add(y == base).OnlyEnforceIf(below)
-            self.model.Add(y == 0).OnlyEnforceIf(below.Not())
-            self.model.Add(y <= base)  # implied, but enforced rows stay out of the LP: this one goes in
+            y = self.model.new_int_var(0, self.problem.dim_primes[dim][prime], f"m[{op.value}{level}/s{segment}/{dim}^{prime}]")
+            self.model.add(y == base).only_enforce_if(below)
+            self.model.add(y == 0).only_enforce_if(below.negated())
+            self.model.add(y <= base)  # implied, but enforced rows stay out of the LP: this one goes in
             self._masked[key] = y
         return self._masked[key]
 

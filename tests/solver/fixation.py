@@ -113,7 +113,7 @@ def fix(model: cp_model.CpModel, values: dict[object, int]) -> None:
             if var != value:
                 raise ValueError(f"constant {var} cannot take {value}")
             continue
-        model.Add(var == value)
+        model.add(var == value)
 
 
 def status_with(problem: MappingProblem, m: ModelMapping, without: Iterable[str] = (), canonical_cuts: bool = False,
@@ -128,7 +128,7 @@ def status_with(problem: MappingProblem, m: ModelMapping, without: Iterable[str]
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
     solver.parameters.max_deterministic_time = 30.0
-    return solver.StatusName(solver.Solve(model))
+    return solver.status_name(solver.solve(model))
 
 
 def decoded(problem: MappingProblem, m: ModelMapping) -> Mapping:

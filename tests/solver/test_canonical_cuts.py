@@ -39,9 +39,9 @@ def _optimum(layer: Layer, accel, objective: str, canonical: bool) -> tuple[str,
     solver.parameters.num_workers = 1
     solver.parameters.max_deterministic_time = 60
     apply_search_parameters(solver.parameters)
-    status = solver.Solve(model)
-    name = solver.StatusName(status)
-    return name, solver.ObjectiveValue() if status == cp_model.OPTIMAL else None
+    status = solver.solve(model)
+    name = solver.status_name(status)
+    return name, solver.objective_value if status == cp_model.OPTIMAL else None
 
 
 conv = st.fixed_dictionaries({

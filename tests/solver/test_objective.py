@@ -38,14 +38,14 @@ def priced(m: ModelMapping, objective: str) -> tuple[float, bool]:
     probes = {}
     for op in OPERANDS:
         for level, cut in ((PE, 0), (0, mapping.cuts[op][0])):
-            x = model.NewIntVar(-64, 64, f"probe[{op.value}{level}]")
-            model.Add(x == sum(v.refill_exps(op, level).values()))  # every prime is 2 here
+            x = model.new_int_var(-64, 64, f"probe[{op.value}{level}]")
+            model.add(x == sum(v.refill_exps(op, level).values()))  # every prime is 2 here
             probes[(op, cut)] = x
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    assert solver.Solve(model) == cp_model.OPTIMAL
-    same = all(2 ** solver.Value(x) == refills(op, mapping.loops, cut) for (op, cut), x in probes.items())
-    return solver.ObjectiveValue() * unit, same
+    assert solver.solve(model) == cp_model.OPTIMAL
+    same = all(2 ** solver.value(x) == refills(op, mapping.loops, cut) for (op, cut), x in probes.items())
+    return solver.objective_value * unit, same
 
 
 def exact(m: ModelMapping, objective: str) -> float:

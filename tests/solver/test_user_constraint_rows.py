@@ -123,7 +123,7 @@ def _with(text: str, fixed: bool):
         problem = v.problem
         ((lit, _),) = add_user_constraints(model, v, problem, [parse_constraint(text)])
         if fixed:
-            model.Add(lit == 1)
+            model.add(lit == 1)
 
     return extra
 

@@ -59,7 +59,7 @@ def test_variables_have_stable_greppable_names_in_sorted_order():
     the one-hots sp[<array dims>#<k>], stationarity stat[s<segment>=<op>]."""
     model = cp_model.CpModel()
     v = MappingVars(model, PROBLEM)
-    names = [model.Proto().variables[i].name for i in range(len(model.Proto().variables))]
+    names = [model.proto.variables[i].name for i in range(len(model.proto.variables))]
     temporal = [n for n in names if n.startswith("tf[")]
     assert temporal[:3] == ["tf[s0/B^2]", "tf[s0/C^2]", "tf[s0/K^2]"]
     assert len(temporal) == 4 * 3  # 4 segments x (B, C, K), each a power of 2
@@ -71,7 +71,7 @@ def test_domains_are_the_dims_exponents():
     """tf[s/B^2] ranges over 0..3 (B = 8 = 2^3), tf[s/K^2] over 0..2 (K = 4)."""
     model = cp_model.CpModel()
     v = MappingVars(model, PROBLEM)
-    domain = {model.Proto().variables[x.Index()].name: list(model.Proto().variables[x.Index()].domain)
+    domain = {model.proto.variables[x.index].name: list(model.proto.variables[x.index].domain)
               for x in (v.temporal(1, "B", 2), v.temporal(1, "K", 2))}
     assert domain == {"tf[s1/B^2]": [0, 3], "tf[s1/K^2]": [0, 2]}
 
@@ -92,12 +92,12 @@ def _values(m: ModelMapping, query) -> int:  # noqa: ANN001
     model, v = build(PROBLEM)
     fix(model, assignment(PROBLEM, v, m))
     exps = query(v)
-    target = model.NewIntVar(-64, 64, "probe")
-    model.Add(target == sum(exps.values()))
+    target = model.new_int_var(-64, 64, "probe")
+    model.add(target == sum(exps.values()))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    assert solver.Solve(model) == cp_model.OPTIMAL
-    return 2 ** solver.Value(target)
+    assert solver.solve(model) == cp_model.OPTIMAL
+    return 2 ** solver.value(target)
 
 
 def test_tile_exps_of_the_legal_mapping():
