@@ -52,10 +52,10 @@ def energy_per_layer_png(result: NetworkResult) -> bytes:
     colors = _colors(len(order))
     bottom = [0.0] * len(layers)
     xs = [i for i, r in enumerate(result.layers) if r.solution.report is not None]
-    for group, color in zip(order, colors):
+    for group, color in zip(order, colors, strict=True):
         values = [v / 1e6 for v in parts[group]]
         ax.bar(xs, values, bottom=bottom, label=group, color=color)
-        bottom = [b + v for b, v in zip(bottom, values)]
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xticks(xs, [str(i) for i in xs])
     ax.set_xlabel("layer (# as in the report)")
     ax.set_ylabel("energy (µJ)")
@@ -94,7 +94,9 @@ def experiment_png(result: ExperimentResult) -> bytes:
     width = 0.8 / max(1, len(runs))
     for k, run in enumerate(runs):
         values = [100 * (c.energy_change or 0.0) for c in run.comparison.layers]
-        right.bar([i - 0.4 + (k + 0.5) * width for i in range(len(values))], values, width=width, label=run.variant.name)
+        right.bar(
+            [i - 0.4 + (k + 0.5) * width for i in range(len(values))], values, width=width, label=run.variant.name
+        )
     right.axhline(0, color="black", linewidth=0.8)
     right.set_xticks(range(n_layers), [str(i) for i in range(n_layers)])
     right.set_xlabel("layer #")

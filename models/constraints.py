@@ -144,7 +144,9 @@ def apply_bypass(accel: Accelerator, operand_links: dict[Operand, str], bypass: 
     chain = [m.name for m in accel.chain(link)]
     op = bypass.operand.value
     if bypass.level not in chain:
-        raise BypassError(f"{bypass.level} does not hold {op} (memory operand {link}); {op}'s levels: {', '.join(chain)}")
+        raise BypassError(
+            f"{bypass.level} does not hold {op} (memory operand {link}); {op}'s levels: {', '.join(chain)}"
+        )
     if bypass.level == chain[-1]:
         raise BypassError(f"{bypass.level} is {op}'s top level, where the whole operand lives; it cannot be bypassed")
     if isinstance(accel.array, ImcArray) and bypass.operand is Operand.W and bypass.level == chain[0]:

@@ -84,7 +84,7 @@ class MappingSpec:
         chain = [by_selector.get(layer.name), by_selector.get(layer.op), by_selector.get("default")]
         picked = [r for r in chain if r is not None]
 
-        def first(attr: str):  # noqa: ANN202 - small local helper
+        def first(attr: str):
             for rule in picked:
                 value = getattr(rule, attr)
                 if value is not None:

@@ -76,7 +76,9 @@ def _per_level(mapping: Mapping, accel: Accelerator) -> dict[str, str]:
     return out
 
 
-def mapping_changes(before: Mapping, before_accel: Accelerator, after: Mapping, after_accel: Accelerator) -> tuple[str, ...]:
+def mapping_changes(
+    before: Mapping, before_accel: Accelerator, after: Mapping, after_accel: Accelerator
+) -> tuple[str, ...]:
     """What differs, in reading order: the spatial unrolling, then each operand's loops per level
     (innermost first, adjacent loops of one dim merged) where they differ, or a level that one side
     has and the other not. Empty when the two mappings cost the same by construction."""
@@ -109,7 +111,9 @@ def _layer_change(base: LayerResult, other: LayerResult) -> LayerChange:
 def compare_networks(name: str, baseline: NetworkResult, variant: NetworkResult) -> Comparison:
     """``variant`` against ``baseline``, layer by layer (the same workload, in the same order)."""
     by_name = {r.solution.layer.name: r for r in variant.layers}
-    layers = tuple(_layer_change(r, by_name[r.solution.layer.name]) for r in baseline.layers if r.solution.layer.name in by_name)
+    layers = tuple(
+        _layer_change(r, by_name[r.solution.layer.name]) for r in baseline.layers if r.solution.layer.name in by_name
+    )
     complete = baseline.complete and variant.complete
     return Comparison(
         name,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from imcmap.models.workload import OPERANDS, Operand, is_relevant
 from ortools.sat.python import cp_model
+
+from imcmap.models.workload import OPERANDS, Operand, is_relevant
 
 from .problem import MappingProblem
 from .terms import exact_value, halo_log_table
@@ -27,7 +28,9 @@ def add_spatial_choice(model: cp_model.CpModel, v: MappingVars, problem: Mapping
         model.add_exactly_one(choices)
 
 
-def add_cut_order(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, canonical_cuts: bool = False) -> None:
+def add_cut_order(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, canonical_cuts: bool = False
+) -> None:
     """below[op, i, s] is monotone: a cut covers a prefix of segments (segment 0 always, the top
     segment never), and a higher level of the same operand covers at least as much. Mirrors ``cuts``.
     ``canonical_cuts``: add the cut rule of ``_break_segment_symmetry`` (when: ``solve.use_canonical_cuts``)."""
@@ -41,7 +44,9 @@ def add_cut_order(model: cp_model.CpModel, v: MappingVars, problem: MappingProbl
             if i + 1 < v.chains[op] - 1:
                 for s in range(S):
                     model.add_implication(v.below[(op, i, s)], v.below[(op, i + 1, s)])
-    _break_segment_symmetry(model, v, problem, cuts_past_pure=canonical_cuts and _one_operand_per_irrelevant_dim(problem))
+    _break_segment_symmetry(
+        model, v, problem, cuts_past_pure=canonical_cuts and _one_operand_per_irrelevant_dim(problem)
+    )
 
 
 def _one_operand_per_irrelevant_dim(problem: MappingProblem) -> bool:
@@ -50,7 +55,9 @@ def _one_operand_per_irrelevant_dim(problem: MappingProblem) -> bool:
     return all(sum(not is_relevant(op, d) for op in OPERANDS) <= 1 for d in problem.dim_primes)
 
 
-def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, cuts_past_pure: bool) -> None:
+def _break_segment_symmetry(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, cuts_past_pure: bool
+) -> None:
     """Canonical segments (no optimum is lost): between the bottom and the top segment, a segment is
     non-empty exactly when some cut sits on its top boundary (two segments with no cut between them
     merge at no cost, and cuts at one position share one boundary), used boundaries come first, and
@@ -175,7 +182,7 @@ def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem,
     """Exact counts and logs of the input rows/cols a tile touches (distinct stride*o + dilation*f)."""
     out = []
     layer = problem.layer
-    for o_dim, f_dim, axis in HALO_PAIRS:
+    for o_dim, f_dim, _axis in HALO_PAIRS:
         if o_dim not in problem.dim_primes and f_dim not in problem.dim_primes:
             continue
         o_exps = v.tile_exps(Operand.I, level, served, [o_dim])
@@ -223,7 +230,7 @@ def exact_tile(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem,
 def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
     """For every memory level: sum over the operands it holds of tile(X, its cut, level) * bits <=
     capacity (halved when double-buffered); outputs take psum_bits while an output-irrelevant loop is
-    above the cut of the level below. Mirrors the evaluator's ``capacity`` check and ``tile_bits``.""" 
+    above the cut of the level below. Mirrors the evaluator's ``capacity`` check and ``tile_bits``."""
     layer = problem.layer
     prec = layer.precision
     for li, level in enumerate(problem.accel.memories):

@@ -12,13 +12,15 @@ never exceeds the evaluator's cost of the decoded mapping: CP-SAT's bound is a v
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from math import ceil, exp, floor, log, prod
+
+from ortools.sat.python import cp_model
 
 from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 from imcmap.models.zigzag_rules import FROM_HIGHER, FROM_LOWER, TO_HIGHER, TO_LOWER
-from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .policy import SolvePolicy
@@ -74,43 +76,51 @@ def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, leve
     others = [a for a in v.array_dims() if a not in level.served_dims and a != d2]
     logs = [floor_log(candidate_rows(problem.layer, problem.accel, cand)[0]) for cand in problem.groups[0].candidates]
     var = model.new_int_var(0, max(logs), f"rows_log[{level.name}]")
-    model.add(var == sum(lg * b for lg, b in zip(logs, v.choice[0]) if lg))
+    model.add(var == sum(lg * b for lg, b in zip(logs, v.choice[0], strict=True) if lg))
     return v.spatial_exps(others, v.all_dims()), [(var, max(logs))]
 
 
-def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str,
-                link: str):
+def _correction(
+    model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str, link: str
+):
     """|O| * (output-irrelevant unrolling over the dims ``level`` does not serve), and per instance
     |O| / (output-relevant unrolling over those dims)."""
     size_o = problem.layer.operand_size(Operand.O)
     unserved = [a for a in v.array_dims() if a not in level.served_dims]
     irr, rel = v.irrelevant(Operand.O), v.relevant(Operand.O)
-    total = exact_value(model, [(v.spatial_exps(unserved, irr), dims_bounds(problem, irr))], lambda x: size_o * x, f"{name}.tot")
-    per = exact_value(model, [(v.spatial_exps(unserved, rel), dims_bounds(problem, rel))], lambda x: size_o // x, f"{name}.per")
+    total = exact_value(
+        model, [(v.spatial_exps(unserved, irr), dims_bounds(problem, irr))], lambda x: size_o * x, f"{name}.tot"
+    )
+    per = exact_value(
+        model, [(v.spatial_exps(unserved, rel), dims_bounds(problem, rel))], lambda x: size_o // x, f"{name}.per"
+    )
     irr_max = 1
     for p, e in dims_bounds(problem, irr).items():
         irr_max *= p**e
     return Correction(level, direction, bits, total, per, size_o * irr_max, size_o, link)
 
 
-def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> tuple[list[Flow], list[Correction]]:
+def _elements(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, rel: list[str], cut: int,
+              level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list, list, Exps]:
+    """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``; the fourth item
+    holds instance factors that are not products of loop factors (IMC row registers); the last is
+    refills x instances (the transfers)."""
+    served = problem.tile_served(op, level)
+    inst, inst_logs = _instances(model, v, problem, op, level)
+    exps = add_exps(refill, v.tile_exps(op, cut, served, rel), inst)
+    halo = input_halo(model, v, problem, cut, served, f"h[{op.value}{cut}/{level.name}]") if op is Operand.I else []
+    return exps, inst, [(h[1], h[2]) for h in halo], inst_logs, add_exps(refill, inst)
+
+
+def build_flows(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
+) -> tuple[list[Flow], list[Correction]]:
     flows: list[Flow] = []
     corrections: list[Correction] = []
     prec = problem.layer.precision
     for op in OPERANDS:
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
-        rel = nonhalo_relevant(v, op)
-
-        def elements(cut: int, level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list, list, Exps]:
-            """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``; the
-            fourth item holds instance factors that are not products of loop factors (IMC row
-            registers); the last is refills x instances (the transfers)."""
-            served = problem.tile_served(op, level)
-            inst, inst_logs = _instances(model, v, problem, op, level)
-            exps = add_exps(refill, v.tile_exps(op, cut, served, rel), inst)
-            halo = input_halo(model, v, problem, cut, served, f"h[{op.value}{cut}/{level.name}]") if op is Operand.I else []
-            return exps, inst, [(h[1], h[2]) for h in halo], inst_logs, add_exps(refill, inst)
-
+        elements = partial(_elements, model, v, problem, op, nonhalo_relevant(v, op))
         bottom = levels[0]
         exps, inst, halo, logs, moves = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
@@ -139,21 +149,29 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
                     flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2, lg, mv, links[1], True))
                     corrections += [c1, c2]
             else:
-                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, FROM_HIGHER))
-                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, TO_LOWER))
+                flows.append(
+                    Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, FROM_HIGHER)
+                )
+                flows.append(
+                    Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, TO_LOWER)
+                )
     return flows, corrections
 
 
 SUB_SCALE = 1_000_000
 
 
-def subtracted(model: cp_model.CpModel, coef: float, value: cp_model.IntVar, hi: int, name: str) -> cp_model.LinearExprT:
+def subtracted(
+    model: cp_model.CpModel, coef: float, value: cp_model.IntVar, hi: int, name: str
+) -> cp_model.LinearExprT:
     """An integer u, at least ``coef * value`` and at most one unit more, to subtract from the
     objective (rounding up keeps the objective a lower bound; minimisation pushes u to its top).
     ``hi`` bounds ``value`` (read from the variable's proto, it can dangle as the model grows)."""
     scaled = ceil(abs(coef) * SUB_SCALE)
     sign = 1 if coef > 0 else -1
-    u = model.new_int_var(min(0, sign * ceil(abs(coef) * hi)) - 1, max(0, sign * ceil(abs(coef) * hi)) + 1, f"sub[{name}]")
+    u = model.new_int_var(
+        min(0, sign * ceil(abs(coef) * hi)) - 1, max(0, sign * ceil(abs(coef) * hi)) + 1, f"sub[{name}]"
+    )
     if sign > 0:
         model.add(SUB_SCALE * u <= scaled * value + SUB_SCALE - 1)
     else:  # a negative coefficient adds: round its magnitude down instead
@@ -191,7 +209,7 @@ def padded_term(model, per_element: float, per_transfer: float, exps: Exps, tran
     model.add(u >= a - base + sum(floor_log(p) * e for p, e in tile.items()) + sum(var for var, _ in halo))
     model.add(u >= b - base)
     # coef whose floored log is at most ``base`` (rounding down keeps the term a lower bound)
-    term = Term(unit * exp(base / LOG_SCALE) * (1 - 1e-12), transfers, bounds, [(u, u_max)] + extra, name)
+    term = Term(unit * exp(base / LOG_SCALE) * (1 - 1e-12), transfers, bounds, [(u, u_max), *extra], name)
     largest = log(max(per_element, per_transfer) / unit) + sum(e * log(p) for p, e in bounds.items())
     largest += sum(m + 1 for _, m in halo + extra) / LOG_SCALE
     return term, exp(min(largest, 80))
@@ -220,7 +238,11 @@ def array_energy_values(problem: MappingProblem) -> list[list[float]]:
                 rows_total, rows_adder = candidate_rows(layer, accel, cand)
                 cols, rows_u = prod(d1.values()), prod(d2.values())
                 energy = imc_layer_energy_pj(
-                    accel.array, cols=cols, rows_total=rows_total, rows_adder=rows_adder, activations=layer.macs / (cols * rows_u)
+                    accel.array,
+                    cols=cols,
+                    rows_total=rows_total,
+                    rows_adder=rows_adder,
+                    activations=layer.macs / (cols * rows_u),
                 )
                 values.append(sum(energy.values()))
             else:
@@ -233,8 +255,15 @@ def _bits_all_bounds(problem: MappingProblem) -> dict[int, int]:
     return dims_bounds(problem, sorted(problem.dim_primes))
 
 
-def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_pj: float,
-                     policy: SolvePolicy):
+def energy_objective(
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    flows,
+    corrections,
+    unit_pj: float,
+    policy: SolvePolicy,
+):
     """Energy in ``unit_pj``: memory traffic (tangent bounds) - exact corrections + array energy."""
     bounds = _bits_all_bounds(problem)
     parts = []
@@ -267,14 +296,32 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         scaled = [floor(val / unit_pj) for vals in values for val in vals]
         # one variable for the array energy: with the one-hot sum written into the objective itself,
         # CP-SAT's presolve expands it and the root bound collapses (-7.8e7 units on AlexNet conv3)
-        array_units = model.new_int_var(min(scaled), sum(max(vals, default=0) for vals in ([floor(x / unit_pj) for x in vs] for vs in values)), "array_energy")
-        model.add(array_units == sum(floor(val / unit_pj) * b for g, vals in enumerate(values) for val, b in zip(vals, v.choice[g])))
+        array_units = model.new_int_var(
+            min(scaled),
+            sum(max(vals, default=0) for vals in ([floor(x / unit_pj) for x in vs] for vs in values)),
+            "array_energy",
+        )
+        model.add(
+            array_units
+            == sum(
+                floor(val / unit_pj) * b
+                for g, vals in enumerate(values)
+                for val, b in zip(vals, v.choice[g], strict=True)
+            )
+        )
         expr += array_units
     return expr
 
 
-def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_cycles: float,
-                      policy: SolvePolicy):
+def latency_objective(
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    flows,
+    corrections,
+    unit_cycles: float,
+    policy: SolvePolicy,
+):
     """max(compute, each level's port cycles) + IMC weight loading + fill/drain, as a lower bound."""
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
@@ -289,15 +336,22 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
     weights_parent = problem.level(Operand.W, 1) if cells is not None and problem.chain_length(Operand.W) > 1 else None
     weight_stall = []
     serial = []
-    for li, level in enumerate(accel.memories):
+    for _li, level in enumerate(accel.memories):
         busy: dict[str, list] = {}  # per port: "read"/"write", or the allocated port (``_port_key``)
         for k, f in enumerate(flows):
             if f.level is not level:
                 continue
-            per = Term(f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
-                       sub_exps(f.exps, f.inst_exps), bounds, f.halo, f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]")
+            per = Term(
+                f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
+                sub_exps(f.exps, f.inst_exps),
+                bounds,
+                f.halo,
+                f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]",
+            )
             timed, largest = per, None
-            if policy.transfer_floors and f.transfers is not None and per.coef < 1:  # else an element takes a cycle already
+            if (
+                policy.transfer_floors and f.transfers is not None and per.coef < 1
+            ):  # else an element takes a cycle already
                 # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
                 # is not certified), that steers the search away from many tiny transfers on one port
                 timed, largest = padded_term(model, per.coef, 1.0, per.exps, sub_exps(f.transfers, f.inst_exps), f.halo,
@@ -322,7 +376,9 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                 coef = c.bits / bw / unit_cycles
                 if coef:
                     key = _port_key(problem, policy, level, Operand.O, c.link, c.direction)
-                    busy.setdefault(key, []).append(-subtracted(model, coef, c.per_instance, c.per_instance_max, level.name))
+                    busy.setdefault(key, []).append(
+                        -subtracted(model, coef, c.per_instance, c.per_instance_max, level.name)
+                    )
         if not busy:
             continue
         if level.ports == 1 and not policy.physical_ports:
@@ -343,7 +399,9 @@ def _port_key(problem: MappingProblem, policy: SolvePolicy, level: MemoryLevel, 
     return problem.accel.port(level, problem.rule.operand_links[operand], link).name
 
 
-def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float, policy: SolvePolicy):
+def fill_drain_lower_bound(
+    model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float, policy: SolvePolicy
+):
     """Tiles of the non-top levels, filled before the first MAC (outputs drained after the last one)."""
     bounds = _bits_all_bounds(problem)
     prec = problem.layer.precision

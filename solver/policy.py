@@ -34,7 +34,11 @@ class SurrogateStop:
     parameters: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {"max_deterministic_time": self.max_deterministic_time, "relative_gap": self.relative_gap, **self.parameters}
+        return {
+            "max_deterministic_time": self.max_deterministic_time,
+            "relative_gap": self.relative_gap,
+            **self.parameters,
+        }
 
 
 # Per array kind: IMC solves hit the budget, where probing costs a fifth of it; digital ones end by the

@@ -73,9 +73,9 @@ def exact_value(
     for combo in iproduct(*reversed(axes)):
         combo = tuple(reversed(combo))
         values, k = [], 0
-        for exps, bounds in parts:
+        for _exps, bounds in parts:
             v = 1
-            for p in sorted(bounds):
+            for _prime in sorted(bounds):
                 v *= combo[k][0] ** combo[k][1]
                 k += 1
             values.append(v)
@@ -102,7 +102,7 @@ def floor_log(value: float) -> int:
     return floor(LOG_SCALE * log(value))
 
 
-def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, value_max: float | None = None,  # noqa: ANN001
+def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, value_max: float | None = None,
                 step: float = TANGENT_STEP) -> cp_model.IntVar | None:
     """An integer variable ``t`` (in ``unit``) that can be no larger than the term's true value
     (when ``enforce`` is a literal, only while it is true; ``t`` may be 0 otherwise). ``value_max``
@@ -122,7 +122,11 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, 
     magnitude += LOG_SCALE + abs(s_max)
     e_cap = MAX_ROW // magnitude
     # the true largest value (floored logs would undershoot it and clash with exact floors)
-    true_max = log(term.coef / unit) + sum(b * log(p) for p, b in term.bounds.items()) + sum(m + 1 for _, m in term.halo) / LOG_SCALE
+    true_max = (
+        log(term.coef / unit)
+        + sum(b * log(p) for p, b in term.bounds.items())
+        + sum(m + 1 for _, m in term.halo) / LOG_SCALE
+    )
     if value_max is not None:
         true_max = min(true_max, log(max(value_max, 1e-300)))
         s_max = min(s_max, max(s_min, ceil(LOG_SCALE * true_max)))
@@ -155,13 +159,22 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, 
     return t
 
 
-def halo_log_table(model: cp_model.CpModel, out_exps: Exps, out_bounds: dict[int, int], filt_exps: Exps,
-                   filt_bounds: dict[int, int], extent: Callable[[int, int], int], name: str) -> tuple[cp_model.IntVar, cp_model.IntVar, int]:
+def halo_log_table(
+    model: cp_model.CpModel,
+    out_exps: Exps,
+    out_bounds: dict[int, int],
+    filt_exps: Exps,
+    filt_bounds: dict[int, int],
+    extent: Callable[[int, int], int],
+    name: str,
+) -> tuple[cp_model.IntVar, cp_model.IntVar, int]:
     """(exact extent, floored scaled log of the extent, max log) of the input positions a tile touches;
     ``extent(outputs, taps)`` is the layer's own rule (``Layer.input_extent``)."""
 
     value = exact_value(model, [(out_exps, out_bounds), (filt_exps, filt_bounds)], extent, f"{name}.ext")
-    logv = exact_value(model, [(out_exps, out_bounds), (filt_exps, filt_bounds)], lambda o, f: floor_log(extent(o, f)), f"{name}.log")
+    logv = exact_value(
+        model, [(out_exps, out_bounds), (filt_exps, filt_bounds)], lambda o, f: floor_log(extent(o, f)), f"{name}.log"
+    )
     o_max = prod(p**e for p, e in out_bounds.items())
     f_max = prod(p**e for p, e in filt_bounds.items())
     return value, logv, floor_log(extent(o_max, f_max))

@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import prod
 
+from ortools.sat.python import cp_model
+
 from imcmap.models.constraints import (
     Bypass,
     DiagonalRule,
@@ -47,7 +49,6 @@ from imcmap.models.constraints import (
 from imcmap.models.hardware import ImcArray
 from imcmap.models.mapping_spec import UserConstraint
 from imcmap.models.workload import OPERANDS, Operand
-from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, exact_tile
 from .problem import MappingProblem, Unrolling
@@ -85,8 +86,10 @@ def _group_of(problem: MappingProblem, array_dim: str) -> int:
     return next(g for g, group in enumerate(problem.groups) if array_dim in group.array_dims)
 
 
-def _by_candidate(model, v: MappingVars, problem: MappingProblem, g: int, lit: Literal, ok: Callable[[Unrolling], bool]) -> None:
-    _one_of(model, lit, [b for b, cand in zip(v.choice[g], problem.groups[g].candidates) if ok(cand)])
+def _by_candidate(
+    model, v: MappingVars, problem: MappingProblem, g: int, lit: Literal, ok: Callable[[Unrolling], bool]
+) -> None:
+    _one_of(model, lit, [b for b, cand in zip(v.choice[g], problem.groups[g].candidates, strict=True) if ok(cand)])
 
 
 def _by_table(model, v: MappingVars, problem: MappingProblem, dims: list[str], lit: Literal,
@@ -97,7 +100,9 @@ def _by_table(model, v: MappingVars, problem: MappingProblem, dims: list[str], l
     model.add(flag == 1).only_enforce_if(lit)
 
 
-def add_spatial_bound(model, v: MappingVars, problem: MappingProblem, body: SpatialBound, lit: Literal, name: str) -> None:
+def add_spatial_bound(
+    model, v: MappingVars, problem: MappingProblem, body: SpatialBound, lit: Literal, name: str
+) -> None:
     """The unrolling of a loop dim over one array dim (or all of them) compared with a number."""
     if body.array_dim is not None:
         adim = body.array_dim
@@ -123,7 +128,9 @@ def add_diagonal(model, v: MappingVars, problem: MappingProblem, body: DiagonalR
     _by_candidate(model, v, problem, _group_of(problem, d1), lit, lambda c: diagonal(c) == body.required)
 
 
-def add_utilization(model, v: MappingVars, problem: MappingProblem, body: UtilizationBound, lit: Literal, name: str) -> None:
+def add_utilization(
+    model, v: MappingVars, problem: MappingProblem, body: UtilizationBound, lit: Literal, name: str
+) -> None:
     """Used array units over all of them, compared with a fraction."""
     units = prod(d.size for d in problem.accel.array_dims)
 
@@ -196,7 +203,9 @@ def add_loop_order(model, v: MappingVars, problem: MappingProblem, body: LoopOrd
                                          v.stationary[(s, y)].negated()])
                 for s2 in range(s + 1, S):
                     inside2 = [x.negated() for x in _in_range(v, op, i, s2)]
-                    model.add_bool_or([lit.negated(), *inside, *inside2, present[(s2, a)].negated(), present[(s, b)].negated()])
+                    model.add_bool_or(
+                        [lit.negated(), *inside, *inside2, present[(s2, a)].negated(), present[(s, b)].negated()]
+                    )
 
 
 def add_tile_bound(model, v: MappingVars, problem: MappingProblem, body: TileBound, lit: Literal, name: str) -> None:

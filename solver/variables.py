@@ -90,7 +90,7 @@ class MappingVars:
             weights = [prime_factors(c.get(array_dim, {}).get(dim, 1)).get(prime, 0) for c in group.candidates]
             if any(weights):
                 value = self.model.new_int_var(0, max(weights), f"sx[{array_dim}/{dim}^{prime}]")
-                self.model.add(value == sum(w * b for w, b in zip(weights, self.choice[g]) if w))
+                self.model.add(value == sum(w * b for w, b in zip(weights, self.choice[g], strict=True) if w))
         self._spatial[key] = value
         return value
 
@@ -102,7 +102,9 @@ class MappingVars:
             return 0
         if key not in self._masked:
             below = self.below[(op, level, segment)]
-            y = self.model.new_int_var(0, self.problem.dim_primes[dim][prime], f"m[{op.value}{level}/s{segment}/{dim}^{prime}]")
+            y = self.model.new_int_var(
+                0, self.problem.dim_primes[dim][prime], f"m[{op.value}{level}/s{segment}/{dim}^{prime}]"
+            )
             self.model.add(y == base).only_enforce_if(below)
             self.model.add(y == 0).only_enforce_if(below.negated())
             self.model.add(y <= base)  # implied, but enforced rows stay out of the LP: this one goes in
@@ -137,12 +139,19 @@ class MappingVars:
         if self.is_top(op, level):
             return self.temporal_all(dims)
         return add_exps(
-            *({p: self.masked(op, level, s, d, p)} for s in range(self.n_segments) for d in dims for p in self._primes(d))
+            *(
+                {p: self.masked(op, level, s, d, p)}
+                for s in range(self.n_segments)
+                for d in dims
+                for p in self._primes(d)
+            )
         )
 
     def temporal_all(self, dims: Iterable[str]) -> Exps:
         dims = list(dims)
-        return add_exps(*({p: self.temporal(s, d, p)} for s in range(self.n_segments) for d in dims for p in self._primes(d)))
+        return add_exps(
+            *({p: self.temporal(s, d, p)} for s in range(self.n_segments) for d in dims for p in self._primes(d))
+        )
 
     def temporal_above(self, op: Operand, level: int, dims: Iterable[str]) -> Exps:
         dims = list(dims)

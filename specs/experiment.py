@@ -135,14 +135,28 @@ def load_experiment(path: str | Path) -> ExperimentSpec:
                 continue
             if overrides:
                 issues.found.extend(check_mapping_against(mapping, vaccel, base.workload))
-            issues.found.extend(check_constraints((base.constraints or ()) + vconstraints, vaccel, base.workload, mapping))
+            issues.found.extend(
+                check_constraints((base.constraints or ()) + vconstraints, vaccel, base.workload, mapping)
+            )
             variants.append(Variant(vname, vconstraints, tuple(o for o, _, _ in overrides), vaccel))
     if issues or base is None or not base.complete or name is None:
         issues.fail()
-    assert base is not None and base.accelerator is not None and base.workload is not None and base.objective is not None
+    assert (
+        base is not None and base.accelerator is not None and base.workload is not None and base.objective is not None
+    )
     assert base.time_limit_s is not None and base.seed is not None and base.constraints is not None
-    return ExperimentSpec(name, doc.file, base.accelerator, base.workload, base.mapping or MappingSpec(), base.objective,
-                          base.time_limit_s, base.seed, base.constraints, tuple(variants))
+    return ExperimentSpec(
+        name,
+        doc.file,
+        base.accelerator,
+        base.workload,
+        base.mapping or MappingSpec(),
+        base.objective,
+        base.time_limit_s,
+        base.seed,
+        base.constraints,
+        tuple(variants),
+    )
 
 
 @dataclass
@@ -237,7 +251,9 @@ def _variant(issues: Issues, node: YamlNode, seen: dict[str, int]):
     overrides: list[tuple[HardwareOverride, YamlNode, tuple[int, int]]] = []
     if hardware is not None:
         for key, value in hardware.items.items():
-            overrides.append((HardwareOverride(key, _plain(value), f"{key}: {_shown(value)}"), value, hardware.keys[key]))
+            overrides.append(
+                (HardwareOverride(key, _plain(value), f"{key}: {_shown(value)}"), value, hardware.keys[key])
+            )
     if name is None or constraints is None or (f.has("hardware") and hardware is None):
         return None
     if not constraints and not overrides:
@@ -296,9 +312,16 @@ def _set(root: YamlMap, parts: list[str], value: YamlNode, where: tuple[int, int
             if last and (allowed is None or part in allowed):
                 break
             choices = list(node.items) + [a for a in (allowed or ()) if a not in node.items]
-            found.append(SpecIssue(exp_file, where[0], where[1], key_path,
-                                   f"the accelerator has no '{part}' under '{prefix or '(top)'}'{did_you_mean(part, choices)}",
-                                   f"keys there: {', '.join(choices)}"))
+            found.append(
+                SpecIssue(
+                    exp_file,
+                    where[0],
+                    where[1],
+                    key_path,
+                    f"the accelerator has no '{part}' under '{prefix or '(top)'}'{did_you_mean(part, choices)}",
+                    f"keys there: {', '.join(choices)}",
+                )
+            )
             return None
         if not last:
             child = node.items[part]

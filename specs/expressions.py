@@ -274,7 +274,7 @@ class _Checker:
                 raise self._fail(node, "comparison not allowed", "use == != < <= > >=")
         operands = [node.left, *node.comparators]
         kinds = [self.check(operand, depth + 1) for operand in operands]
-        for k, (operand, kind) in enumerate(zip(operands, kinds)):
+        for k, (operand, kind) in enumerate(zip(operands, kinds, strict=True)):
             if kind == CONDITION:
                 raise self._fail(operand, "a condition cannot be compared; combine conditions with and/or")
             beside = [node.ops[i] for i in (k - 1, k) if 0 <= i < len(node.ops)]
@@ -371,7 +371,7 @@ class _Evaluator:
 
     def _compare(self, node: ast.Compare) -> bool:
         left = self.value(node.left)
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = self.value(right_node)
             if isinstance(left, str) != isinstance(right, str) and not isinstance(op, _EQUALITY):
                 raise self._fail(right_node, f"cannot order text and a number ({_show(left)}, {_show(right)})")

@@ -199,7 +199,9 @@ def point_accelerator(spec: SweepSpec, point: DesignPoint, base: str) -> Acceler
     if not overrides:
         return entry.accelerator
     origins = _origins(spec.parameters, spec.derived, entry.derived)
-    return _overridden(spec.file, entry.document, [_placed(o, origins[o.path]) for o in overrides], own_paths=_OWN_PATHS)
+    return _overridden(
+        spec.file, entry.document, [_placed(o, origins[o.path]) for o in overrides], own_paths=_OWN_PATHS
+    )
 
 
 def load_sweep(path: str | Path, metric_names: Collection[str] = POINT_METRICS) -> SweepSpec:
@@ -641,7 +643,7 @@ class _Reader:
         known = [p.name for p in parameters or ()] + [d.name for d in derived or ()] + list(self.metrics)
         out: list[Filter] = []
         ok = True
-        for index, item in enumerate(node.items):
+        for _index, item in enumerate(node.items):
             expr = self._expression(item, condition=True)
             if expr is None:
                 ok = False
@@ -679,7 +681,7 @@ class _Reader:
         points: list[DesignPoint] = []
         for index, choice in enumerate(itertools.product(*(range(len(axis[0][1])) for axis in axes))):
             values: dict[str, Value] = {}
-            for axis, k in zip(axes, choice):
+            for axis, k in zip(axes, choice, strict=True):
                 for name, axis_values in axis:
                     values[name] = axis_values[k]
             values = {p.name: values[p.name] for p in parameters}  # file order

@@ -83,9 +83,16 @@ def record_of(planned: PlannedRun, outcome: RunOutcome) -> tuple[RunRecord, tupl
         error=outcome.message,
     )
     layers = tuple(
-        LayerRecord(name=layer.name, status=layer.status, energy_pj=layer.energy_pj, latency_cycles=layer.latency_cycles,
-                    gap=layer.gap, lower_bound=layer.lower_bound, mapping_json=json.dumps(layer.spatial, sort_keys=True),
-                    message=layer.message)
+        LayerRecord(
+            name=layer.name,
+            status=layer.status,
+            energy_pj=layer.energy_pj,
+            latency_cycles=layer.latency_cycles,
+            gap=layer.gap,
+            lower_bound=layer.lower_bound,
+            mapping_json=json.dumps(layer.spatial, sort_keys=True),
+            message=layer.message,
+        )
         for layer in outcome.layers
     )
     return run, layers
@@ -113,7 +120,9 @@ def run_plan(
             store.clear()
         store.set_meta(spec_hash=spec_hash(plan), version=__version__)
         stored = {run.request.key: store.get_run(run.request.key) for run in plan.runs}
-        pending = [run for run in plan.runs if stored[run.request.key] is None or stored[run.request.key].status == FAILED]  # type: ignore[union-attr]
+        pending = [
+            run for run in plan.runs if stored[run.request.key] is None or stored[run.request.key].status == FAILED
+        ]  # type: ignore[union-attr]
         by_key: dict[str, PlannedRun] = {}
         for run in pending:  # two design points may resolve to one accelerator: solve it once
             by_key.setdefault(run.request.key, run)
@@ -139,8 +148,19 @@ def run_plan(
     pending_keys = {run.request.key for run in pending}
     runs = tuple(
         SweepRun(run, record, run.request.key not in pending_keys, on, dom)  # type: ignore[arg-type]
-        for (run, record), on, dom in zip(done, fronts, dominated)
+        for (run, record), on, dom in zip(done, fronts, dominated, strict=True)
     )
     failed = sum(run.record.status == FAILED for run in runs)
-    return SweepOutcome(folder, runs, len(plan.runs), plan.skipped, solved, len(plan.runs) - len(pending), failed, interrupted,
-                        tuple(metrics), execution, time.perf_counter() - start)
+    return SweepOutcome(
+        folder,
+        runs,
+        len(plan.runs),
+        plan.skipped,
+        solved,
+        len(plan.runs) - len(pending),
+        failed,
+        interrupted,
+        tuple(metrics),
+        execution,
+        time.perf_counter() - start,
+    )

@@ -16,6 +16,7 @@ cluster given by its scheduler address, through the same code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -105,7 +106,7 @@ def execute(
             _close(client, cluster, INTERRUPTED_CLOSE_TIMEOUT_S if interrupted else CLOSE_TIMEOUT_S)
 
 
-def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker, as_completed) -> Execution:  # noqa: ANN001
+def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker, as_completed) -> Execution:
     start = time.perf_counter()
     by_future = {}
     for request in requests:
@@ -138,7 +139,7 @@ def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_
     return Execution(done, failed, interrupted, n_workers, where)
 
 
-def _kill_local_workers(cluster) -> None:  # noqa: ANN001
+def _kill_local_workers(cluster) -> None:
     """SIGKILL the local worker processes: a worker inside a CP-SAT solve does not answer its nanny's
     request to stop until the solve ends (seconds), and the solves in flight are abandoned anyway."""
     for nanny in list(getattr(cluster, "workers", {}).values()):
@@ -146,17 +147,13 @@ def _kill_local_workers(cluster) -> None:  # noqa: ANN001
         process = getattr(getattr(nanny, "process", None), "process", None)
         pid = getattr(process, "pid", None)
         if pid:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
 
 
-def _close(client, cluster, timeout_s: float) -> None:  # noqa: ANN001
+def _close(client, cluster, timeout_s: float) -> None:
     """Close within ``timeout_s``; worker processes left behind by a timeout end with this process."""
     for thing in (client, cluster):
         if thing is not None:
-            try:
+            with contextlib.suppress(TimeoutError, OSError, RuntimeError):
                 thing.close(timeout=timeout_s)
-            except (TimeoutError, OSError, RuntimeError):
-                pass

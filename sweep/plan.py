@@ -115,7 +115,9 @@ def make_plan(spec: SweepSpec) -> Plan:
             if reason is not None:
                 skipped.append(SkippedPoint(point, base.name, reason, filtered=True))
                 continue
-            runs.extend(_runs_of(spec, point, base.name, accel, peak, workloads, mapping_plain, constraint_texts, config))
+            runs.extend(
+                _runs_of(spec, point, base.name, accel, peak, workloads, mapping_plain, constraint_texts, config)
+            )
     return Plan(tuple(runs), tuple(skipped))
 
 

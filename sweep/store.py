@@ -111,7 +111,11 @@ def layer_key(
 def _key(kind: str, **parts: object) -> str:
     for name, part in parts.items():
         if name == "constraints":
-            if isinstance(part, str) or not isinstance(part, (list, tuple)) or not all(isinstance(c, str) for c in part):
+            if (
+                isinstance(part, str)
+                or not isinstance(part, (list, tuple))
+                or not all(isinstance(c, str) for c in part)
+            ):
                 raise TypeError("constraints: expected a list of constraint texts")
         elif name in ("objective", "version"):
             if not isinstance(part, str):
@@ -138,7 +142,9 @@ def _check_plain(value: object, where: str) -> None:
                 raise TypeError(f"{where or 'value'}: key {k!r} is a {type(k).__name__}; expected string keys")
             _check_plain(item, f"{where}.{k}" if where else k)
         return
-    raise TypeError(f"{where or 'value'}: {type(value).__name__} is not plain JSON data (dict, list, str, int, float, bool, None)")
+    raise TypeError(
+        f"{where or 'value'}: {type(value).__name__} is not plain JSON data (dict, list, str, int, float, bool, None)"
+    )
 
 
 # --- records ----------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
 from imcmap import cli
 from imcmap.specs.library import list_bundled
-from rich.console import Console
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 

@@ -8,8 +8,9 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from imcmap import cli
 from rich.console import Console
+
+from imcmap import cli
 
 
 def _run_split(*argv: str) -> tuple[int, str, str]:
@@ -31,8 +32,23 @@ def test_clashing_constraints_exit_3_naming_both(tmp_path: Path):
     """One constraint from the mapping spec, one from --constraint: exit 3, both quoted with their places."""
     spec = tmp_path / "m.yaml"
     spec.write_text('mapping:\n  - selector: default\n    constraints: ["spatial.D1.K >= 8"]\n')
-    code, _, err = _run_split("solve", "-a", "dimc", "-w", "tiny_conv", "-m", str(spec), "--constraint", "spatial.D1.K <= 4",
-                   "--constraint", "diagonal forbidden", "--processes", "1", "--time-limit", "2")
+    code, _, err = _run_split(
+        "solve",
+        "-a",
+        "dimc",
+        "-w",
+        "tiny_conv",
+        "-m",
+        str(spec),
+        "--constraint",
+        "spatial.D1.K <= 4",
+        "--constraint",
+        "diagonal forbidden",
+        "--processes",
+        "1",
+        "--time-limit",
+        "2",
+    )
     assert code == 3
     assert err.splitlines() == [
         f"layer conv: infeasible; these constraints clash: `spatial.D1.K >= 8` ({spec}:3:20), "

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.hardware import CostRules
 from imcmap.models.workload import Layer
@@ -109,7 +110,9 @@ def test_strided_padded_layer_reproduces_zigzag() -> None:
     assert report.latency_cycles == 376406
     assert report.energy_pj == pytest.approx(271154345.035776, rel=1e-9)
     cost = MODEL.zigzag_cost(CONV1, converted.accelerator, converted.mapping)
-    psums = [l for l in cost.links if l.operand.value == "O" and l.level.name == "sram_256KB" and l.direction in ("fl", "tl")]
+    psums = [
+        l for l in cost.links if l.operand.value == "O" and l.level.name == "sram_256KB" and l.direction in ("fl", "tl")
+    ]
     assert {(l.direction, l.count, l.bits) for l in psums} == {("fl", 37632, 16), ("tl", 37632, 16)}
 
 

@@ -10,6 +10,7 @@ The case: a Conv K 8, C 4, OX 4, FX 3 on an IMC array 8 x 8 (cells W; buf I, O; 
 from __future__ import annotations
 
 import pytest
+
 from imcmap.models.constraints import (
     Bypass,
     BypassError,
@@ -53,7 +54,7 @@ MAPPING = Mapping(
 )
 
 
-def holds(body) -> bool:  # noqa: ANN001
+def holds(body) -> bool:
     return constraint_holds(body, LAYER, ACCEL, MAPPING)
 
 

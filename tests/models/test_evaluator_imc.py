@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from imcmap.models.evaluator import check, evaluate, imc_rows
 from imcmap.models.hardware import (
     Accelerator,
@@ -254,7 +255,9 @@ def test_precharge_counts_weight_switches_of_multi_weight_groups():
     top = MemoryLevel("top", 1 << 20, ("I1", "I2", "O"), 64, 64, 1.0, 1.0, served_dims=("D1", "D2"))
     accel = Accelerator("m2", (cells, top), array)
     layer = Layer("g", "Gemm", {"B": 4, "C": 2, "K": 2})
-    mapping = Mapping({"D1": {"K": 2}, "D2": {"C": 2}}, (Loop("B", 4),), {Operand.W: (1, 1), Operand.I: (1,), Operand.O: (1,)})
+    mapping = Mapping(
+        {"D1": {"K": 2}, "D2": {"C": 2}}, (Loop("B", 4),), {Operand.W: (1, 1), Operand.I: (1,), Operand.O: (1,)}
+    )
     report = evaluate(layer, accel, mapping)
     precharge = sum(e.energy_pj for e in report.energy_breakdown if e.component == "precharge")
     assert precharge == pytest.approx(4 * (0.35 + 0.70) * 0.81 * 8 / 1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from imcmap.models.hardware import Accelerator, ArrayDim, DigitalArray, ImcArray, ImcType, MemoryKind, MemoryLevel, Port
 
 
@@ -14,7 +15,7 @@ def mem(name: str, capacity_bits: int, operands: list[str], served: tuple[str, .
 
 def tiny_imc(extra_dims: tuple[tuple[str, int], ...] = ()) -> Accelerator:
     """The solver tests' tiny_imc hierarchy (cells W; rf_i I along D1; rf_o O along D2; sram; dram)."""
-    dims = (ArrayDim("D1", 8), ArrayDim("D2", 8)) + tuple(ArrayDim(n, s) for n, s in extra_dims)
+    dims = (ArrayDim("D1", 8), ArrayDim("D2", 8), *(ArrayDim(n, s) for n, s in extra_dims))
     names = tuple(d.name for d in dims)
     memories = (
         mem("cells", 8, ["I2"]),

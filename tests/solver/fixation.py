@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ortools.sat.python import cp_model
+
 from imcmap.models.mapping import Mapping
 from imcmap.models.workload import OPERANDS, Operand
 from imcmap.solver import constraints as C
 from imcmap.solver.decode import decode
 from imcmap.solver.problem import MappingProblem, Unrolling, prime_factors
 from imcmap.solver.variables import MappingVars
-from ortools.sat.python import cp_model
 
 # Every family of the layer model in the order the solver adds them (the canonical cut rule off).
 FAMILIES: dict[str, Callable[[cp_model.CpModel, MappingVars, MappingProblem], None]] = {
@@ -89,7 +90,9 @@ def assignment(problem: MappingProblem, v: MappingVars, m: ModelMapping) -> dict
     return values
 
 
-def build(problem: MappingProblem, without: Iterable[str] = (), canonical_cuts: bool = False) -> tuple[cp_model.CpModel, MappingVars]:
+def build(
+    problem: MappingProblem, without: Iterable[str] = (), canonical_cuts: bool = False
+) -> tuple[cp_model.CpModel, MappingVars]:
     """The feasibility model with every family but those named in ``without``."""
     skip = set(without)
     unknown = skip - set(FAMILIES)

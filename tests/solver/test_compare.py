@@ -4,6 +4,7 @@ changed between two mappings, and a variant network against its baseline, worked
 from __future__ import annotations
 
 import pytest
+
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.report import CostReport
 from imcmap.models.workload import Layer, Operand, Workload
@@ -15,7 +16,9 @@ from .fixtures import oracle_imc
 
 W, I, O = Operand.W, Operand.I, Operand.O
 ACCEL = oracle_imc(d1=8, d2=4)  # cells (W), buf (I, O), dram
-BASE = Mapping({"D1": {"K": 4}, "D2": {"C": 2}}, (Loop("B", 2), Loop("C", 2), Loop("K", 2)), {W: (1, 3), I: (2, 3), O: (2, 3)})
+BASE = Mapping(
+    {"D1": {"K": 4}, "D2": {"C": 2}}, (Loop("B", 2), Loop("C", 2), Loop("K", 2)), {W: (1, 3), I: (2, 3), O: (2, 3)}
+)
 
 
 def test_relative_change():

@@ -16,12 +16,13 @@ from math import exp
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from ortools.sat.python import cp_model
+
 from imcmap.models.evaluator import check, evaluate, refills
 from imcmap.models.workload import OPERANDS
 from imcmap.solver.solve import build_model
 from imcmap.solver.terms import TANGENT_STEP
 from imcmap.solver.variables import PE
-from ortools.sat.python import cp_model
 
 from .fixation import ModelMapping, assignment, decoded, fix
 from .test_constraints import ACCEL, LAYER, LEGAL, PROBLEM, canonical_mappings

@@ -8,6 +8,8 @@ from math import exp, log
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
+
 from imcmap.models.workload import Layer
 from imcmap.solver.terms import (
     LOG_SCALE,
@@ -19,10 +21,9 @@ from imcmap.solver.terms import (
     halo_log_table,
     lower_bound,
 )
-from ortools.sat.python import cp_model
 
 
-def _solve(model: cp_model.CpModel, minimize=None) -> cp_model.CpSolver:  # noqa: ANN001
+def _solve(model: cp_model.CpModel, minimize=None) -> cp_model.CpSolver:
     if minimize is not None:
         model.minimize(minimize)
     solver = cp_model.CpSolver()
@@ -71,8 +72,12 @@ def test_exact_value_of_two_parts_applies_the_function(a2: int, a3: int, b2: int
 
 
 @pytest.mark.parametrize("step", [TANGENT_STEP, SURROGATE_TANGENT_STEP])
-@pytest.mark.parametrize(("coef", "exps"), [(1.0, {2: 0, 3: 0}), (3.5, {2: 4, 3: 1}), (0.25, {2: 7, 3: 3}), (12.0, {2: 2, 3: 2})])
-def test_lower_bound_never_exceeds_the_term_and_is_within_the_tangent_gap(coef: float, exps: dict[int, int], step: float):
+@pytest.mark.parametrize(
+    ("coef", "exps"), [(1.0, {2: 0, 3: 0}), (3.5, {2: 4, 3: 1}), (0.25, {2: 7, 3: 3}), (12.0, {2: 2, 3: 2})]
+)
+def test_lower_bound_never_exceeds_the_term_and_is_within_the_tangent_gap(
+    coef: float, exps: dict[int, int], step: float
+):
     """t, minimised, is at most coef * prod(p^e) (in units of 1) and at least that times exp(-step^2/8)
     less rounding: the tangents of exp are step apart in log space, and their envelope
     lies below exp by at most about step^2/8 in relative terms (0.41 % for ln 1.2, 5.8 % for ln 2).
@@ -116,7 +121,9 @@ def test_halo_table_counts_the_input_positions():
     model = cp_model.CpModel()
     o = _fixed(model, {2: 2}, {2: 3}, "o")
     f = _fixed(model, {3: 1}, {3: 1}, "f")
-    value, logv, max_log = halo_log_table(model, o, {2: 3}, f, {3: 1}, lambda a, b: layer.input_extent("X", a, b), "halo")
+    value, logv, max_log = halo_log_table(
+        model, o, {2: 3}, f, {3: 1}, lambda a, b: layer.input_extent("X", a, b), "halo"
+    )
     solver = _solve(model)
     assert solver.value(value) == 9
     assert solver.value(logv) == floor_log(9) == 21972

@@ -6,20 +6,19 @@ Fixed mappings are those of ``test_constraints`` (a Gemm B 8, K 4, C 8 on ``orac
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
+
 from imcmap.models.constraints import tile_elements
 from imcmap.models.evaluator import check, refills
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import OPERANDS, Layer, Operand
-from imcmap.solver import constraints as C
 from imcmap.solver.problem import build_problem
 from imcmap.solver.variables import PE, MappingVars, add_exps, sub_exps
-from ortools.sat.python import cp_model
 
-from .fixation import ModelMapping, Segment, assignment, build, decoded, fix
-from .fixtures import oracle_imc, tiny_imc
+from .fixation import ModelMapping, assignment, build, decoded, fix
+from .fixtures import tiny_imc
 from .test_constraints import ACCEL, LAYER, LEGAL, PROBLEM, canonical_mappings
 
 W, I, O = Operand.W, Operand.I, Operand.O
@@ -86,7 +85,7 @@ def test_relevance_queries_follow_the_workload():
     assert v.temporal_below(W, PE, ["B"]) == {}
 
 
-def _values(m: ModelMapping, query) -> int:  # noqa: ANN001
+def _values(m: ModelMapping, query) -> int:
     """Solve the full model with ``m`` fixed and return 2 ** (the queried exponents, summed over primes:
     every prime here is 2)."""
     model, v = build(PROBLEM)
@@ -125,7 +124,12 @@ def test_refill_exps_of_the_legal_mapping():
     assert _values(LEGAL, lambda v: v.refill_exps(W, PE)) == 8
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(canonical_mappings())
 def test_tiles_match_the_evaluator_and_refills_never_undercut_it(m: ModelMapping):
     """On any legal canonical mapping, each operand's tile exponents at its lowest level give the

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
+
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.specs import load_accelerator, load_workload, resolve
 from imcmap.sweep.engine import Progress, SchedulerUnreachable, execute
@@ -20,8 +21,16 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def _request(key: str, accelerator: str = "dimc", objective: str = "energy") -> RunRequest:
-    return RunRequest(key, {"name": key}, accelerator, "tiny_conv", load_accelerator(resolve("accelerator", accelerator)),
-                      load_workload(resolve("workload", "tiny_conv")), MappingSpec(), objective)
+    return RunRequest(
+        key,
+        {"name": key},
+        accelerator,
+        "tiny_conv",
+        load_accelerator(resolve("accelerator", accelerator)),
+        load_workload(resolve("workload", "tiny_conv")),
+        MappingSpec(),
+        objective,
+    )
 
 
 def _quick(request: RunRequest) -> RunOutcome:
@@ -89,7 +98,7 @@ def test_a_task_that_keeps_killing_workers_is_failed_with_the_reason() -> None:
 
 
 def test_an_unreachable_scheduler_is_one_clear_error() -> None:
-    with pytest.raises(SchedulerUnreachable, match="no Dask scheduler answered at tcp://127.0.0.1:9"):
+    with pytest.raises(SchedulerUnreachable, match=r"no Dask scheduler answered at tcp://127\.0\.0\.1:9"):
         execute([_request("u")], lambda r, o: None, scheduler="tcp://127.0.0.1:9")
 
 
