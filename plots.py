@@ -12,8 +12,11 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
+    from matplotlib.figure import Figure
+
     from imcmap.results import ExperimentResult, SweepResult
     from imcmap.solver.network import NetworkResult
+    from imcmap.sweep.driver import SweepRun
 
 MISSING = "PNG plots need matplotlib: pip install 'imcmap[plot]' (or matplotlib>=3.7); no plots written"
 
@@ -22,7 +25,7 @@ def available() -> bool:
     return find_spec("matplotlib") is not None
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -106,6 +109,13 @@ def experiment_png(result: ExperimentResult) -> bytes:
     return _png(fig)
 
 
+def _solved(run: SweepRun) -> tuple[float, float]:
+    """(energy in µJ, latency in cycles) of a run that has both (the only runs plotted)."""
+    energy, latency = run.record.energy_pj, run.record.latency_cycles
+    assert energy is not None and latency is not None
+    return energy / 1e6, latency
+
+
 def sweep_fronts_png(result: SweepResult) -> bytes:
     """Per workload, energy against latency (log-log) of every solved run, coloured by accelerator; the
     sweep's Pareto front filled, the other runs hollow; the energy-latency front dashed."""
@@ -128,7 +138,7 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
             for on, marker_fill in ((True, colors[base]), (False, "none")):
                 pts = [r for r in group if r.on_front == on]
                 if pts:
-                    ax.scatter([r.record.energy_pj / 1e6 for r in pts], [r.record.latency_cycles for r in pts],
+                    ax.scatter([_solved(r)[0] for r in pts], [_solved(r)[1] for r in pts],
                                s=36, facecolors=marker_fill, edgecolors=colors[base],
                                label=f"{base}" if on else None)
         # the line is the energy-latency front of this plot; the filled points are the sweep's front,
@@ -139,7 +149,7 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
                 front.append(r)
                 best = r.record.latency_cycles or 0.0
         if len(front) > 1:
-            ax.plot([r.record.energy_pj / 1e6 for r in front], [r.record.latency_cycles for r in front],
+            ax.plot([_solved(r)[0] for r in front], [_solved(r)[1] for r in front],
                     color="grey", linestyle="--", linewidth=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")

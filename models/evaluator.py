@@ -453,14 +453,16 @@ def _zigzag_memory_and_latency(ctx: Context) -> MemoryAndLatency:
     moved: dict[tuple[str, Operand], _Traffic] = {}
     for link in costs.links:
         t = moved.setdefault((link.level.name, link.operand), _Traffic())
-        elements = link.elements * link.count * link.instances
+        elements = link.elements * link.transfers * link.instances
         (t.read if link.is_read else t.write)(elements, link.bits)
     accesses: list[Accesses] = []
     for level in ctx.accel.memories:
         for op in OPERANDS:
-            t = moved.get((level.name, op))
-            if t is not None:
-                accesses.append(Accesses(level.name, op, t.reads, t.writes, t.read_bits, t.write_bits))
+            traffic = moved.get((level.name, op))
+            if traffic is not None:
+                accesses.append(
+                    Accesses(level.name, op, traffic.reads, traffic.writes, traffic.read_bits, traffic.write_bits)
+                )
     items = [EnergyItem("mem_read" if is_read else "mem_write", level, op.value, energy)
              for (level, op, is_read), energy in _zigzag_memory_energy(ctx, costs)]
     return MemoryAndLatency(items, accesses, costs.compute_cycles, costs.stall_cycles, _load_cycles(costs))

@@ -3,6 +3,7 @@ mapping changed (spatial unrolling, loops per operand and level). Plain data; no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from imcmap.models.constraints import is_diagonal
@@ -51,11 +52,11 @@ def spatial_summary(mapping: Mapping, accel: Accelerator) -> str:
     return (" | ".join(parts) or "-") + (" (diagonal)" if is_diagonal(accel, mapping) else "")
 
 
-def loops_text(loops) -> str:
+def loops_text(loops: Iterable[Loop]) -> str:
     return " ".join(f"{loop.dim}{loop.size}" for loop in loops) or "-"
 
 
-def merged(loops) -> list[Loop]:
+def merged(loops: Iterable[Loop]) -> list[Loop]:
     """Adjacent loops of one dim as one loop (the evaluator cannot tell them apart within a level)."""
     out: list[Loop] = []
     for loop in loops:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
+
 from ortools.sat.python import cp_model
 
 from imcmap.models.workload import OPERANDS, Operand, is_relevant
 
 from .problem import MappingProblem
 from .terms import exact_value, halo_log_table
-from .variables import PE, Exps, MappingVars, add_exps
+from .variables import PE, Exp, Exps, MappingVars, add_exps
+
+Halo = tuple[cp_model.IntVar, cp_model.IntVar, int]  # (extent, its floored scaled log, the log's maximum)
 
 
 def add_factorization(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
@@ -160,14 +165,14 @@ def _run_exps(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, 
                 model.add(y == v.temporal(s, d, p)).only_enforce_if(contrib)
                 model.add(y == 0).only_enforce_if(contrib.negated())
                 # implied (a run only takes factors above the cut); unlike the enforced rows, in the LP
-                above = v.temporal(s, d, p) if level == PE else v.temporal(s, d, p) - v.masked(op, level, s, d, p)
-                model.add(y <= above)
+                above_cut = v.temporal(s, d, p) if level == PE else v.temporal(s, d, p) - v.masked(op, level, s, d, p)
+                model.add(y <= above_cut)
                 parts.append({p: y})
         reach_prev = reach
     return add_exps(*parts)
 
 
-def dims_bounds(problem: MappingProblem, dims) -> dict[int, int]:
+def dims_bounds(problem: MappingProblem, dims: Iterable[str]) -> dict[int, int]:
     out: dict[int, int] = {}
     for d in dims:
         for p, e in problem.dim_primes.get(d, {}).items():
@@ -178,9 +183,11 @@ def dims_bounds(problem: MappingProblem, dims) -> dict[int, int]:
 HALO_PAIRS = (("OY", "FY", 0), ("OX", "FX", 1))
 
 
-def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, level: int, served, name: str):
+def input_halo(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, level: int, served: Iterable[str], name: str
+) -> list[Halo]:
     """Exact counts and logs of the input rows/cols a tile touches (distinct stride*o + dilation*f)."""
-    out = []
+    out: list[Halo] = []
     layer = problem.layer
     for o_dim, f_dim, _axis in HALO_PAIRS:
         if o_dim not in problem.dim_primes and f_dim not in problem.dim_primes:
@@ -190,7 +197,7 @@ def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem,
         out.append(
             halo_log_table(
                 model, o_exps, dims_bounds(problem, [o_dim]), f_exps, dims_bounds(problem, [f_dim]),
-                lambda o, f, ax=o_dim[1]: layer.input_extent(ax, o, f), f"{name}.{o_dim}",
+                partial(layer.input_extent, o_dim[1]), f"{name}.{o_dim}",
             )
         )
     return out
@@ -211,7 +218,9 @@ def output_partial(model: cp_model.CpModel, v: MappingVars, level: int, name: st
     return partial
 
 
-def exact_tile(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str):
+def exact_tile(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str
+) -> cp_model.IntVar:
     """An integer variable equal to op's tile at its i-th level, in elements per instance (halo included),
     as ``models.context.Context.tile`` sizes it."""
     served = problem.tile_served(op, problem.level(op, i))
@@ -239,7 +248,7 @@ def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProble
         worst = sum(layer.operand_size(op) * max(prec.bits(op, True), prec.bits(op, False)) for op, _ in holders)
         if worst <= capacity:
             continue
-        bits_terms = []
+        bits_terms: list[Exp] = []
         for op, i in holders:
             name = f"cap[{level.name}/{op.value}]"
             tile = exact_tile(model, v, problem, op, i, name)

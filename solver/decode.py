@@ -8,11 +8,12 @@ from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.workload import LOOP_DIMS, OPERANDS, Operand, is_relevant
 
 from .problem import MappingProblem
+from .variables import MappingVars
 
 Value = Callable[[object], int]
 
 
-def decode(problem: MappingProblem, value: Value, v) -> Mapping:
+def decode(problem: MappingProblem, value: Value, v: MappingVars) -> Mapping:
     """Segment by segment, the stationary operand's irrelevant loops go innermost, the rest follow
     in LOOP_DIMS order; each level cut sits at the top of the highest segment below it."""
     loops: list[Loop] = []

@@ -32,7 +32,7 @@ from .terms import (
     floor_log,
     lower_bound,
 )
-from .variables import PE, Exps, MappingVars, add_exps, sub_exps
+from .variables import PE, Exp, Exps, MappingVars, add_exps, sub_exps
 
 
 @dataclass
@@ -67,7 +67,9 @@ class Flow:
     readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
 
 
-def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, level: MemoryLevel) -> tuple[Exps, list]:
+def _instances(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, level: MemoryLevel
+) -> tuple[Exps, list]:
     """Instances of ``level`` in use for ``op``: the unrolling over the dims it does not serve, or for
     IMC row registers rows_total (per spatial candidate, as a floored log) times the macro unrolling."""
     if not problem.row_registers(op, level):
@@ -81,8 +83,15 @@ def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, leve
 
 
 def _correction(
-    model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str, link: str
-):
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    level: MemoryLevel,
+    direction: str,
+    bits: int,
+    name: str,
+    link: str,
+) -> Correction:
     """|O| * (output-irrelevant unrolling over the dims ``level`` does not serve), and per instance
     |O| / (output-relevant unrolling over those dims)."""
     size_o = problem.layer.operand_size(Operand.O)
@@ -163,7 +172,7 @@ SUB_SCALE = 1_000_000
 
 def subtracted(
     model: cp_model.CpModel, coef: float, value: cp_model.IntVar, hi: int, name: str
-) -> cp_model.LinearExprT:
+) -> Exp:
     """An integer u, at least ``coef * value`` and at most one unit more, to subtract from the
     objective (rounding up keeps the objective a lower bound; minimisation pushes u to its top).
     ``hi`` bounds ``value`` (read from the variable's proto, it can dangle as the model grows)."""
@@ -179,7 +188,14 @@ def subtracted(
     return u
 
 
-def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: float, per_instance: bool = False) -> None:
+def add_volume_floor(
+    model: cp_model.CpModel,
+    problem: MappingProblem,
+    f: Flow,
+    t: cp_model.IntVar,
+    coef_units: float,
+    per_instance: bool = False,
+) -> None:
     """Valid cuts that the log-domain relaxation misses: a level moves every element of W or I at
     least once, and an output flow is at least its exact correction (refills >= distinct), which
     keeps every (flow - correction) pair non-negative in the LP relaxation."""
@@ -191,8 +207,18 @@ def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: flo
         model.add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
 
 
-def padded_term(model, per_element: float, per_transfer: float, exps: Exps, transfers: Exps, halo: list,
-                extra: list, bounds: dict[int, int], unit: float, name: str) -> tuple[Term, float]:
+def padded_term(
+    model: cp_model.CpModel,
+    per_element: float,
+    per_transfer: float,
+    exps: Exps,
+    transfers: Exps,
+    halo: list,
+    extra: list,
+    bounds: dict[int, int],
+    unit: float,
+    name: str,
+) -> tuple[Term, float]:
     """``transfers x max(per_element x tile, per_transfer)`` as one log-domain term: ZigZag's rules move
     whole words (energy) in whole cycles (latency), so a transfer costs at least ``per_transfer``. The
     max is taken in the log domain, ``u >= log(per_element x tile)``, ``u >= log(per_transfer)``, so
@@ -259,11 +285,11 @@ def energy_objective(
     model: cp_model.CpModel,
     v: MappingVars,
     problem: MappingProblem,
-    flows,
-    corrections,
+    flows: list[Flow],
+    corrections: list[Correction],
     unit_pj: float,
     policy: SolvePolicy,
-):
+) -> Exp:
     """Energy in ``unit_pj``: memory traffic (tangent bounds) - exact corrections + array energy."""
     bounds = _bits_all_bounds(problem)
     parts = []
@@ -283,7 +309,7 @@ def energy_objective(
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
             parts.append(t)
-    expr = sum(parts)
+    expr: Exp = sum(parts)
     for c in corrections:
         coef = c.bits * _energy_per_bit(c.level, c.direction) / unit_pj
         if coef:
@@ -317,11 +343,11 @@ def latency_objective(
     model: cp_model.CpModel,
     v: MappingVars,
     problem: MappingProblem,
-    flows,
-    corrections,
+    flows: list[Flow],
+    corrections: list[Correction],
     unit_cycles: float,
     policy: SolvePolicy,
-):
+) -> Exp:
     """max(compute, each level's port cycles) + IMC weight loading + fill/drain, as a lower bound."""
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
@@ -332,10 +358,11 @@ def latency_objective(
     compute = lower_bound(
         model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles, step=step
     )
+    assert compute is not None  # cycles per MAC are positive, so the compute term always has a bound
     model.add(peak >= compute)
     weights_parent = problem.level(Operand.W, 1) if cells is not None and problem.chain_length(Operand.W) > 1 else None
-    weight_stall = []
-    serial = []
+    weight_stall: list[cp_model.IntVar] = []
+    serial: list[cp_model.IntVar] = []
     for _li, level in enumerate(accel.memories):
         busy: dict[str, list] = {}  # per port: "read"/"write", or the allocated port (``_port_key``)
         for k, f in enumerate(flows):
@@ -349,9 +376,7 @@ def latency_objective(
                 f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]",
             )
             timed, largest = per, None
-            if (
-                policy.transfer_floors and f.transfers is not None and per.coef < 1
-            ):  # else an element takes a cycle already
+            if policy.transfer_floors and f.transfers is not None and per.coef < 1:  # else an element takes a cycle
                 # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
                 # is not certified), that steers the search away from many tiny transfers on one port
                 timed, largest = padded_term(model, per.coef, 1.0, per.exps, sub_exps(f.transfers, f.inst_exps), f.halo,
@@ -400,8 +425,13 @@ def _port_key(problem: MappingProblem, policy: SolvePolicy, level: MemoryLevel, 
 
 
 def fill_drain_lower_bound(
-    model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float, policy: SolvePolicy
-):
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    cells: MemoryLevel | None,
+    unit_cycles: float,
+    policy: SolvePolicy,
+) -> Exp:
     """Tiles of the non-top levels, filled before the first MAC (outputs drained after the last one)."""
     bounds = _bits_all_bounds(problem)
     prec = problem.layer.precision

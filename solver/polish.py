@@ -89,9 +89,9 @@ def neighbours(mapping: Mapping) -> Iterator[Mapping]:
             low, high = (cuts[j - 1] if j else 0), cuts[j + 1]
             # nearest positions first: a cut that must travel far (a tile that should grow to the whole
             # level) may see no gain on the way, so every position is one move
-            for moved in sorted(range(low, high + 1), key=lambda c: (abs(c - cuts[j]), c)):
-                if moved != cuts[j]:
-                    yield replace(mapping, cuts={**mapping.cuts, op: (*cuts[:j], moved, *cuts[j + 1:])})
+            for position in sorted(range(low, high + 1), key=lambda c: (abs(c - cuts[j]), c)):
+                if position != cuts[j]:
+                    yield replace(mapping, cuts={**mapping.cuts, op: (*cuts[:j], position, *cuts[j + 1:])})
 
 
 def distinct(mappings: list[Mapping]) -> list[Mapping]:

@@ -16,7 +16,7 @@ from itertools import product as iproduct
 from math import prod
 
 from imcmap.models.evaluator import IMC_COLUMN_DIMS, IMC_ROW_DIMS
-from imcmap.models.hardware import Accelerator, ImcArray
+from imcmap.models.hardware import Accelerator, ImcArray, MemoryLevel
 from imcmap.models.imc import diagonal_rows
 from imcmap.models.mapping_spec import ResolvedRule
 from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, Operand
@@ -75,10 +75,10 @@ class MappingProblem:
     def chain_length(self, operand: Operand) -> int:
         return len(self.chain_levels(operand))
 
-    def level(self, operand: Operand, index: int):
+    def level(self, operand: Operand, index: int) -> MemoryLevel:
         return self.accel.memories[self.chain_levels(operand)[index]]
 
-    def row_registers(self, operand: Operand, level) -> bool:
+    def row_registers(self, operand: Operand, level: MemoryLevel) -> bool:
         """The evaluator's ``row_registers``: an IMC input level shared along the columns, not the rows,
         holds one input per physical row (rows_total of them under a diagonal mapping)."""
         if operand is not Operand.I or not isinstance(self.accel.array, ImcArray):
@@ -86,7 +86,7 @@ class MappingProblem:
         d1, d2 = self.accel.array_dims[0].name, self.accel.array_dims[1].name
         return d1 in level.served_dims and d2 not in level.served_dims
 
-    def tile_served(self, operand: Operand, level) -> tuple[str, ...]:
+    def tile_served(self, operand: Operand, level: MemoryLevel) -> tuple[str, ...]:
         """The array dims whose unrolling lies inside one instance's tile of ``operand`` at ``level``."""
         if self.row_registers(operand, level):
             return tuple(d for d in level.served_dims if d != self.accel.array_dims[0].name)

@@ -102,8 +102,14 @@ def floor_log(value: float) -> int:
     return floor(LOG_SCALE * log(value))
 
 
-def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, value_max: float | None = None,
-                step: float = TANGENT_STEP) -> cp_model.IntVar | None:
+def lower_bound(
+    model: cp_model.CpModel,
+    term: Term,
+    unit: float,
+    enforce: cp_model.IntVar | None = None,
+    value_max: float | None = None,
+    step: float = TANGENT_STEP,
+) -> cp_model.IntVar | None:
     """An integer variable ``t`` (in ``unit``) that can be no larger than the term's true value
     (when ``enforce`` is a literal, only while it is true; ``t`` may be 0 otherwise). ``value_max``
     (in ``unit``), when given, is a tighter upper bound on the true value than the exponent bounds

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import prod
 
-from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model, cp_model_helper
 
 from imcmap.models.constraints import (
     Bypass,
@@ -55,7 +55,7 @@ from .problem import MappingProblem, Unrolling
 from .terms import exact_value
 from .variables import MappingVars
 
-Literal = cp_model.IntVar
+Literal = cp_model.IntVar | cp_model_helper.Literal  # a Boolean variable or its negation
 
 
 def add_user_constraints(
@@ -87,12 +87,17 @@ def _group_of(problem: MappingProblem, array_dim: str) -> int:
 
 
 def _by_candidate(
-    model, v: MappingVars, problem: MappingProblem, g: int, lit: Literal, ok: Callable[[Unrolling], bool]
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    g: int,
+    lit: Literal,
+    ok: Callable[[Unrolling], bool],
 ) -> None:
     _one_of(model, lit, [b for b, cand in zip(v.choice[g], problem.groups[g].candidates, strict=True) if ok(cand)])
 
 
-def _by_table(model, v: MappingVars, problem: MappingProblem, dims: list[str], lit: Literal,
+def _by_table(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, dims: list[str], lit: Literal,
               ok: Callable[[int], bool], name: str) -> None:
     """u => [ok(product of the unrolling of ``dims`` over every array dim)], by an element table."""
     exps = v.spatial_exps(v.array_dims(), dims)
@@ -101,7 +106,7 @@ def _by_table(model, v: MappingVars, problem: MappingProblem, dims: list[str], l
 
 
 def add_spatial_bound(
-    model, v: MappingVars, problem: MappingProblem, body: SpatialBound, lit: Literal, name: str
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: SpatialBound, lit: Literal, name: str
 ) -> None:
     """The unrolling of a loop dim over one array dim (or all of them) compared with a number."""
     if body.array_dim is not None:
@@ -115,7 +120,9 @@ def add_spatial_bound(
         _by_table(model, v, problem, [body.dim], lit, lambda x: compare(x, body.op, body.value), name)
 
 
-def add_diagonal(model, v: MappingVars, problem: MappingProblem, body: DiagonalRule, lit: Literal, name: str) -> None:
+def add_diagonal(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: DiagonalRule, lit: Literal, name: str
+) -> None:
     """OX or OY over the IMC columns (D1), required or forbidden."""
     d1 = problem.accel.array_dims[0].name
     if not isinstance(problem.accel.array, ImcArray):
@@ -129,7 +136,7 @@ def add_diagonal(model, v: MappingVars, problem: MappingProblem, body: DiagonalR
 
 
 def add_utilization(
-    model, v: MappingVars, problem: MappingProblem, body: UtilizationBound, lit: Literal, name: str
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: UtilizationBound, lit: Literal, name: str
 ) -> None:
     """Used array units over all of them, compared with a fraction."""
     units = prod(d.size for d in problem.accel.array_dims)
@@ -148,7 +155,9 @@ def _chain_index(problem: MappingProblem, op: Operand, level: str) -> int | None
     return names.index(level) if level in names else None
 
 
-def add_stationary(model, v: MappingVars, problem: MappingProblem, body: Stationary, lit: Literal, name: str) -> None:
+def add_stationary(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: Stationary, lit: Literal, name: str
+) -> None:
     """No loop relevant to the operand above its cut at the level: its tile there is loaded once."""
     op = body.operand
     i = _chain_index(problem, op, body.level)
@@ -176,7 +185,9 @@ def _in_range(v: MappingVars, op: Operand, i: int, s: int) -> list[Literal]:
     return [v.below[(op, i, s)], v.below[(op, i - 1, s)].negated()]
 
 
-def add_loop_order(model, v: MappingVars, problem: MappingProblem, body: LoopOrder, lit: Literal, name: str) -> None:
+def add_loop_order(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: LoopOrder, lit: Literal, name: str
+) -> None:
     """Every loop of the inner dim before every loop of the outer one, among each operand's loops at
     the level: within a segment through the stationarity choice, across segments by position."""
     pairs = [(a, b) for a, b in body.pairs() if a in problem.dim_primes and b in problem.dim_primes]
@@ -208,7 +219,9 @@ def add_loop_order(model, v: MappingVars, problem: MappingProblem, body: LoopOrd
                     )
 
 
-def add_tile_bound(model, v: MappingVars, problem: MappingProblem, body: TileBound, lit: Literal, name: str) -> None:
+def add_tile_bound(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: TileBound, lit: Literal, name: str
+) -> None:
     """The operand's exact tile at the level (elements per instance, halo included) against a number."""
     op = body.operand
     i = _chain_index(problem, op, body.level)

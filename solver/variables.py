@@ -12,7 +12,7 @@ Query methods return those expressions keyed by prime (``Exps``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ortools.sat.python import cp_model
 
@@ -20,11 +20,12 @@ from imcmap.models.workload import OPERANDS, Operand, is_relevant
 
 from .problem import MappingProblem, prime_factors
 
-Exps = dict[int, cp_model.LinearExprT]  # prime -> exponent expression
+Exp = cp_model.LinearExpr | cp_model.IntVar | int  # an exponent: a sum of variables, one variable or a constant
+Exps = dict[int, Exp]  # prime -> exponent expression
 PE = -1  # the cut below every loop: what one PE sees
 
 
-def add_exps(*parts: Exps) -> Exps:
+def add_exps(*parts: Mapping[int, Exp]) -> Exps:
     out: Exps = {}
     for part in parts:
         for p, e in part.items():
@@ -32,7 +33,7 @@ def add_exps(*parts: Exps) -> Exps:
     return out
 
 
-def sub_exps(a: Exps, b: Exps) -> Exps:
+def sub_exps(a: Mapping[int, Exp], b: Mapping[int, Exp]) -> Exps:
     out = dict(a)
     for p, e in b.items():
         out[p] = out[p] - e if p in out else -e

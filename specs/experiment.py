@@ -229,7 +229,9 @@ def _baseline(issues: Issues, node: YamlMap, here: Path) -> _Baseline:
     return out
 
 
-def _variant(issues: Issues, node: YamlNode, seen: dict[str, int]):
+def _variant(
+    issues: Issues, node: YamlNode, seen: dict[str, int]
+) -> tuple[str, tuple[UserConstraint, ...], list[tuple[HardwareOverride, YamlNode, tuple[int, int]]]] | None:
     entry = as_map(issues, node, "a variant (a mapping with a name)")
     if entry is None:
         return None

@@ -102,6 +102,11 @@ def spec_hash(plan: Plan) -> str:
     return content_hash(sorted(run.request.key for run in plan.runs))
 
 
+def _needs_solving(stored: RunRecord | None) -> bool:
+    """Not in the store yet, or stored as failed (a rerun tries it again)."""
+    return stored is None or stored.status == FAILED
+
+
 def run_plan(
     plan: Plan,
     folder: str | Path,
@@ -120,9 +125,7 @@ def run_plan(
             store.clear()
         store.set_meta(spec_hash=spec_hash(plan), version=__version__)
         stored = {run.request.key: store.get_run(run.request.key) for run in plan.runs}
-        pending = [
-            run for run in plan.runs if stored[run.request.key] is None or stored[run.request.key].status == FAILED
-        ]  # type: ignore[union-attr]
+        pending = [run for run in plan.runs if _needs_solving(stored[run.request.key])]
         by_key: dict[str, PlannedRun] = {}
         for run in pending:  # two design points may resolve to one accelerator: solve it once
             by_key.setdefault(run.request.key, run)
@@ -141,13 +144,13 @@ def run_plan(
             execution = execute([run.request for run in by_key.values()], keep, workers=workers, scheduler=scheduler,
                                 progress=progress)
             interrupted = execution.interrupted
-    done = [(run, stored[run.request.key]) for run in plan.runs if stored[run.request.key] is not None]
+    done = [(run, record) for run in plan.runs if (record := stored[run.request.key]) is not None]
     records = [record for _, record in done]
-    fronts = run_fronts(records, metrics)  # type: ignore[arg-type]
-    dominated = run_proven_dominated(records, metrics)  # type: ignore[arg-type]
+    fronts = run_fronts(records, metrics)
+    dominated = run_proven_dominated(records, metrics)
     pending_keys = {run.request.key for run in pending}
     runs = tuple(
-        SweepRun(run, record, run.request.key not in pending_keys, on, dom)  # type: ignore[arg-type]
+        SweepRun(run, record, run.request.key not in pending_keys, on, dom)
         for (run, record), on, dom in zip(done, fronts, dominated, strict=True)
     )
     failed = sum(run.record.status == FAILED for run in runs)

@@ -21,10 +21,14 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .runs import FAILED, RunOutcome, RunRequest, solve_request
+
+if TYPE_CHECKING:  # distributed is imported only when a sweep runs
+    from distributed import Client, Future, LocalCluster
 
 CONNECT_TIMEOUT_S = 10
 CLOSE_TIMEOUT_S = 10
@@ -106,7 +110,17 @@ def execute(
             _close(client, cluster, INTERRUPTED_CLOSE_TIMEOUT_S if interrupted else CLOSE_TIMEOUT_S)
 
 
-def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker, as_completed) -> Execution:
+def _run(
+    client: Client,
+    requests: Sequence[RunRequest],
+    on_outcome: Callable[[RunRequest, RunOutcome], None],
+    task: Callable[[RunRequest], RunOutcome],
+    progress: ProgressFn | None,
+    n_workers: int,
+    where: str,
+    killed_worker: type[Exception],
+    as_completed: Callable[[list[Future]], Iterable[Future]],
+) -> Execution:
     start = time.perf_counter()
     by_future = {}
     for request in requests:
@@ -139,7 +153,7 @@ def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_
     return Execution(done, failed, interrupted, n_workers, where)
 
 
-def _kill_local_workers(cluster) -> None:
+def _kill_local_workers(cluster: LocalCluster) -> None:
     """SIGKILL the local worker processes: a worker inside a CP-SAT solve does not answer its nanny's
     request to stop until the solve ends (seconds), and the solves in flight are abandoned anyway."""
     for nanny in list(getattr(cluster, "workers", {}).values()):
@@ -151,7 +165,7 @@ def _kill_local_workers(cluster) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-def _close(client, cluster, timeout_s: float) -> None:
+def _close(client: Client | None, cluster: LocalCluster | None, timeout_s: float) -> None:
     """Close within ``timeout_s``; worker processes left behind by a timeout end with this process."""
     for thing in (client, cluster):
         if thing is not None:

@@ -97,7 +97,7 @@ def test_weight_reload_stall_and_loading_reproduce_zigzag() -> None:
     assert report.energy_pj == pytest.approx(284227301.815296, rel=1e-9)
     cost = MODEL.zigzag_cost(LAYER1, converted.accelerator, converted.mapping)
     weights = [l for l in cost.links if l.level.name == "dram" and l.operand.value == "W"]
-    assert [(l.real, l.allowed, l.count) for l in weights] == [(768, 8, 294)]
+    assert [(l.real, l.allowed, l.transfers) for l in weights] == [(768, 8, 294)]
     # imcmap's own rules overlap those DRAM reads with compute: max(compute, DRAM port) + cell writes
     own = evaluate(LAYER1, _own_rules(converted), converted.mapping)
     assert own.latency_cycles == pytest.approx(290539.5)
@@ -113,7 +113,7 @@ def test_strided_padded_layer_reproduces_zigzag() -> None:
     psums = [
         l for l in cost.links if l.operand.value == "O" and l.level.name == "sram_256KB" and l.direction in ("fl", "tl")
     ]
-    assert {(l.direction, l.count, l.bits) for l in psums} == {("fl", 37632, 16), ("tl", 37632, 16)}
+    assert {(l.direction, l.transfers, l.bits) for l in psums} == {("fl", 37632, 16), ("tl", 37632, 16)}
 
 
 def test_input_tiles_stop_at_the_padding() -> None:
