@@ -34,6 +34,7 @@ from pathlib import Path
 
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
+from imcmap.models.objective import Objective
 from imcmap.models.workload import Workload
 
 from .checks import Fields, Issues, as_map, did_you_mean, root_mapping
@@ -57,7 +58,7 @@ from .loader import Document, YamlMap, YamlNode, YamlScalar, load_yaml
 from .mapping import check_mapping_against, load_mapping_spec, read_constraints
 from .workload import load_workload
 
-OBJECTIVES = ("energy", "latency", "edp")
+OBJECTIVES = tuple(objective.value for objective in Objective)
 DEFAULT_TIME_LIMIT_S = 10.0
 BASELINE_REQUIRED = ("accelerator", "workload")
 BASELINE_OPTIONAL = ("mapping", "objective", "time_limit", "seed", "constraints")
@@ -95,7 +96,7 @@ class ExperimentSpec:
     accelerator: Accelerator
     workload: Workload
     mapping: MappingSpec
-    objective: str
+    objective: Objective
     time_limit_s: float
     seed: int
     constraints: tuple[UserConstraint, ...]  # the baseline's, for every run
@@ -168,7 +169,7 @@ class _Baseline:
     workload: Workload | None = None
     mapping: MappingSpec | None = None
     mapping_ok: bool = True
-    objective: str | None = None
+    objective: Objective | None = None
     time_limit_s: float | None = None
     seed: int | None = None
     constraints: tuple[UserConstraint, ...] | None = None
@@ -190,7 +191,8 @@ def _path(here: Path, kind: str, value: str) -> Path:
 def _baseline(issues: Issues, node: YamlMap, here: Path) -> _Baseline:
     f = Fields(issues, node, BASELINE_REQUIRED, BASELINE_OPTIONAL)
     out = _Baseline()
-    out.objective = f.choice("objective", OBJECTIVES, "energy", what="objective")
+    objective = f.choice("objective", OBJECTIVES, Objective.ENERGY.value, what="objective")
+    out.objective = None if objective is None else Objective(objective)
     time_limit = f.number("time_limit", DEFAULT_TIME_LIMIT_S, minimum=0, min_open=True)
     out.time_limit_s = None if time_limit is None else float(time_limit)
     out.seed = f.integer("seed", 0, minimum=0)

@@ -53,6 +53,7 @@ from typing import TypeVar
 
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
+from imcmap.models.objective import Objective
 from imcmap.models.workload import Workload
 
 from .checks import (
@@ -162,7 +163,7 @@ class SweepSpec:
     workloads: tuple[Workload, ...]
     workload_files: tuple[str, ...]  # the file each workload was read from, in the same order
     mapping: MappingSpec
-    objectives: tuple[str, ...]
+    objectives: tuple[Objective, ...]
     time_limit_s: float
     seed: int
     constraints: tuple[UserConstraint, ...]
@@ -247,8 +248,9 @@ class _Reader:
         top = Fields(issues, root, TOP_REQUIRED, TOP_OPTIONAL)
         name = top.text("name", Path(self.file).stem or "sweep")
         objectives_node = top.get("objectives")
-        objectives = ("energy",) if objectives_node is None else as_choice_list(
+        names = (Objective.ENERGY.value,) if objectives_node is None else as_choice_list(
             issues, objectives_node, OBJECTIVES, "objective", nonempty=True)
+        objectives = None if names is None else tuple(Objective(name) for name in names)
         time_limit = top.number("time_limit", DEFAULT_TIME_LIMIT_S, minimum=0, min_open=True)
         seed = top.integer("seed", 0, minimum=0)
         seq = top.sequence("constraints")
