@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from math import prod
 
+from .errors import ImcmapError
 from .evaluator import refills
 from .evaluator import tile_elements as evaluator_tile
 from .hardware import Accelerator, ImcArray
@@ -134,7 +135,7 @@ def scope_matches(scope: str, layer: Layer) -> bool:
 # ----------------------------------------------------------------------------- bypass
 
 
-class BypassError(ValueError):
+class BypassError(ImcmapError, ValueError):
     """A bypass that would leave an operand without its top level, or the IMC array without cells."""
 
 

@@ -40,6 +40,7 @@ from math import prod
 from typing import NamedTuple
 
 from .context import Context, WalkCache, imc_rows  # the last two also imported from here by polish and tests
+from .errors import ImcmapError
 from .hardware import Accelerator, CostRules, DigitalArray, ImcArray, MemoryLevel
 from .mapping import Loop, Mapping
 from .report import Accesses, CostReport, EnergyItem, Violation
@@ -52,7 +53,7 @@ IMC_COLUMN_DIMS = frozenset({"K", "OX", "OY", "G"})  # D1: one weight word per c
 IMC_ROW_DIMS = frozenset({"C", "FX", "FY"})  # D2: summed by the adder tree / bitline
 
 
-class IllegalMapping(ValueError):
+class IllegalMapping(ImcmapError, ValueError):
     """Raised by ``evaluate`` for a mapping that ``check`` rejects."""
 
     def __init__(self, violations: list[Violation]):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import product as iproduct
 from math import prod
 
+from imcmap.models.errors import ImcmapError
 from imcmap.models.evaluator import IMC_COLUMN_DIMS, IMC_ROW_DIMS
 from imcmap.models.hardware import Accelerator, ImcArray, MemoryLevel
 from imcmap.models.imc import diagonal_rows
@@ -22,7 +23,7 @@ from imcmap.models.mapping_spec import ResolvedRule
 from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, Operand
 
 
-class ProblemError(ValueError):
+class ProblemError(ImcmapError, ValueError):
     """The problem has no legal mapping before search starts (e.g. a fixed mapping that does not fit)."""
 
 

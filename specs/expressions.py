@@ -24,6 +24,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
+from imcmap.models.errors import ImcmapError
+
 from .checks import did_you_mean
 
 Value = int | float | str
@@ -34,7 +36,7 @@ MAX_DEPTH = 40  # nesting of the tree; keeps parsing and the recursive walk boun
 MAX_POWER_BITS = 4096  # an integer power larger than this is an error, not a long computation
 
 
-class ExpressionError(Exception):
+class ExpressionError(ImcmapError):
     """A bad expression, or one that cannot be evaluated at some values; ``offset`` is 0-based."""
 
     def __init__(self, message: str, offset: int = 0, hint: str = "") -> None:

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from imcmap.models.errors import ImcmapError
+
 from .runs import FAILED, RunOutcome, RunRequest, solve_request
 
 if TYPE_CHECKING:  # distributed is imported only when a sweep runs
@@ -36,7 +38,7 @@ INTERRUPTED_CLOSE_TIMEOUT_S = 0.5
 ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
 
 
-class SchedulerUnreachable(Exception):
+class SchedulerUnreachable(ImcmapError):
     """``--scheduler`` names an address no Dask scheduler answers on within ``CONNECT_TIMEOUT_S``."""
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from imcmap.models.errors import ImcmapError
+
 FILENAME = "sweep.sqlite"
 SCHEMA_VERSION = "1"
 FAILED = "failed"  # the status ``Store.mark_failed`` writes
@@ -39,7 +41,7 @@ PointValue = bool | int | float | str
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
-class StoreError(Exception):
+class StoreError(ImcmapError):
     """The folder holds a store this code cannot read (another table layout), or bad input to it."""
 
 
