@@ -400,4 +400,12 @@ def zigzag_costs(ctx: Context, switches: RuleSwitches = RuleSwitches(), *, energ
         if switches.loading and (loading_above is None or compute + stall <= loading_above):
             onloading, offloading = _loading(nest, links, compute + stall, ncyc)
     accesses = tuple(_accesses(link, nest, switches) for link in links) if energy else ()
-    return ZigZagCosts(compute, stall, onloading, offloading, tuple(links), accesses, port_stall)
+    return ZigZagCosts(
+        compute_cycles=compute,
+        stall_cycles=stall,
+        onloading_cycles=onloading,
+        offloading_cycles=offloading,
+        links=tuple(links),
+        accesses=accesses,
+        port_stall=port_stall,
+    )

@@ -106,7 +106,16 @@ def _correction(
     irr_max = 1
     for p, e in dims_bounds(problem, irr).items():
         irr_max *= p**e
-    return Correction(level, direction, bits, total, per, size_o * irr_max, size_o, link)
+    return Correction(
+        level=level,
+        direction=direction,
+        bits=bits,
+        total=total,
+        per_instance=per,
+        total_max=size_o * irr_max,
+        per_instance_max=size_o,
+        link=link,
+    )
 
 
 def _elements(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, rel: list[str], cut: int,
@@ -136,11 +145,54 @@ def build_flows(
             cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]",
                              FROM_LOWER)
             cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER)
-            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw, logs, moves, FROM_LOWER))
-            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr, logs, moves, TO_LOWER, True))
+            flows.append(
+                Flow(
+                    level=bottom,
+                    operand=op,
+                    direction="write",
+                    bits=prec.psum_bits,
+                    exps=exps,
+                    inst_exps=inst,
+                    halo=halo,
+                    correction=cw,
+                    inst_logs=logs,
+                    transfers=moves,
+                    link=FROM_LOWER,
+                )
+            )
+            flows.append(
+                Flow(
+                    level=bottom,
+                    operand=op,
+                    direction="read",
+                    bits=prec.psum_bits,
+                    exps=exps,
+                    inst_exps=inst,
+                    halo=halo,
+                    correction=cr,
+                    inst_logs=logs,
+                    transfers=moves,
+                    link=TO_LOWER,
+                    readback=True,
+                )
+            )
             corrections += [cw, cr]
         else:
-            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, None, logs, moves, TO_LOWER))
+            flows.append(
+                Flow(
+                    level=bottom,
+                    operand=op,
+                    direction="read",
+                    bits=prec.bits(op),
+                    exps=exps,
+                    inst_exps=inst,
+                    halo=halo,
+                    correction=None,
+                    inst_logs=logs,
+                    transfers=moves,
+                    link=TO_LOWER,
+                )
+            )
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
@@ -154,15 +206,68 @@ def build_flows(
                     tag = f"c[O{i}/{lvl.name}"
                     c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0])
                     c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1])
-                    flows.append(Flow(lvl, op, first, prec.psum_bits, e, ins, h, c1, lg, mv, links[0]))
-                    flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2, lg, mv, links[1], True))
+                    flows.append(
+                        Flow(
+                            level=lvl,
+                            operand=op,
+                            direction=first,
+                            bits=prec.psum_bits,
+                            exps=e,
+                            inst_exps=ins,
+                            halo=h,
+                            correction=c1,
+                            inst_logs=lg,
+                            transfers=mv,
+                            link=links[0],
+                        )
+                    )
+                    flows.append(
+                        Flow(
+                            level=lvl,
+                            operand=op,
+                            direction=second,
+                            bits=prec.psum_bits,
+                            exps=e,
+                            inst_exps=ins,
+                            halo=h,
+                            correction=c2,
+                            inst_logs=lg,
+                            transfers=mv,
+                            link=links[1],
+                            readback=True,
+                        )
+                    )
                     corrections += [c1, c2]
             else:
                 flows.append(
-                    Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, FROM_HIGHER)
+                    Flow(
+                        level=child,
+                        operand=op,
+                        direction="write",
+                        bits=prec.bits(op),
+                        exps=c_exps,
+                        inst_exps=c_inst,
+                        halo=c_halo,
+                        correction=None,
+                        inst_logs=c_logs,
+                        transfers=c_moves,
+                        link=FROM_HIGHER,
+                    )
                 )
                 flows.append(
-                    Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, TO_LOWER)
+                    Flow(
+                        level=parent,
+                        operand=op,
+                        direction="read",
+                        bits=prec.bits(op),
+                        exps=p_exps,
+                        inst_exps=p_inst,
+                        halo=p_halo,
+                        correction=None,
+                        inst_logs=p_logs,
+                        transfers=p_moves,
+                        link=TO_LOWER,
+                    )
                 )
     return flows, corrections
 

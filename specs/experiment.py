@@ -147,16 +147,16 @@ def load_experiment(path: str | Path) -> ExperimentSpec:
     )
     assert base.time_limit_s is not None and base.seed is not None and base.constraints is not None
     return ExperimentSpec(
-        name,
-        doc.file,
-        base.accelerator,
-        base.workload,
-        base.mapping or MappingSpec(),
-        base.objective,
-        base.time_limit_s,
-        base.seed,
-        base.constraints,
-        tuple(variants),
+        name=name,
+        file=doc.file,
+        accelerator=base.accelerator,
+        workload=base.workload,
+        mapping=base.mapping or MappingSpec(),
+        objective=base.objective,
+        time_limit_s=base.time_limit_s,
+        seed=base.seed,
+        constraints=base.constraints,
+        variants=tuple(variants),
     )
 
 

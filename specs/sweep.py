@@ -275,10 +275,24 @@ class _Reader:
         assert parameters is not None and zip_groups is not None and derived is not None and filters is not None
         assert name is not None and objectives is not None and time_limit is not None and seed is not None
         assert constraints is not None
-        return SweepSpec(name, self.file, tuple(parts.bases), tuple(parts.workloads), tuple(parts.workload_files),
-                         parts.mapping or MappingSpec(),
-                         objectives, float(time_limit), seed, constraints, parameters, zip_groups, derived, filters,
-                         grid_size, points)
+        return SweepSpec(
+            name=name,
+            file=self.file,
+            bases=tuple(parts.bases),
+            workloads=tuple(parts.workloads),
+            workload_files=tuple(parts.workload_files),
+            mapping=parts.mapping or MappingSpec(),
+            objectives=objectives,
+            time_limit_s=float(time_limit),
+            seed=seed,
+            constraints=constraints,
+            parameters=parameters,
+            zip_groups=zip_groups,
+            derived=derived,
+            filters=filters,
+            grid_size=grid_size,
+            design_points=points,
+        )
 
     # --- inputs: bases, workloads, mapping -------------------------------------------------------
 

@@ -155,15 +155,15 @@ def run_plan(
     )
     failed = sum(run.record.status == FAILED for run in runs)
     return SweepOutcome(
-        folder,
-        runs,
-        len(plan.runs),
-        plan.skipped,
-        solved,
-        len(plan.runs) - len(pending),
-        failed,
-        interrupted,
-        tuple(metrics),
-        execution,
-        time.perf_counter() - start,
+        folder=folder,
+        runs=runs,
+        planned=len(plan.runs),
+        skipped=plan.skipped,
+        solved=solved,
+        reused=len(plan.runs) - len(pending),
+        failed=failed,
+        interrupted=interrupted,
+        metrics=tuple(metrics),
+        execution=execution,
+        wall_time_s=time.perf_counter() - start,
     )

@@ -64,7 +64,15 @@ class Execution:
 
 
 def failed_outcome(request: RunRequest, reason: str) -> RunOutcome:
-    return RunOutcome(request.key, FAILED, None, (), reason, 0.0, request.config.as_dict())
+    return RunOutcome(
+        key=request.key,
+        status=FAILED,
+        figures=None,
+        layers=(),
+        message=reason,
+        wall_time_s=0.0,
+        solver=request.config.as_dict(),
+    )
 
 
 def execute(

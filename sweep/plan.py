@@ -143,8 +143,18 @@ def _runs_of(spec: SweepSpec, point: DesignPoint, base: str, accel: Accelerator,
                           constraints=constraint_texts, objective=objective, solver=config.as_dict(),
                           version=__version__)
             values: dict[str, object] = {"base": base, **point.values}
-            request = RunRequest(key, values, base, workload.name, accel, workload, spec.mapping,
-                                 objective, spec.constraints, config)
+            request = RunRequest(
+                key=key,
+                point=values,
+                accelerator_name=base,
+                workload_name=workload.name,
+                accelerator=accel,
+                workload=workload,
+                mapping=spec.mapping,
+                objective=objective,
+                constraints=spec.constraints,
+                config=config,
+            )
             out.append(PlannedRun(request, point, base, peak))
     return out
 

@@ -147,11 +147,27 @@ def _zz_layer(issues: Issues, node: YamlNode, ids: dict[int, int], names: dict[s
         return None
     input_source, weight_source, source_node = sources
     if op in UNMODELLED_OPERATORS:
-        return _ZzLayer(layer_id, name, op, None, input_source, weight_source, source_node)
+        return _ZzLayer(
+            layer_id=layer_id,
+            name=name,
+            op=op,
+            layer=None,
+            input_source=input_source,
+            weight_source=weight_source,
+            source_node=source_node,
+        )
     layer = _compute_layer(issues, f, entry, name, op)
     if layer is None or len(issues) > before:
         return None
-    return _ZzLayer(layer_id, name, op, layer, input_source, weight_source, source_node)
+    return _ZzLayer(
+        layer_id=layer_id,
+        name=name,
+        op=op,
+        layer=layer,
+        input_source=input_source,
+        weight_source=weight_source,
+        source_node=source_node,
+    )
 
 
 def _operand_source(

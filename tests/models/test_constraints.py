@@ -38,7 +38,16 @@ LAYER = Layer("layer1.conv", "Conv", {"K": 8, "C": 4, "OX": 4, "FX": 3})
 
 
 def level(name: str, operands: list[str], served: tuple[str, ...] = ("D1", "D2")) -> MemoryLevel:
-    return MemoryLevel(name, 1 << 20, tuple(operands), 64, 64, 1.0, 1.0, served_dims=served)
+    return MemoryLevel(
+        name=name,
+        capacity_bits=1 << 20,
+        operands=tuple(operands),
+        read_bw_bits=64,
+        write_bw_bits=64,
+        read_energy_pj=1.0,
+        write_energy_pj=1.0,
+        served_dims=served,
+    )
 
 
 DIMS = (ArrayDim("D1", 8), ArrayDim("D2", 8))

@@ -10,7 +10,16 @@ from imcmap.models.hardware import Accelerator, ArrayDim, DigitalArray, ImcArray
 
 
 def mem(name: str, capacity_bits: int, operands: list[str], served: tuple[str, ...] = ()) -> MemoryLevel:
-    return MemoryLevel(name, capacity_bits, tuple(operands), 64, 64, 1.0, 1.0, served_dims=served)
+    return MemoryLevel(
+        name=name,
+        capacity_bits=capacity_bits,
+        operands=tuple(operands),
+        read_bw_bits=64,
+        write_bw_bits=64,
+        read_energy_pj=1.0,
+        write_energy_pj=1.0,
+        served_dims=served,
+    )
 
 
 def tiny_imc(extra_dims: tuple[tuple[str, int], ...] = ()) -> Accelerator:

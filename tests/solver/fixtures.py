@@ -6,7 +6,21 @@ from imcmap.models.hardware import Accelerator, ArrayDim, DigitalArray, ImcArray
 
 
 def mem(name, capacity_bits, operands, bw, r, w, served=(), kind=MemoryKind.SRAM, ports=1):
-    return MemoryLevel(name, capacity_bits, tuple(operands), bw, bw, r, w, 0.0, 1, tuple(served), kind, False, ports)
+    return MemoryLevel(
+        name=name,
+        capacity_bits=capacity_bits,
+        operands=tuple(operands),
+        read_bw_bits=bw,
+        write_bw_bits=bw,
+        read_energy_pj=r,
+        write_energy_pj=w,
+        area_mm2=0.0,
+        latency_cycles=1,
+        served_dims=tuple(served),
+        kind=kind,
+        double_buffered=False,
+        ports=ports,
+    )
 
 
 def tiny_imc(d1: int = 8, d2: int = 8, analog: bool = False, sram_bits: int = 2048, extra_dims=()) -> Accelerator:

@@ -22,19 +22,21 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 def _request(key: str, accelerator: str = "dimc", objective: str = "energy") -> RunRequest:
     return RunRequest(
-        key,
-        {"name": key},
-        accelerator,
-        "tiny_conv",
-        load_accelerator(resolve("accelerator", accelerator)),
-        load_workload(resolve("workload", "tiny_conv")),
-        MappingSpec(),
-        objective,
+        key=key,
+        point={"name": key},
+        accelerator_name=accelerator,
+        workload_name="tiny_conv",
+        accelerator=load_accelerator(resolve("accelerator", accelerator)),
+        workload=load_workload(resolve("workload", "tiny_conv")),
+        mapping=MappingSpec(),
+        objective=objective,
     )
 
 
 def _quick(request: RunRequest) -> RunOutcome:
-    return RunOutcome(request.key, DONE, None, (), request.key.upper(), 0.0, {})
+    return RunOutcome(
+        key=request.key, status=DONE, figures=None, layers=(), message=request.key.upper(), wall_time_s=0.0, solver={}
+    )
 
 
 def _raises(request: RunRequest) -> RunOutcome:
@@ -47,7 +49,9 @@ def _dies_once(request: RunRequest) -> RunOutcome:
     if not marker.exists():
         marker.write_text("died")
         os.kill(os.getpid(), signal.SIGKILL)
-    return RunOutcome(request.key, DONE, None, (), "survived", 0.0, {})
+    return RunOutcome(
+        key=request.key, status=DONE, figures=None, layers=(), message="survived", wall_time_s=0.0, solver={}
+    )
 
 
 def _always_dies(request: RunRequest) -> RunOutcome:
