@@ -162,14 +162,13 @@ def test_experiment_errors_are_located(tmp_path: Path):
 
 
 def test_experiment_output_folder(experiment_file: Path, tmp_path: Path):
-    """-o writes experiment.json and report.txt (and PNGs when matplotlib is installed)."""
+    """-o writes experiment.json, report.txt and the PNG plots (matplotlib comes with the test extra)."""
     code, _ = _run("experiment", str(experiment_file), "--processes", "1", "-o", str(tmp_path))
     assert code == 0
     names = {p.name for p in tmp_path.iterdir()}
     assert {"experiment.json", "report.txt"} <= names
     report = (tmp_path / "report.txt").read_text()
     assert "run narrow" in report and "loop (outermost first)" in report
-    pytest.importorskip("matplotlib")
     assert {"comparison.png", "energy_per_layer.png"} <= names
     assert (tmp_path / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -86,7 +86,8 @@ def test_polish_never_worsens_and_respects_the_judge(seed: int, objective: str) 
         assert polish(layer, zz, start, objective, allowed, budget=200)[0] == result
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+# seed 3's best unrolling prices every nest the same: there is nothing to walk down from
+@pytest.mark.parametrize("seed", [s for s in SEEDS if s != 3])
 def test_polish_walks_down_from_the_worst_nest(seed: int) -> None:
     """From the costliest legal nest of the layer's best spatial unrolling, the walk finds a cheaper one."""
     layer, zz, _ = _some_mappings(seed)
@@ -95,8 +96,7 @@ def test_polish_walks_down_from_the_worst_nest(seed: int) -> None:
     worst = max(same, key=lambda m: evaluate(layer, zz, m).energy_pj)
     low = min(evaluate(layer, zz, m).energy_pj for m in same)
     start = evaluate(layer, zz, worst).energy_pj
-    if start <= low * (1 + 1e-9):
-        pytest.skip("every nest of this unrolling costs the same")
+    assert start > low * (1 + 1e-9), "the case needs nests of different costs"
     _, report, _ = polish(layer, zz, worst, "energy", lambda m: True)
     assert report.energy_pj < start
 
