@@ -4,4 +4,7 @@ Layout: ``specs`` (input language) and ``solver`` (CP-SAT mapping search) both b
 ``models`` (domain types, cost models, the exact evaluator); ``cli`` renders.
 """
 
+from imcmap.models.errors import ImcmapError
+
 __version__ = "0.1.0"
+__all__ = ["ImcmapError", "__version__"]

@@ -83,7 +83,16 @@ def check_chip(name: str, validation: ChipValidation) -> ChipCheck:
             if abs(ours - theirs) > RATIO_NOTE_THRESHOLD:
                 why = KNOWN_RATIO_GAPS.get((name, metric), "not explained: check the chip's recipe")
                 notes.append(f"{validation.recipe.name} {metric}: ours {ours:.0%} vs published {theirs:.0%}: {why}")
-    return ChipCheck(name, validation, result, model, reported, ratio, published, tuple(notes))
+    return ChipCheck(
+        name=name,
+        validation=validation,
+        result=result,
+        model=model,
+        reported=reported,
+        ratio=ratio,
+        published_ratio=published,
+        notes=tuple(notes),
+    )
 
 
 def chip_checks(chips: Sequence[str | Path] = ()) -> tuple[ChipCheck, ...]:

@@ -12,8 +12,11 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
+    from matplotlib.figure import Figure
+
     from imcmap.results import ExperimentResult, SweepResult
     from imcmap.solver.network import NetworkResult
+    from imcmap.sweep.driver import SweepRun
 
 MISSING = "PNG plots need matplotlib: pip install 'imcmap[plot]' (or matplotlib>=3.7); no plots written"
 
@@ -22,7 +25,7 @@ def available() -> bool:
     return find_spec("matplotlib") is not None
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -52,10 +55,10 @@ def energy_per_layer_png(result: NetworkResult) -> bytes:
     colors = _colors(len(order))
     bottom = [0.0] * len(layers)
     xs = [i for i, r in enumerate(result.layers) if r.solution.report is not None]
-    for group, color in zip(order, colors):
+    for group, color in zip(order, colors, strict=True):
         values = [v / 1e6 for v in parts[group]]
         ax.bar(xs, values, bottom=bottom, label=group, color=color)
-        bottom = [b + v for b, v in zip(bottom, values)]
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xticks(xs, [str(i) for i in xs])
     ax.set_xlabel("layer (# as in the report)")
     ax.set_ylabel("energy (µJ)")
@@ -94,7 +97,9 @@ def experiment_png(result: ExperimentResult) -> bytes:
     width = 0.8 / max(1, len(runs))
     for k, run in enumerate(runs):
         values = [100 * (c.energy_change or 0.0) for c in run.comparison.layers]
-        right.bar([i - 0.4 + (k + 0.5) * width for i in range(len(values))], values, width=width, label=run.variant.name)
+        right.bar(
+            [i - 0.4 + (k + 0.5) * width for i in range(len(values))], values, width=width, label=run.variant.name
+        )
     right.axhline(0, color="black", linewidth=0.8)
     right.set_xticks(range(n_layers), [str(i) for i in range(n_layers)])
     right.set_xlabel("layer #")
@@ -102,6 +107,13 @@ def experiment_png(result: ExperimentResult) -> bytes:
     right.set_title("per layer")
     right.legend(fontsize=8)
     return _png(fig)
+
+
+def _solved(run: SweepRun) -> tuple[float, float]:
+    """(energy in µJ, latency in seconds) of a run that has both (the only runs plotted)."""
+    energy, latency = run.record.energy_pj, run.record.latency_s
+    assert energy is not None and latency is not None
+    return energy / 1e6, latency
 
 
 def sweep_fronts_png(result: SweepResult) -> bytes:
@@ -128,7 +140,7 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
             for on, marker_fill in ((True, colors[base]), (False, "none")):
                 pts = [r for r in group if r.on_front == on]
                 if pts:
-                    ax.scatter([r.record.energy_pj / 1e6 for r in pts], [r.record.latency_s for r in pts],
+                    ax.scatter([_solved(r)[0] for r in pts], [_solved(r)[1] for r in pts],
                                s=36, facecolors=marker_fill, edgecolors=colors[base],
                                label=None if labelled else base)
                     labelled = True
@@ -140,7 +152,7 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
                 front.append(r)
                 best = r.record.latency_s or 0.0
         if len(front) > 1:
-            ax.plot([r.record.energy_pj / 1e6 for r in front], [r.record.latency_s for r in front],
+            ax.plot([_solved(r)[0] for r in front], [_solved(r)[1] for r in front],
                     color="grey", linestyle="--", linewidth=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")

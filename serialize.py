@@ -27,9 +27,9 @@ from imcmap.solver.status import SolveStatus
 from imcmap.specs.full_mapping import full_mapping_plain, full_mapping_to_yaml
 
 if TYPE_CHECKING:  # pragma: no cover - types only: api builds on this module
+    from imcmap.chips import ChipCheck, ChipFigures, ChipRatios
     from imcmap.results import Evaluation, ExperimentResult, ShowResult, SolveResult, SweepResult
     from imcmap.sweep.driver import SweepRun
-    from imcmap.chips import ChipCheck, ChipFigures, ChipRatios
 
 
 def json_text(document: dict[str, object], indent: int) -> str:
@@ -167,7 +167,7 @@ def mapping_json(mapping: Mapping, accel: Accelerator) -> dict[str, object]:
 
 
 def breakdown_json(report: CostReport) -> dict[str, float]:
-    return {key: value for key, value in sorted(report.energy_by_component().items())}
+    return dict(sorted(report.energy_by_component().items()))
 
 
 def layer_result_json(
@@ -478,12 +478,16 @@ def sweep_csv(result: SweepResult) -> str:
 
     rows = [sweep_run_json(run) for run in result.outcome.runs]
     point_names = list(dict.fromkeys(name for row in rows for name in row["point"]))  # type: ignore[attr-defined]
-    scalars = [k for k in (rows[0] if rows else {}) if k not in ("point", "energy_by_component_pj", "energy_by_level_pj")]
+    scalars = [
+        k for k in (rows[0] if rows else {}) if k not in ("point", "energy_by_component_pj", "energy_by_level_pj")
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([f"point.{n}" for n in point_names] + scalars)
     for row in rows:
         point = row["point"]
-        writer.writerow([point.get(n, "") for n in point_names]  # type: ignore[attr-defined]
-                        + ["" if row[k] is None else repr(row[k]) if isinstance(row[k], float) else row[k] for k in scalars])
+        writer.writerow(
+            [point.get(n, "") for n in point_names]  # type: ignore[attr-defined]
+            + ["" if row[k] is None else repr(row[k]) if isinstance(row[k], float) else row[k] for k in scalars]
+        )
     return buffer.getvalue()

@@ -31,7 +31,9 @@ def solve_imcmap(accelerator: str, objective: str, time_limit: float, processes:
     start = time.perf_counter()
     accel = load_accelerator(resolve("accelerator", accelerator))
     workload = load_workload(resolve("workload", "resnet18"))
-    result = solve_network(workload, accel, MappingSpec(), objective, SolverConfig(time_limit_s=time_limit), processes=processes)
+    result = solve_network(
+        workload, accel, MappingSpec(), objective, SolverConfig(time_limit_s=time_limit), processes=processes
+    )
     wall = time.perf_counter() - start
     gaps = [r.solution.gap for r in result.layers if r.solution.gap is not None]
     statuses = [r.solution.status for r in result.layers]
@@ -62,7 +64,11 @@ def run_peer(python: str, accelerator: str, objective: str, timeout: float) -> d
             return None
         data = json.loads(out.read_text())
     zz = data.get("zigzag", data)
-    return {"wall_s": zz.get("wall_time_s", wall), "energy_pj": zz.get("energy_pj"), "latency_cycles": zz.get("latency_cycles")}
+    return {
+        "wall_s": zz.get("wall_time_s", wall),
+        "energy_pj": zz.get("energy_pj"),
+        "latency_cycles": zz.get("latency_cycles"),
+    }
 
 
 def main() -> int:
@@ -83,16 +89,22 @@ def main() -> int:
         rows.append((name, r))
         median = "-" if r["median_gap"] is None else f"{r['median_gap']:.3%}"
         worst = "-" if r["worst_gap"] is None else f"{r['worst_gap']:.3%}"
-        print(f"{name:12s} {r['wall_s']:8.1f} {r['energy_pj']:16,.0f} {r['latency_cycles']:14,.0f} {median:>11s} {worst:>10s} "
-              f"{r['optimal_layers']:>4d}/{r['layers']}", flush=True)
+        print(
+            f"{name:12s} {r['wall_s']:8.1f} {r['energy_pj']:16,.0f} {r['latency_cycles']:14,.0f} {median:>11s} {worst:>10s} "
+            f"{r['optimal_layers']:>4d}/{r['layers']}",
+            flush=True,
+        )
     if args.peer:
         print("\npeer: ZigZag 3.9.1, lpf_limit 6, its shipped hardware and mapping files, same objective")
         for name, r in rows:
             peer = run_peer(args.peer, name, args.objective, args.peer_timeout)
             if peer is None:
                 continue
-            print(f"{name:12s} ZigZag {peer['wall_s']:8.1f} s vs imcmap {r['wall_s']:6.1f} s: {peer['wall_s'] / r['wall_s']:5.1f}x faster; "
-                  f"energy ZigZag {peer['energy_pj']:,.0f} pJ vs imcmap {r['energy_pj']:,.0f} pJ (each by its own model)", flush=True)
+            print(
+                f"{name:12s} ZigZag {peer['wall_s']:8.1f} s vs imcmap {r['wall_s']:6.1f} s: {peer['wall_s'] / r['wall_s']:5.1f}x faster; "
+                f"energy ZigZag {peer['energy_pj']:,.0f} pJ vs imcmap {r['energy_pj']:,.0f} pJ (each by its own model)",
+                flush=True,
+            )
     return 0
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from suite import HARDWARE, NETWORKS, OBJECTIVES  # noqa: E402  (bench-local module)
+from suite import HARDWARE, NETWORKS, OBJECTIVES  # noqa: E402 - bench-local, found through sys.path above
 
 DEFAULT_TIMEOUT_S = 1800.0
 COMPUTE_ONNX_OPS = ("Conv", "Gemm", "MatMul", "QLinearConv", "ConvInteger", "MatMulInteger", "QLinearMatMul")
@@ -148,7 +148,7 @@ def run_zigzag(
                 run.status, run.message = "timeout", f"killed after {timeout_s:.0f} s"
                 code = None
         run.wall_time_s = time.perf_counter() - start
-        if code is not None and code != 0 or (code == 0 and not result.exists()):
+        if (code is not None and code != 0) or (code == 0 and not result.exists()):
             run.status = "failed"
             tail = log.read_text(errors="replace").strip().splitlines()[-15:]
             run.message = f"exit code {code}; log tail:\n" + "\n".join(tail)
@@ -184,7 +184,9 @@ def _child(request_path: str, result_path: str) -> None:
     per_layer = cmes[0][1]  # [(cme, extra info), ...] in workload order (the SumStage's inputs)
     records = [record_cme(cme) for cme, _ in per_layer]
     Path(result_path).write_text(
-        json.dumps({"api_time_s": api_time, "energy_pj": float(energy), "latency_cycles": float(latency), "layers": records})
+        json.dumps(
+            {"api_time_s": api_time, "energy_pj": float(energy), "latency_cycles": float(latency), "layers": records}
+        )
     )
 
 
@@ -194,10 +196,11 @@ def _child(request_path: str, result_path: str) -> None:
 def price_zigzag_mappings(run: PeerRun, workload: Path, accelerator: Path) -> list[dict[str, Any]]:
     """Each ZigZag layer mapping converted to imcmap's Mapping and priced by imcmap's evaluator."""
     sys.path.insert(0, str(HERE))
+    from zigzag_mapping import format_mapping, to_imcmap
+
     from imcmap.models.evaluator import check, evaluate
     from imcmap.models.hardware import CostRules
     from imcmap.specs import load_accelerator, load_workload
-    from zigzag_mapping import format_mapping, to_imcmap
 
     accel = load_accelerator(accelerator)
     layers = {layer.name: layer for layer in load_workload(workload).layers}
@@ -359,7 +362,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--child", nargs=2, metavar=("REQUEST", "RESULT"), help=argparse.SUPPRESS)
     p.add_argument("--imcmap-child", nargs=2, metavar=("REQUEST", "RESULT"), help=argparse.SUPPRESS)
     s = p.add_argument_group("suite (--suite): networks x hardware x objectives, both tools, table (bench/suite.py)")
-    s.add_argument("--suite", action="store_true", help="run the full comparison and write JSON per case and a markdown table")
+    s.add_argument(
+        "--suite", action="store_true", help="run the full comparison and write JSON per case and a markdown table"
+    )
     s.add_argument("--networks", type=_names, default=list(NETWORKS), help="comma list (default: %(default)s)")
     s.add_argument("--hardwares", type=_names, default=list(HARDWARE), help="comma list (default: %(default)s)")
     s.add_argument("--objectives", type=_names, default=list(OBJECTIVES), help="comma list (default: %(default)s)")
@@ -368,7 +373,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--phase", choices=("all", "zigzag", "imcmap", "price", "table"), default="all",
                    help="all (default), or one phase: ZigZag runs; imcmap runs + pricing; pricing again with the "
                    "recorded runs (no solving); the table from existing JSON")
-    s.add_argument("--reuse-zigzag", action="store_true", help="keep ZigZag runs already in --out (resume a long suite)")
+    s.add_argument(
+        "--reuse-zigzag", action="store_true", help="keep ZigZag runs already in --out (resume a long suite)"
+    )
     s.add_argument("--no-dataflow", action="store_true",
                    help="imcmap without inter-layer dataflow (ZigZag's defaults do not exploit it on non-IMC arrays)")
     return p

@@ -44,7 +44,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,9 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[package] = "-"
     try:
-        commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+        commit = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        )
         # uncommitted changes to imcmap itself (the bench folder, which imcmap never imports, aside)
         dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", ".", ":!bench"],
                                capture_output=True, text=True, check=False)
@@ -97,7 +99,7 @@ def machine() -> dict[str, Any]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _load() -> list[float]:
@@ -193,7 +195,11 @@ def run_imcmap(workload: Path, hardware: Path, mapping: Path, objective: str, *,
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
-                return {"status": "timeout", "wall_time_s": time.perf_counter() - start, "message": f"killed after {timeout_s:.0f} s"}
+                return {
+                    "status": "timeout",
+                    "wall_time_s": time.perf_counter() - start,
+                    "message": f"killed after {timeout_s:.0f} s",
+                }
         wall = time.perf_counter() - start
         if code != 0 or not result.exists():
             tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-15:])
@@ -237,21 +243,26 @@ def imcmap_child(request_path: str, result_path: str) -> None:
     for item in result.layers:
         solution = item.solution
         report = solution.report
-        layers.append({
-            "layer": solution.layer.name,
-            "status": solution.status,
-            "energy_pj": report.energy_pj if report else None,
-            "latency_cycles": report.latency_cycles if report else None,
-            "compute_cycles": report.compute_cycles if report else None,
-            "stall_cycles": report.stall_cycles if report else None,
-            "load_cycles": report.load_cycles if report else None,
-            "gap": solution.gap,
-            "solve_wall_s": solution.wall_time_s,
-            "solved_as": item.solved_as,
-            "dataflow": {"output_kept_in": item.dataflow.output_kept_in, "input_read_from": item.dataflow.input_read_from},
-            "mapping": mapping_plain(solution.mapping) if solution.mapping else None,
-            "message": solution.message,
-        })
+        layers.append(
+            {
+                "layer": solution.layer.name,
+                "status": solution.status,
+                "energy_pj": report.energy_pj if report else None,
+                "latency_cycles": report.latency_cycles if report else None,
+                "compute_cycles": report.compute_cycles if report else None,
+                "stall_cycles": report.stall_cycles if report else None,
+                "load_cycles": report.load_cycles if report else None,
+                "gap": solution.gap,
+                "solve_wall_s": solution.wall_time_s,
+                "solved_as": item.solved_as,
+                "dataflow": {
+                    "output_kept_in": item.dataflow.output_kept_in,
+                    "input_read_from": item.dataflow.input_read_from,
+                },
+                "mapping": mapping_plain(solution.mapping) if solution.mapping else None,
+                "message": solution.message,
+            }
+        )
     Path(result_path).write_text(json.dumps({
         "import_s": imported - start,
         "load_s": loaded - imported,
@@ -289,10 +300,11 @@ def mapping_from_plain(data: dict[str, Any]) -> Any:
 
 def price_case(zigzag_run: dict[str, Any], workload: Path, hardware: Path) -> list[dict[str, Any]]:
     """ZigZag's mapping of each layer priced by imcmap's evaluator (``peer_zigzag.price_zigzag_mappings``)."""
-    from imcmap.specs import load_accelerator, load_workload
     from peer_zigzag import PeerRun, price_zigzag_mappings
     from zigzag_mapping import to_imcmap
     from zigzag_model import zigzag_cost
+
+    from imcmap.specs import load_accelerator, load_workload
 
     run = PeerRun(**{k: v for k, v in zigzag_run.items() if k in PeerRun.__dataclass_fields__})
     rows = price_zigzag_mappings(run, workload, hardware)
@@ -346,7 +358,10 @@ def price_imcmap_mappings(ours: dict[str, Any], workload: Path, hardware: Path) 
         if not item.get("mapping") or item["layer"] not in layers:
             continue
         mapping = mapping_from_plain(item["mapping"])
-        for prefix, accel in (("as_read", as_read), ("own_rules", dataclasses.replace(as_read, rules=CostRules.IMCMAP))):
+        for prefix, accel in (
+            ("as_read", as_read),
+            ("own_rules", dataclasses.replace(as_read, rules=CostRules.IMCMAP)),
+        ):
             variant = accel
             flow = item.get("dataflow") or {}
             if flow.get("output_kept_in"):
@@ -396,7 +411,11 @@ def same_model(rows: list[dict[str, Any]], ours: dict[str, Any]) -> dict[str, An
     """Both tools' mappings priced by one model, over the layers where ZigZag's mapping is legal (all layers
     when none is illegal): imcmap's evaluator as it reads the files (ZigZag's rules), and imcmap's own rules."""
     ours_by = {l["layer"]: l for l in ours.get("layers", [])}
-    common = [r for r in rows if r.get("imcmap_energy_pj") is not None and ours_by.get(r["layer"], {}).get("as_read_energy_pj") is not None]
+    common = [
+        r
+        for r in rows
+        if r.get("imcmap_energy_pj") is not None and ours_by.get(r["layer"], {}).get("as_read_energy_pj") is not None
+    ]
     out: dict[str, Any] = {"layers": len(common), "of": len(rows), "own_rules": {}}
     for metric in ("energy_pj", "latency_cycles"):
         for target, zz_key, im_key in ((out, f"imcmap_{metric}", f"as_read_{metric}"),
@@ -417,7 +436,9 @@ def run_suite(args: Any) -> int:
     (out / "json").mkdir(parents=True, exist_ok=True)
     cases = [(n, h, o) for n in args.networks for h in args.hardwares for o in args.objectives]
     env = {"versions": versions(), "machine": machine()}
-    print(f"suite: {len(cases)} cases -> {out}; {env['machine']['cores']} cores; versions {env['versions']}", flush=True)
+    print(
+        f"suite: {len(cases)} cases -> {out}; {env['machine']['cores']} cores; versions {env['versions']}", flush=True
+    )
 
     def zz_path(case: tuple[str, str, str]) -> Path:
         return out / "json" / f"{case_id(*case)}.zigzag.json"
@@ -485,8 +506,15 @@ def compare_case(case: tuple[str, str, str], zz: dict[str, Any], args: Any, env:
     hw_path = resolve_input("hardware", hardware)
     map_path = resolve_input("mapping", MAPPING_FOR[hardware])
     run = zz["run"]
-    result: dict[str, Any] = {"case": case_id(*case), "network": network, "hardware": hardware, "objective": objective,
-                              "mapping_file": map_path.name, **env, "zigzag": {k: v for k, v in zz.items() if k != "run"}}
+    result: dict[str, Any] = {
+        "case": case_id(*case),
+        "network": network,
+        "hardware": hardware,
+        "objective": objective,
+        "mapping_file": map_path.name,
+        **env,
+        "zigzag": {k: v for k, v in zz.items() if k != "run"},
+    }
     result["zigzag"].update({k: run[k] for k in ("status", "wall_time_s", "api_time_s", "energy_pj", "latency_cycles",
                                                   "lpf_limit", "in_memory_compute", "message")})
     result["zigzag"]["layers"] = run["layers"]
@@ -557,7 +585,9 @@ def render_table(paths: list[Path]) -> str:
     cases = [json.loads(path.read_text()) for path in paths if not path.name.endswith(".zigzag.json")]
     order = ({n: i for i, n in enumerate(NETWORKS)}, {h: i for i, h in enumerate(HARDWARE)},
              {o: i for i, o in enumerate(OBJECTIVES)})
-    cases.sort(key=lambda c: (order[0].get(c["network"], 9), order[1].get(c["hardware"], 9), order[2].get(c["objective"], 9)))
+    cases.sort(
+        key=lambda c: (order[0].get(c["network"], 9), order[1].get(c["hardware"], 9), order[2].get(c["objective"], 9))
+    )
     if not cases:
         return "no cases\n"
     v, m = cases[0]["versions"], cases[0]["machine"]
@@ -584,7 +614,8 @@ def render_table(paths: list[Path]) -> str:
             f"{imc['weight_sparsity']:g}, cell area from the file ({imc['cell_area_um2']:g} µm² per cell group in the "
             "shipped aimc/dimc.yaml). The 7-chip validation's per-chip toggle rates, sparsities and cell areas do not apply. "
             "Every hardware file in ZigZag's format (tpu_like.yaml too) is priced by ZigZag 3.9.1's memory-traffic and "
-            "latency rules (`models/zigzag_rules.py`).")
+            "latency rules (`models/zigzag_rules.py`)."
+        )
     lines += summary_lines(cases)
     lines += [
         "",
@@ -626,8 +657,10 @@ def render_table(paths: list[Path]) -> str:
         metric = "energy_pj" if c["objective"] == "energy" else "latency_cycles"
         if same and "own_rules" in same:
             x, y = same[metric], same["own_rules"][metric]
-            cols = (f"{same['layers']}/{same['of']} | {_sci(x['zigzag_mapping'])} | {_sci(x['imcmap_mapping'])} | "
-                    f"{_fmt(x['ratio'], '.3f')} | {_sci(y['zigzag_mapping'])} | {_sci(y['imcmap_mapping'])} | {_fmt(y['ratio'], '.3f')}")
+            cols = (
+                f"{same['layers']}/{same['of']} | {_sci(x['zigzag_mapping'])} | {_sci(x['imcmap_mapping'])} | "
+                f"{_fmt(x['ratio'], '.3f')} | {_sci(y['zigzag_mapping'])} | {_sci(y['imcmap_mapping'])} | {_fmt(y['ratio'], '.3f')}"
+            )
         else:
             cols = "– | – | – | – | – | – | –"
         lines.append(f"| {c['network']} | {c['hardware']} | {c['objective']} | {cols} |")
@@ -669,18 +702,27 @@ def render_table(paths: list[Path]) -> str:
     notes = sorted({n for c in cases for n in c.get("derived", [])})
     failures = [f"{c['case']}: ZigZag {c['zigzag']['status']}: {(c['zigzag'].get('message') or '')[:300]}"
                 for c in cases if c["zigzag"]["status"] != "ok"]
-    failures += [f"{c['case']}: imcmap {(c.get('imcmap') or {}).get('status')}: {((c.get('imcmap') or {}).get('message') or '')[:300]}"
-                 for c in cases if (c.get("imcmap") or {}).get("status") != "ok"]
+    failures += [
+        f"{c['case']}: imcmap {(c.get('imcmap') or {}).get('status')}: {((c.get('imcmap') or {}).get('message') or '')[:300]}"
+        for c in cases
+        if (c.get("imcmap") or {}).get("status") != "ok"
+    ]
     for c in cases:
         unsolved = [l["layer"] for l in (c.get("imcmap") or {}).get("layers", []) if not l.get("mapping")]
         if unsolved:
-            failures.append(f"{c['case']}: imcmap found no mapping for {len(unsolved)} layer(s): {', '.join(unsolved[:5])}"
-                            + (" ..." if len(unsolved) > 5 else ""))
+            failures.append(
+                f"{c['case']}: imcmap found no mapping for {len(unsolved)} layer(s): {', '.join(unsolved[:5])}"
+                + (" ..." if len(unsolved) > 5 else "")
+            )
     if notes:
         lines += ["", "Derived inputs (imcmap only; ZigZag ran its shipped files):", ""] + [f"* {n}" for n in notes]
     if failures:
         lines += ["", "Not completed:", ""] + [f"* {f}" for f in failures]
-    illegal_detail = [(c, layer, reasons) for c in cases for layer, reasons in (c.get("fidelity") or {}).get("illegal_layers", {}).items()]
+    illegal_detail = [
+        (c, layer, reasons)
+        for c in cases
+        for layer, reasons in (c.get("fidelity") or {}).get("illegal_layers", {}).items()
+    ]
     if illegal_detail:
         lines += ["", "ZigZag mappings imcmap rejects (first reason; one line per network, hardware and layer):", ""]
         seen = set()
@@ -762,7 +804,8 @@ def mechanism_lines(cases: list[dict[str, Any]]) -> list[str]:
         f"to 1e-6 on {array_same} of {n} layers).",
         f"* ZigZag's rules with E1 and E4 switched off give imcmap's own energy (to 1e-9) on {exact_split} of {n} "
         f"layers: the memory-energy difference is those rules and nothing else.",
-    ] + ablation
+        *ablation,
+    ]
 
 
 def summary_lines(cases: list[dict[str, Any]]) -> list[str]:

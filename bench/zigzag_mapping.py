@@ -81,11 +81,16 @@ def record_cme(cme: Any) -> LayerRecord:
         chain = mem_chain[links[str(op)]]
         flat = [[str(dim), _number(size)] for level_loops in per_level for dim, size in level_loops]
         loops_by_op[str(op)] = flat
-        levels[str(op)] = [[chain[i] if i < len(chain) else f"?{i}", len(level_loops)] for i, level_loops in enumerate(per_level)]
+        levels[str(op)] = [
+            [chain[i] if i < len(chain) else f"?{i}", len(level_loops)] for i, level_loops in enumerate(per_level)
+        ]
     orders = {tuple(map(tuple, flat)) for flat in loops_by_op.values()}
     if len(orders) != 1:  # ZigZag's representation guarantees one order; say so loudly if not
         raise ValueError(f"{layer.name}: operands see different loop orders: {loops_by_op}")
-    spatial = {str(adim): {str(dim): _number(f) for dim, f in unrolls.items()} for adim, unrolls in layer.spatial_mapping.items()}
+    spatial = {
+        str(adim): {str(dim): _number(f) for dim, f in unrolls.items()}
+        for adim, unrolls in layer.spatial_mapping.items()
+    }
     # what the cost model used: the per-OA-dim mapping above is what was chosen, but ZigZag's conversion
     # stage shrinks an unrolling larger than needed (K 128 on a K=192 layer runs as 2 x 96)
     used: dict[str, float] = {}
@@ -133,31 +138,45 @@ def zigzag_detail(cme: Any) -> dict[str, Any]:
         }
         out["energy"] = {
             "mac_energy": float(cme.mac_energy),
-            "mac_energy_breakdown": {str(k): float(v) for k, v in (getattr(cme, "mac_energy_breakdown", None) or {}).items()},
+            "mac_energy_breakdown": {
+                str(k): float(v) for k, v in (getattr(cme, "mac_energy_breakdown", None) or {}).items()
+            },
             "mem_energy": float(cme.mem_energy),
             "per_operand_level": {
                 str(op): [four_way(e) for e in levels] for op, levels in cme.mem_energy_breakdown_further.items()
             },
         }
         out["word_accesses"] = {str(op): [four_way(a) for a in levels] for op, levels in cme.memory_word_access.items()}
-        out["data_bits_unrolled"] = {str(op): [int(b) for b in v] for op, v in cme.mapping.data_bit_per_level_unrolled.items()}
+        out["data_bits_unrolled"] = {
+            str(op): [int(b) for b in v] for op, v in cme.mapping.data_bit_per_level_unrolled.items()
+        }
         out["mem_utilization_shared"] = {str(op): [float(u) for u in v] for op, v in cme.mem_utili_shared.items()}
         out["double_buffer"] = {str(op): [bool(b) for b in flags] for op, flags in cme.double_buffer_true.items()}
         ports = []
-        for level, per_port in zip(cme.mem_level_list, cme.port_activity_collect):
+        for level, per_port in zip(cme.mem_level_list, cme.port_activity_collect, strict=False):
             for port_name, activities in per_port.items():
-                ports.append({
-                    "memory": level.name,
-                    "port": port_name,
-                    "stall_slack_comb": float(cme.stall_slack_comb_collect[cme.mem_level_list.index(level)].get(port_name, 0)),
-                    "links": [
-                        {"operand": str(a.served_op_lv_dir[0]), "level": int(a.served_op_lv_dir[1]),
-                         "direction": str(a.served_op_lv_dir[2]), "real": float(a.real_cycle),
-                         "allowed": float(a.allowed_cycle), "period": float(a.period),
-                         "period_count": float(a.period_count), "stall_or_slack": float(a.stall_or_slack)}
-                        for a in activities
-                    ],
-                })
+                ports.append(
+                    {
+                        "memory": level.name,
+                        "port": port_name,
+                        "stall_slack_comb": float(
+                            cme.stall_slack_comb_collect[cme.mem_level_list.index(level)].get(port_name, 0)
+                        ),
+                        "links": [
+                            {
+                                "operand": str(a.served_op_lv_dir[0]),
+                                "level": int(a.served_op_lv_dir[1]),
+                                "direction": str(a.served_op_lv_dir[2]),
+                                "real": float(a.real_cycle),
+                                "allowed": float(a.allowed_cycle),
+                                "period": float(a.period),
+                                "period_count": float(a.period_count),
+                                "stall_or_slack": float(a.stall_or_slack),
+                            }
+                            for a in activities
+                        ],
+                    }
+                )
         out["ports"] = ports
         out["loading_cc"] = {
             str(op): {key: float(v[0]) for key, v in per.items()} for op, per in cme.data_loading_cc_per_op.items()
@@ -165,7 +184,7 @@ def zigzag_detail(cme: Any) -> dict[str, Any]:
         out["offloading_cc"] = {
             str(op): {key: float(v[0]) for key, v in per.items()} for op, per in cme.data_offloading_cc_per_op.items()
         }
-    except Exception as exc:  # noqa: BLE001 - detail is best effort; the headline numbers are read above
+    except Exception as exc:
         out["error"] = f"{type(exc).__name__}: {exc}"
     return out
 
@@ -178,7 +197,7 @@ def zigzag_printout(cme: Any) -> str:
     try:
         with contextlib.redirect_stdout(buffer):
             print_mapping(cme)
-    except Exception as exc:  # noqa: BLE001 - ZigZag's printer fails in several ways (notes: ValueError)
+    except Exception as exc:
         return f"<print_mapping failed: {type(exc).__name__}: {exc}>"
     return buffer.getvalue()
 
@@ -226,7 +245,9 @@ def to_imcmap(record: LayerRecord, layer: Layer, accel: Accelerator) -> Converte
     for adim, unrolls in record["spatial"].items():
         for dim, factor in unrolls.items():
             if dim in used and used[dim] != factor:
-                notes.append(f"{adim}: {dim} unrolled {_number(used[dim])} of the {factor} named (ZigZag shrinks an unrolling the layer does not fill)")
+                notes.append(
+                    f"{adim}: {dim} unrolled {_number(used[dim])} of the {factor} named (ZigZag shrinks an unrolling the layer does not fill)"
+                )
                 factor = used[dim]
             if factor == 1:
                 continue
@@ -249,7 +270,9 @@ def to_imcmap(record: LayerRecord, layer: Layer, accel: Accelerator) -> Converte
             raise ValueError(f"{record['layer']}: {op_name} levels {zz_chain} do not match imcmap's {our_chain}")
         if len(zz_chain) < len(our_chain):
             restricted = capped(restricted, links[operand], zz_chain[-1])
-            notes.append(f"{op_name}: ZigZag kept it in {zz_chain[-1]} (levels above dropped, inter-layer data locality)")
+            notes.append(
+                f"{op_name}: ZigZag kept it in {zz_chain[-1]} (levels above dropped, inter-layer data locality)"
+            )
         counts = [count for _, count in per_level]
         cuts[operand] = tuple(sum(counts[: i + 1]) for i in range(len(counts)))
     mapping = Mapping(spatial=spatial, loops=loops, cuts=cuts, operand_links=links)

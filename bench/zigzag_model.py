@@ -43,5 +43,13 @@ def zigzag_cost(layer: Layer, accel: Accelerator, mapping: Mapping, **switches: 
     by_operand: dict[str, float] = {}
     for k, link in enumerate(costs.links):
         by_operand[link.operand.value] = by_operand.get(link.operand.value, 0.0) + costs.energy_pj(k)
-    return Priced(costs.compute_cycles, costs.stall_cycles, costs.onloading_cycles, costs.offloading_cycles,
-                  costs.memory_energy_pj, sum(_array_energy(ctx).values()), by_operand, costs.links)
+    return Priced(
+        ideal=costs.compute_cycles,
+        stall=costs.stall_cycles,
+        onloading=costs.onloading_cycles,
+        offloading=costs.offloading_cycles,
+        memory_energy_pj=costs.memory_energy_pj,
+        array_energy_pj=sum(_array_energy(ctx).values()),
+        memory_energy_by_operand=by_operand,
+        links=costs.links,
+    )

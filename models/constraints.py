@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from math import prod
 
+from .errors import ImcmapError
 from .evaluator import refills
 from .evaluator import tile_elements as evaluator_tile
 from .hardware import Accelerator, ImcArray
@@ -134,7 +135,7 @@ def scope_matches(scope: str, layer: Layer) -> bool:
 # ----------------------------------------------------------------------------- bypass
 
 
-class BypassError(ValueError):
+class BypassError(ImcmapError, ValueError):
     """A bypass that would leave an operand without its top level, or the IMC array without cells."""
 
 
@@ -144,7 +145,9 @@ def apply_bypass(accel: Accelerator, operand_links: dict[Operand, str], bypass: 
     chain = [m.name for m in accel.chain(link)]
     op = bypass.operand.value
     if bypass.level not in chain:
-        raise BypassError(f"{bypass.level} does not hold {op} (memory operand {link}); {op}'s levels: {', '.join(chain)}")
+        raise BypassError(
+            f"{bypass.level} does not hold {op} (memory operand {link}); {op}'s levels: {', '.join(chain)}"
+        )
     if bypass.level == chain[-1]:
         raise BypassError(f"{bypass.level} is {op}'s top level, where the whole operand lives; it cannot be bypassed")
     if isinstance(accel.array, ImcArray) and bypass.operand is Operand.W and bypass.level == chain[0]:

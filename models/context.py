@@ -29,7 +29,7 @@ def imc_rows(layer: Layer, accel: Accelerator, mapping: Mapping) -> tuple[int, i
 
 def _spatial_extents(spatial: dict[str, dict[str, int]], array_dims: tuple[str, ...]) -> dict[str, int]:
     """Per loop dim, the product of its unrolling over ``array_dims``."""
-    extents = {d: 1 for d in LOOP_DIMS}
+    extents = dict.fromkeys(LOOP_DIMS, 1)
     for adim in array_dims:
         for dim, factor in spatial.get(adim, {}).items():
             extents[dim] *= factor
@@ -107,7 +107,9 @@ class Context:
     def output_partial_at(self, cut: int) -> bool:
         """Outputs held below ``cut`` are unfinished while an output-irrelevant loop remains above."""
         if cut not in self._partial:
-            self._partial[cut] = any(loop.size > 1 and not is_relevant(Operand.O, loop.dim) for loop in self.mapping.loops[cut:])
+            self._partial[cut] = any(
+                loop.size > 1 and not is_relevant(Operand.O, loop.dim) for loop in self.mapping.loops[cut:]
+            )
         return self._partial[cut]
 
 

@@ -40,6 +40,7 @@ from math import prod
 from typing import NamedTuple
 
 from .context import Context, WalkCache, imc_rows  # the last two also imported from here by polish and tests
+from .errors import ImcmapError
 from .hardware import Accelerator, CostRules, DigitalArray, ImcArray, MemoryLevel
 from .mapping import Loop, Mapping
 from .report import Accesses, CostReport, EnergyItem, Violation
@@ -52,7 +53,7 @@ IMC_COLUMN_DIMS = frozenset({"K", "OX", "OY", "G"})  # D1: one weight word per c
 IMC_ROW_DIMS = frozenset({"C", "FX", "FY"})  # D2: summed by the adder tree / bitline
 
 
-class IllegalMapping(ValueError):
+class IllegalMapping(ImcmapError, ValueError):
     """Raised by ``evaluate`` for a mapping that ``check`` rejects."""
 
     def __init__(self, violations: list[Violation]):
@@ -106,11 +107,21 @@ def _check_factorization(layer: Layer, mapping: Mapping) -> list[Violation]:
     out: list[Violation] = []
     for loop in mapping.loops:
         if loop.dim not in LOOP_DIMS or loop.size < 1:
-            out.append(Violation("factorization", loop.dim, f"temporal loop {loop.dim}={loop.size} is not a loop dimension of size >= 1"))
+            out.append(
+                Violation(
+                    "factorization",
+                    loop.dim,
+                    f"temporal loop {loop.dim}={loop.size} is not a loop dimension of size >= 1",
+                )
+            )
     for unrolls in mapping.spatial.values():
         for dim, factor in unrolls.items():
             if dim not in LOOP_DIMS or factor < 1:
-                out.append(Violation("factorization", dim, f"spatial unroll {dim}={factor} is not a loop dimension of size >= 1"))
+                out.append(
+                    Violation(
+                        "factorization", dim, f"spatial unroll {dim}={factor} is not a loop dimension of size >= 1"
+                    )
+                )
     if out:
         return out
     got_of = dict.fromkeys(LOOP_DIMS, 1)
@@ -123,7 +134,11 @@ def _check_factorization(layer: Layer, mapping: Mapping) -> list[Violation]:
         got = got_of[dim]
         if got != layer.size(dim):
             out.append(
-                Violation("factorization", dim, f"spatial x temporal factors give {got}, the layer has {dim}={layer.size(dim)}")
+                Violation(
+                    "factorization",
+                    dim,
+                    f"spatial x temporal factors give {got}, the layer has {dim}={layer.size(dim)}",
+                )
             )
     return out
 
@@ -133,7 +148,9 @@ def _check_spatial(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[V
     names = [d.name for d in accel.array_dims]
     for adim in mapping.spatial:
         if adim not in names:
-            out.append(Violation("array_size", adim, f"array dimension {adim} does not exist (have {', '.join(names)})"))
+            out.append(
+                Violation("array_size", adim, f"array dimension {adim} does not exist (have {', '.join(names)})")
+            )
     for d in accel.array_dims:
         used = mapping.array_dim_use(d.name)
         if used > d.size:
@@ -142,20 +159,32 @@ def _check_spatial(layer: Layer, accel: Accelerator, mapping: Mapping) -> list[V
     if isinstance(array, ImcArray):
         prec = layer.precision
         if prec.w_bits > array.weight_bits or prec.i_bits > array.input_bits:
-            out.append(Violation("precision", "array", f"layer operands W {prec.w_bits} b / I {prec.i_bits} b exceed the macro's "
-                                 f"{array.weight_bits} b weights / {array.input_bits} b inputs"))
+            out.append(
+                Violation(
+                    "precision",
+                    "array",
+                    f"layer operands W {prec.w_bits} b / I {prec.i_bits} b exceed the macro's "
+                    f"{array.weight_bits} b weights / {array.input_bits} b inputs",
+                )
+            )
     if isinstance(array, ImcArray) and not out:
         d1, d2 = names[0], names[1]
         for dim, factor in mapping.spatial.get(d1, {}).items():
             if factor > 1 and dim not in IMC_COLUMN_DIMS:
-                out.append(Violation("unroll_dim", d1, f"{dim} cannot be unrolled over IMC columns (allowed: K, OX, OY, G)"))
+                out.append(
+                    Violation("unroll_dim", d1, f"{dim} cannot be unrolled over IMC columns (allowed: K, OX, OY, G)")
+                )
         for dim, factor in mapping.spatial.get(d2, {}).items():
             if factor > 1 and dim not in IMC_ROW_DIMS:
                 out.append(Violation("unroll_dim", d2, f"{dim} cannot be unrolled over IMC rows (allowed: C, FX, FY)"))
         rows_total, _ = imc_rows(layer, accel, mapping)
         if rows_total > array.rows:
             out.append(
-                Violation("imc_rows", d2, f"diagonal OX/OY unrolling needs {rows_total} input rows, the macro has {array.rows}")
+                Violation(
+                    "imc_rows",
+                    d2,
+                    f"diagonal OX/OY unrolling needs {rows_total} input rows, the macro has {array.rows}",
+                )
             )
     return out
 
@@ -172,7 +201,11 @@ def _check_cuts(accel: Accelerator, mapping: Mapping) -> list[Violation]:
         cuts = mapping.cuts.get(operand)
         if cuts is None or len(cuts) != len(chain):
             out.append(
-                Violation("cuts", operand.value, f"needs {len(chain)} level cuts ({', '.join(m.name for m in chain)}), got {cuts}")
+                Violation(
+                    "cuts",
+                    operand.value,
+                    f"needs {len(chain)} level cuts ({', '.join(m.name for m in chain)}), got {cuts}",
+                )
             )
             continue
         if list(cuts) != sorted(cuts) or cuts[0] < 0 or cuts[-1] != n_loops:
@@ -190,7 +223,9 @@ def _check_capacity(ctx: Context) -> list[Violation]:
         bits = need.get(level.name, 0)
         capacity = level.capacity_bits // (2 if level.double_buffered else 1)
         if bits > capacity:
-            out.append(Violation("capacity", level.name, f"tiles need {bits} bits per instance, capacity is {capacity}"))
+            out.append(
+                Violation("capacity", level.name, f"tiles need {bits} bits per instance, capacity is {capacity}")
+            )
     return out
 
 
@@ -380,9 +415,15 @@ def _own_memory_and_latency(ctx: Context) -> MemoryAndLatency:
             if t is None:
                 continue
             accesses.append(Accesses(level.name, operand, t.reads, t.writes, t.read_bits, t.write_bits))
-            breakdown.append(EnergyItem("mem_read", level.name, operand.value, t.read_bits / level.read_bw_bits * level.read_energy_pj))
             breakdown.append(
-                EnergyItem("mem_write", level.name, operand.value, t.write_bits / level.write_bw_bits * level.write_energy_pj)
+                EnergyItem(
+                    "mem_read", level.name, operand.value, t.read_bits / level.read_bw_bits * level.read_energy_pj
+                )
+            )
+            breakdown.append(
+                EnergyItem(
+                    "mem_write", level.name, operand.value, t.write_bits / level.write_bw_bits * level.write_energy_pj
+                )
             )
             n = max(ctx.instances_used(level, operand), 1)
             if level is cells and operand is Operand.W:
@@ -413,14 +454,16 @@ def _zigzag_memory_and_latency(ctx: Context) -> MemoryAndLatency:
     moved: dict[tuple[str, Operand], _Traffic] = {}
     for link in costs.links:
         t = moved.setdefault((link.level.name, link.operand), _Traffic())
-        elements = link.elements * link.count * link.instances
+        elements = link.elements * link.transfers * link.instances
         (t.read if link.is_read else t.write)(elements, link.bits)
     accesses: list[Accesses] = []
     for level in ctx.accel.memories:
         for op in OPERANDS:
-            t = moved.get((level.name, op))
-            if t is not None:
-                accesses.append(Accesses(level.name, op, t.reads, t.writes, t.read_bits, t.write_bits))
+            traffic = moved.get((level.name, op))
+            if traffic is not None:
+                accesses.append(
+                    Accesses(level.name, op, traffic.reads, traffic.writes, traffic.read_bits, traffic.write_bits)
+                )
     items = [EnergyItem("mem_read" if is_read else "mem_write", level, op.value, energy)
              for (level, op, is_read), energy in _zigzag_memory_energy(ctx, costs)]
     return MemoryAndLatency(items, accesses, costs.compute_cycles, costs.stall_cycles, _load_cycles(costs))
@@ -530,7 +573,7 @@ def _fill_and_drain_cycles(ctx: Context, cells: MemoryLevel | None) -> float:
     cycles = 0.0
     for operand in OPERANDS:
         chain = ctx.chain(operand)
-        for level, cut in zip(chain[:-1], ctx.mapping.cuts[operand][:-1]):
+        for level, cut in zip(chain[:-1], ctx.mapping.cuts[operand][:-1], strict=False):
             if level is cells:
                 continue  # weight loading is counted in full as a stall
             # what drains at the end is finished: outputs leave at their final width

@@ -84,23 +84,17 @@ class MappingSpec:
         chain = [by_selector.get(layer.name), by_selector.get(layer.op), by_selector.get("default")]
         picked = [r for r in chain if r is not None]
 
-        def first(attr: str):  # noqa: ANN202 - small local helper
-            for rule in picked:
-                value = getattr(rule, attr)
-                if value is not None:
-                    return value
-            return None
-
         from .mapping import DEFAULT_OPERAND_LINKS
 
-        links = first("operand_links") or dict(DEFAULT_OPERAND_LINKS)
-        diagonal = first("allow_diagonal")
+        links = next((r.operand_links for r in picked if r.operand_links is not None), None)
+        links = links or dict(DEFAULT_OPERAND_LINKS)
+        diagonal = next((r.allow_diagonal for r in picked if r.allow_diagonal is not None), None)
         constraints: tuple[UserConstraint, ...] = ()
         for rule in reversed(picked):
             constraints += rule.constraints
         return ResolvedRule(
-            fixed_spatial=first("fixed_spatial"),
-            allowed_spatial=first("allowed_spatial"),
+            fixed_spatial=next((r.fixed_spatial for r in picked if r.fixed_spatial is not None), None),
+            allowed_spatial=next((r.allowed_spatial for r in picked if r.allowed_spatial is not None), None),
             allow_diagonal=self.diagonal_default if diagonal is None else bool(diagonal),
             operand_links=links,
             constraints=constraints,

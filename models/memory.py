@@ -218,7 +218,9 @@ class SramTimeFit:
     wire_ns_per_mm: float
 
     def at_reference_node(self, capacity_bits: float, area_mm2: float) -> float:
-        return self.fixed_ns + self.per_doubling_ns * math.log2(capacity_bits) + self.wire_ns_per_mm * math.sqrt(area_mm2)
+        return (
+            self.fixed_ns + self.per_doubling_ns * math.log2(capacity_bits) + self.wire_ns_per_mm * math.sqrt(area_mm2)
+        )
 
 
 SRAM_READ_FIT = SramEnergyFit(
@@ -380,7 +382,9 @@ def memory_cost(
     n_ports = _positive_int("ports", ports)
     for name, width in (("read_bw_bits", read_bw), ("write_bw_bits", write_bw)):
         if width > capacity:
-            raise ValueError(f"{name} ({width}) exceeds capacity_bits ({capacity}): a port cannot be wider than the memory")
+            raise ValueError(
+                f"{name} ({width}) exceeds capacity_bits ({capacity}): a port cannot be wider than the memory"
+            )
     memory_kind = _memory_kind(kind)
     if memory_kind is MemoryKind.SRAM:
         return _sram_cost(capacity, read_bw, write_bw, node, n_ports)
@@ -434,7 +438,9 @@ def _rf_cost(capacity: int, read_bw: int, write_bw: int, node: int, ports: int) 
     read_fj = read_bw * (RF_OUTPUT_ACTIVITY + mux_toggles) * gate_fj
     write_fj = (write_bw * RF_DFF_WRITE_LOADS + write_depth * RF_DECODE_ACTIVITY) * gate_fj
 
-    gates = capacity * RF_DFF_GE + read_trees * read_bw * (read_depth - 1) * RF_MUX2_GE + write_depth * RF_WORD_ENABLE_GE
+    gates = (
+        capacity * RF_DFF_GE + read_trees * read_bw * (read_depth - 1) * RF_MUX2_GE + write_depth * RF_WORD_ENABLE_GE
+    )
     energy_scale = ratio**ENERGY_NODE_EXPONENT
     return MemoryCost(
         read_energy_pj=read_fj * 1e-3 * energy_scale,

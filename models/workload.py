@@ -25,7 +25,7 @@ class Operand(str, Enum):
     """A layer operand (not a memory operand: those are I1, I2, O in the hardware)."""
 
     W = "W"
-    I = "I"  # noqa: E741 - the conventional name of the input operand
+    I = "I"
     O = "O"
 
 

@@ -35,6 +35,7 @@ For an operand X with chain l_0..l_n and cuts c_0..c_n (ncyc = Bi/Bc cycles per 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -77,7 +78,7 @@ class Link(NamedTuple):
     elements: int  # per period and memory instance
     bits: int  # per element
     period: int  # iterations between transfers
-    count: int  # transfers
+    transfers: int  # count of transfers (not "count": a named tuple has a count method)
     instances: int
     real: int  # cycles per transfer on the port
     allowed: int  # cycles per transfer without stalling
@@ -86,11 +87,11 @@ class Link(NamedTuple):
 
     @property
     def stall_or_slack(self) -> int:
-        return (self.real - self.allowed) * (self.count - 1)
+        return (self.real - self.allowed) * (self.transfers - 1)
 
     @property
     def window(self) -> int:
-        return self.allowed * (self.count - 1)
+        return self.allowed * (self.transfers - 1)
 
     @property
     def is_read(self) -> bool:
@@ -257,7 +258,7 @@ def _links(nest: _Nest, double: dict[tuple[Operand, int], bool] | None, ncyc: in
                 window = period if db else int(period / tir)
                 out.append(Link(
                     operand=op, level_index=i, level=level, port=port, direction=direction,
-                    elements=elements, bits=bits, period=period, count=total // period,
+                    elements=elements, bits=bits, period=period, transfers=total // period,
                     instances=instances,
                     real=math.ceil(elements * bits / port.bandwidth_bits) if timed else 0,
                     allowed=math.ceil(window * ncyc) if timed else 0,
@@ -271,19 +272,19 @@ def _window_union(group: list[Link]) -> int:
     """ZigZag's __calc_mem_updating_window_union: each link busy in the first ``allowed`` cycles of each period."""
     for link in group:
         if link.cycle_period == link.allowed:
-            return link.cycle_period * link.count
+            return link.cycle_period * link.transfers
     longest = max(group, key=lambda link: link.cycle_period)
     cycle = np.arange(longest.cycle_period)
     covered = np.zeros(longest.cycle_period, dtype=bool)
     for link in group:
         covered |= (cycle % link.cycle_period) < link.allowed
-    return int(covered.sum()) * longest.count
+    return int(covered.sum()) * longest.transfers
 
 
 def _port_stalls(links: list[Link], switches: RuleSwitches) -> dict[str, float]:
     by_port: dict[str, list[Link]] = {}
     for link in links:
-        if link.count > 0:
+        if link.transfers > 0:
             by_port.setdefault(f"{link.level.name}/{link.port.name}", []).append(link)
     out: dict[str, float] = {}
     for key, group in by_port.items():
@@ -298,7 +299,7 @@ def _port_stalls(links: list[Link], switches: RuleSwitches) -> dict[str, float]:
     return out
 
 
-def _reduce_largest_first(cycles: list[float], floors: list[float], spare: float) -> list[float]:
+def _reduce_largest_first(cycles: list[float], floors: Sequence[float], spare: float) -> list[float]:
     """Spend ``spare`` cycles shortening the longest loads first, none below its floor."""
     out = list(cycles)
     for k in sorted(range(len(out)), key=lambda k: out[k], reverse=True):
@@ -316,12 +317,12 @@ def _loading(nest: _Nest, links: list[Link], computation: float, ncyc: int) -> t
     cycles: dict[tuple[Operand, int, str], tuple[float, bool]] = {}
     by_port: dict[str, tuple[Port, list[Link]]] = {}
     for link in links:
-        if (link.operand is Operand.O and link.direction in ("tl", "fh")) or link.count == 0:
+        if (link.operand is Operand.O and link.direction in ("tl", "fh")) or link.transfers == 0:
             continue
         by_port.setdefault(f"{link.level.name}/{link.port.name}", (link.port, []))[1].append(link)
     for port, group in by_port.values():
-        many = [link for link in group if link.count > 1]
-        once = [link for link in group if link.count == 1]
+        many = [link for link in group if link.transfers > 1]
+        once = [link for link in group if link.transfers == 1]
         for link in many:
             cycles[(link.operand, link.level_index, link.direction)] = (link.real, port.shared_by_two_inputs)
         if once:
@@ -346,9 +347,9 @@ def _loading(nest: _Nest, links: list[Link], computation: float, ncyc: int) -> t
                 individual[op] += longest
             else:
                 half[op] = longest  # ZigZag assigns here where it adds elsewhere; kept for fidelity
-    w, i = Operand.W, Operand.I
-    weights_first = shared[w] + max(shared[i] + half[i] + individual[i], half[w] + individual[w])
-    inputs_first = shared[i] + max(shared[w] + half[w] + individual[w], half[i] + individual[i])
+    w, inp = Operand.W, Operand.I
+    weights_first = shared[w] + max(shared[inp] + half[inp] + individual[inp], half[w] + individual[w])
+    inputs_first = shared[inp] + max(shared[w] + half[w] + individual[w], half[inp] + individual[inp])
     offloading = 0.0
     for lv in range(len(nest.chains[Operand.O]) - 1):
         offloading += max(cycles.get((Operand.O, lv, "th"), (0.0, False))[0],
@@ -366,13 +367,13 @@ def _accesses(link: Link, nest: _Nest, switches: RuleSwitches) -> float:
 
     prec = nest.ctx.layer.precision
     if switches.zigzag_psums or link.operand is not Operand.O:
-        return per_transfer(link.bits) * link.count * link.instances
-    count = link.count
+        return per_transfer(link.bits) * link.transfers * link.instances
+    count = link.transfers
     if link.level_index == 0 and link.direction in ("fl", "tl"):
         # imcmap's rule: the array accumulates over the innermost output-irrelevant loops
         total = nest.period(len(nest.loops))
         count = total // nest.period(_first_relevant(Operand.O, nest.loops, 0))
-    if link.bits != prec.psum_bits and count == link.count:
+    if link.bits != prec.psum_bits and count == link.transfers:
         return per_transfer(link.bits) * count * link.instances
     psums = count - link.distinct  # imcmap: each output's last write at its final width, no read-back before its first
     if link.direction in ("fl", "th"):
@@ -399,4 +400,12 @@ def zigzag_costs(ctx: Context, switches: RuleSwitches = RuleSwitches(), *, energ
         if switches.loading and (loading_above is None or compute + stall <= loading_above):
             onloading, offloading = _loading(nest, links, compute + stall, ncyc)
     accesses = tuple(_accesses(link, nest, switches) for link in links) if energy else ()
-    return ZigZagCosts(compute, stall, onloading, offloading, tuple(links), accesses, port_stall)
+    return ZigZagCosts(
+        compute_cycles=compute,
+        stall_cycles=stall,
+        onloading_cycles=onloading,
+        offloading_cycles=offloading,
+        links=tuple(links),
+        accesses=accesses,
+        port_stall=port_stall,
+    )

@@ -22,7 +22,9 @@ class _PandasOnDemand(types.ModuleType):
     def __init__(self) -> None:
         super().__init__("pandas")
         self.importing = True
-        self.placeholders = {name: type(name, (), {"__module__": "pandas (not loaded)"}) for name in _NAMES_READ_AT_IMPORT}
+        self.placeholders = {
+            name: type(name, (), {"__module__": "pandas (not loaded)"}) for name in _NAMES_READ_AT_IMPORT
+        }
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("__"):

@@ -3,6 +3,7 @@ mapping changed (spatial unrolling, loops per operand and level). Plain data; no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from imcmap.models.constraints import is_diagonal
@@ -52,11 +53,11 @@ def spatial_summary(mapping: Mapping, accel: Accelerator) -> str:
     return (" | ".join(parts) or "-") + (" (diagonal)" if is_diagonal(accel, mapping) else "")
 
 
-def loops_text(loops) -> str:
+def loops_text(loops: Iterable[Loop]) -> str:
     return " ".join(f"{loop.dim}{loop.size}" for loop in loops) or "-"
 
 
-def merged(loops) -> list[Loop]:
+def merged(loops: Iterable[Loop]) -> list[Loop]:
     """Adjacent loops of one dim as one loop (the evaluator cannot tell them apart within a level)."""
     out: list[Loop] = []
     for loop in loops:
@@ -77,7 +78,9 @@ def _per_level(mapping: Mapping, accel: Accelerator) -> dict[str, str]:
     return out
 
 
-def mapping_changes(before: Mapping, before_accel: Accelerator, after: Mapping, after_accel: Accelerator) -> tuple[str, ...]:
+def mapping_changes(
+    before: Mapping, before_accel: Accelerator, after: Mapping, after_accel: Accelerator
+) -> tuple[str, ...]:
     """What differs, in reading order: the spatial unrolling, then each operand's loops per level
     (innermost first, adjacent loops of one dim merged) where they differ, or a level that one side
     has and the other not. Empty when the two mappings cost the same by construction."""
@@ -110,7 +113,9 @@ def _layer_change(base: LayerResult, other: LayerResult) -> LayerChange:
 def compare_networks(name: str, baseline: NetworkResult, variant: NetworkResult) -> Comparison:
     """``variant`` against ``baseline``, layer by layer (the same workload, in the same order)."""
     by_name = {r.solution.layer.name: r for r in variant.layers}
-    layers = tuple(_layer_change(r, by_name[r.solution.layer.name]) for r in baseline.layers if r.solution.layer.name in by_name)
+    layers = tuple(
+        _layer_change(r, by_name[r.solution.layer.name]) for r in baseline.layers if r.solution.layer.name in by_name
+    )
     complete = baseline.complete and variant.complete
     return Comparison(
         name,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from imcmap.models.workload import OPERANDS, Operand, is_relevant
+from collections.abc import Iterable
+from functools import partial
+
 from ortools.sat.python import cp_model
+
+from imcmap.models.workload import OPERANDS, Operand, is_relevant
 
 from .problem import MappingProblem
 from .terms import exact_value, halo_log_table
-from .variables import PE, Exps, MappingVars, add_exps
+from .variables import PE, Exp, Exps, MappingVars, add_exps
+
+Halo = tuple[cp_model.IntVar, cp_model.IntVar, int]  # (extent, its floored scaled log, the log's maximum)
 
 
 def add_factorization(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
@@ -17,31 +23,35 @@ def add_factorization(model: cp_model.CpModel, v: MappingVars, problem: MappingP
         for p, e in sorted(primes.items()):
             temporal = sum(v.temporal(s, dim, p) for s in range(v.n_segments))
             spatial = sum(v.spatial(a, dim, p) for a in v.array_dims())
-            model.Add(temporal + spatial == e)
+            model.add(temporal + spatial == e)
 
 
 def add_spatial_choice(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
     """Exactly one enumerated unrolling per spatial group (array sizes, IMC row/column rules and the
     diagonal row count were checked when the candidates were enumerated: ``array_size``, ``imc_rows``)."""
     for choices in v.choice:
-        model.AddExactlyOne(choices)
+        model.add_exactly_one(choices)
 
 
-def add_cut_order(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, canonical_cuts: bool = False) -> None:
+def add_cut_order(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, canonical_cuts: bool = False
+) -> None:
     """below[op, i, s] is monotone: a cut covers a prefix of segments (segment 0 always, the top
     segment never), and a higher level of the same operand covers at least as much. Mirrors ``cuts``.
     ``canonical_cuts``: add the cut rule of ``_break_segment_symmetry`` (when: ``solve.use_canonical_cuts``)."""
     S = v.n_segments
     for op in OPERANDS:
         for i in range(v.chains[op] - 1):
-            model.Add(v.below[(op, i, 0)] == 1)
-            model.Add(v.below[(op, i, S - 1)] == 0)
+            model.add(v.below[(op, i, 0)] == 1)
+            model.add(v.below[(op, i, S - 1)] == 0)
             for s in range(S - 1):
-                model.AddImplication(v.below[(op, i, s + 1)], v.below[(op, i, s)])
+                model.add_implication(v.below[(op, i, s + 1)], v.below[(op, i, s)])
             if i + 1 < v.chains[op] - 1:
                 for s in range(S):
-                    model.AddImplication(v.below[(op, i, s)], v.below[(op, i + 1, s)])
-    _break_segment_symmetry(model, v, problem, cuts_past_pure=canonical_cuts and _one_operand_per_irrelevant_dim(problem))
+                    model.add_implication(v.below[(op, i, s)], v.below[(op, i + 1, s)])
+    _break_segment_symmetry(
+        model, v, problem, cuts_past_pure=canonical_cuts and _one_operand_per_irrelevant_dim(problem)
+    )
 
 
 def _one_operand_per_irrelevant_dim(problem: MappingProblem) -> bool:
@@ -50,7 +60,9 @@ def _one_operand_per_irrelevant_dim(problem: MappingProblem) -> bool:
     return all(sum(not is_relevant(op, d) for op in OPERANDS) <= 1 for d in problem.dim_primes)
 
 
-def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, cuts_past_pure: bool) -> None:
+def _break_segment_symmetry(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, cuts_past_pure: bool
+) -> None:
     """Canonical segments (no optimum is lost): between the bottom and the top segment, a segment is
     non-empty exactly when some cut sits on its top boundary (two segments with no cut between them
     merge at no cost, and cuts at one position share one boundary), used boundaries come first, and
@@ -73,28 +85,28 @@ def _break_segment_symmetry(model: cp_model.CpModel, v: MappingVars, problem: Ma
     at: dict[tuple[Operand, int, int], cp_model.IntVar] = {}
     for s in range(S - 1):
         for op, i in cuts:
-            here = model.NewBoolVar(f"at[{op.value}{i}/s{s}]")
-            model.AddBoolAnd([v.below[(op, i, s)], v.below[(op, i, s + 1)].Not()]).OnlyEnforceIf(here)
-            model.AddBoolOr([v.below[(op, i, s)].Not(), v.below[(op, i, s + 1)]]).OnlyEnforceIf(here.Not())
+            here = model.new_bool_var(f"at[{op.value}{i}/s{s}]")
+            model.add_bool_and([v.below[(op, i, s)], v.below[(op, i, s + 1)].negated()]).only_enforce_if(here)
+            model.add_bool_or([v.below[(op, i, s)].negated(), v.below[(op, i, s + 1)]]).only_enforce_if(here.negated())
             at[(op, i, s)] = here
-        u = model.NewBoolVar(f"used[s{s}]")
-        model.AddMaxEquality(u, [at[(op, i, s)] for op, i in cuts])
+        u = model.new_bool_var(f"used[s{s}]")
+        model.add_max_equality(u, [at[(op, i, s)] for op, i in cuts])
         used.append(u)
     empty: list[cp_model.IntVar] = []
     for s in range(S):
         size = sum(v.temporal(s, d, p) for d in v.all_dims() for p in problem.dim_primes[d])
-        empty.append(model.NewBoolVar(f"empty[s{s}]"))
-        model.Add(size == 0).OnlyEnforceIf(empty[s])
-        model.Add(size >= 1).OnlyEnforceIf(empty[s].Not())
-        model.AddImplication(empty[s], v.stationary[(s, Operand.W)])
+        empty.append(model.new_bool_var(f"empty[s{s}]"))
+        model.add(size == 0).only_enforce_if(empty[s])
+        model.add(size >= 1).only_enforce_if(empty[s].negated())
+        model.add_implication(empty[s], v.stationary[(s, Operand.W)])
         if 1 <= s <= S - 2:
-            model.Add(used[s] == empty[s].Not())
+            model.add(used[s] == empty[s].negated())
     for s in range(1, S - 2):
-        model.AddImplication(used[s + 1], used[s])
+        model.add_implication(used[s + 1], used[s])
     if cuts_past_pure:
         for op, i in cuts:
             for s in range(S - 2):
-                model.AddBoolOr([at[(op, i, s)].Not(), empty[s + 1], v.pure[(op, s + 1)].Not()])
+                model.add_bool_or([at[(op, i, s)].negated(), empty[s + 1], v.pure[(op, s + 1)].negated()])
 
 
 def add_stationarity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
@@ -104,13 +116,13 @@ def add_stationarity(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
     counts when pure or stationary for X). Mirrors the evaluator's ``refills``."""
     S = v.n_segments
     for s in range(S):
-        model.AddExactlyOne([v.stationary[(s, op)] for op in OPERANDS])
+        model.add_exactly_one([v.stationary[(s, op)] for op in OPERANDS])
     for op in OPERANDS:
         for s in range(S):
             relevant = sum(v.temporal(s, d, p) for d in v.relevant(op) for p in problem.dim_primes[d])
             pure = v.pure[(op, s)]
-            model.Add(relevant == 0).OnlyEnforceIf(pure)
-            model.Add(relevant >= 1).OnlyEnforceIf(pure.Not())
+            model.add(relevant == 0).only_enforce_if(pure)
+            model.add(relevant >= 1).only_enforce_if(pure.negated())
     for op in OPERANDS:
         for level in [PE, *range(v.chains[op] - 1)]:
             v.runs[(op, level)] = _run_exps(model, v, problem, op, level)
@@ -127,40 +139,40 @@ def _run_exps(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, 
         elif s == 0:
             first = 0  # segment 0 is below every level cut
         else:
-            first = model.NewBoolVar(f"first[{name}/s{s}]")
-            above, below_prev = v.below[(op, level, s)].Not(), v.below[(op, level, s - 1)]
-            model.AddBoolAnd([above, below_prev]).OnlyEnforceIf(first)
-            model.AddBoolOr([above.Not(), below_prev.Not()]).OnlyEnforceIf(first.Not())
-        reach = model.NewBoolVar(f"reach[{name}/s{s}]")
+            first = model.new_bool_var(f"first[{name}/s{s}]")
+            above, below_prev = v.below[(op, level, s)].negated(), v.below[(op, level, s - 1)]
+            model.add_bool_and([above, below_prev]).only_enforce_if(first)
+            model.add_bool_or([above.negated(), below_prev.negated()]).only_enforce_if(first.negated())
+        reach = model.new_bool_var(f"reach[{name}/s{s}]")
         carried = None
         if reach_prev is not None:
-            carried = model.NewBoolVar(f"carry[{name}/s{s}]")
-            model.AddMultiplicationEquality(carried, [reach_prev, v.pure[(op, s - 1)]])
+            carried = model.new_bool_var(f"carry[{name}/s{s}]")
+            model.add_multiplication_equality(carried, [reach_prev, v.pure[(op, s - 1)]])
         options = [x for x in (first, carried) if not isinstance(x, int) and x is not None]
         if isinstance(first, int) and first == 1:
-            model.Add(reach == 1)
+            model.add(reach == 1)
         elif options:
-            model.AddMaxEquality(reach, options)
+            model.add_max_equality(reach, options)
         else:
-            model.Add(reach == 0)
-        stat_or_pure = model.NewBoolVar(f"sop[{name}/s{s}]")
-        model.AddMaxEquality(stat_or_pure, [v.stationary[(s, op)], v.pure[(op, s)]])
-        contrib = model.NewBoolVar(f"contrib[{name}/s{s}]")
-        model.AddMultiplicationEquality(contrib, [reach, stat_or_pure])
+            model.add(reach == 0)
+        stat_or_pure = model.new_bool_var(f"sop[{name}/s{s}]")
+        model.add_max_equality(stat_or_pure, [v.stationary[(s, op)], v.pure[(op, s)]])
+        contrib = model.new_bool_var(f"contrib[{name}/s{s}]")
+        model.add_multiplication_equality(contrib, [reach, stat_or_pure])
         for d in v.irrelevant(op):
             for p, e in problem.dim_primes[d].items():
-                y = model.NewIntVar(0, e, f"run[{name}/s{s}/{d}^{p}]")
-                model.Add(y == v.temporal(s, d, p)).OnlyEnforceIf(contrib)
-                model.Add(y == 0).OnlyEnforceIf(contrib.Not())
+                y = model.new_int_var(0, e, f"run[{name}/s{s}/{d}^{p}]")
+                model.add(y == v.temporal(s, d, p)).only_enforce_if(contrib)
+                model.add(y == 0).only_enforce_if(contrib.negated())
                 # implied (a run only takes factors above the cut); unlike the enforced rows, in the LP
-                above = v.temporal(s, d, p) if level == PE else v.temporal(s, d, p) - v.masked(op, level, s, d, p)
-                model.Add(y <= above)
+                above_cut = v.temporal(s, d, p) if level == PE else v.temporal(s, d, p) - v.masked(op, level, s, d, p)
+                model.add(y <= above_cut)
                 parts.append({p: y})
         reach_prev = reach
     return add_exps(*parts)
 
 
-def dims_bounds(problem: MappingProblem, dims) -> dict[int, int]:
+def dims_bounds(problem: MappingProblem, dims: Iterable[str]) -> dict[int, int]:
     out: dict[int, int] = {}
     for d in dims:
         for p, e in problem.dim_primes.get(d, {}).items():
@@ -171,11 +183,13 @@ def dims_bounds(problem: MappingProblem, dims) -> dict[int, int]:
 HALO_PAIRS = (("OY", "FY", 0), ("OX", "FX", 1))
 
 
-def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, level: int, served, name: str):
+def input_halo(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, level: int, served: Iterable[str], name: str
+) -> list[Halo]:
     """Exact counts and logs of the input rows/cols a tile touches (distinct stride*o + dilation*f)."""
-    out = []
+    out: list[Halo] = []
     layer = problem.layer
-    for o_dim, f_dim, axis in HALO_PAIRS:
+    for o_dim, f_dim, _axis in HALO_PAIRS:
         if o_dim not in problem.dim_primes and f_dim not in problem.dim_primes:
             continue
         o_exps = v.tile_exps(Operand.I, level, served, [o_dim])
@@ -183,7 +197,7 @@ def input_halo(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem,
         out.append(
             halo_log_table(
                 model, o_exps, dims_bounds(problem, [o_dim]), f_exps, dims_bounds(problem, [f_dim]),
-                lambda o, f, ax=o_dim[1]: layer.input_extent(ax, o, f), f"{name}.{o_dim}",
+                partial(layer.input_extent, o_dim[1]), f"{name}.{o_dim}",
             )
         )
     return out
@@ -197,14 +211,16 @@ def nonhalo_relevant(v: MappingVars, op: Operand) -> list[str]:
 
 def output_partial(model: cp_model.CpModel, v: MappingVars, level: int, name: str) -> cp_model.IntVar:
     """True while an output-irrelevant temporal factor sits above the outputs' ``level`` cut."""
-    partial = model.NewBoolVar(f"{name}.partial")
+    partial = model.new_bool_var(f"{name}.partial")
     above = sum(v.temporal_above(Operand.O, level, v.irrelevant(Operand.O)).values())
-    model.Add(above >= 1).OnlyEnforceIf(partial)
-    model.Add(above == 0).OnlyEnforceIf(partial.Not())
+    model.add(above >= 1).only_enforce_if(partial)
+    model.add(above == 0).only_enforce_if(partial.negated())
     return partial
 
 
-def exact_tile(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str):
+def exact_tile(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str
+) -> cp_model.IntVar:
     """An integer variable equal to op's tile at its i-th level, in elements per instance (halo included),
     as ``models.context.Context.tile`` sizes it."""
     served = problem.tile_served(op, problem.level(op, i))
@@ -215,15 +231,15 @@ def exact_tile(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem,
     halos = input_halo(model, v, problem, i, served, name)
     if not halos:
         return mono
-    tile = model.NewIntVar(0, problem.layer.operand_size(op), f"{name}.tile")
-    model.AddMultiplicationEquality(tile, [mono] + [h[0] for h in halos])
+    tile = model.new_int_var(0, problem.layer.operand_size(op), f"{name}.tile")
+    model.add_multiplication_equality(tile, [mono] + [h[0] for h in halos])
     return tile
 
 
 def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
     """For every memory level: sum over the operands it holds of tile(X, its cut, level) * bits <=
     capacity (halved when double-buffered); outputs take psum_bits while an output-irrelevant loop is
-    above the cut of the level below. Mirrors the evaluator's ``capacity`` check and ``tile_bits``.""" 
+    above the cut of the level below. Mirrors the evaluator's ``capacity`` check and ``tile_bits``."""
     layer = problem.layer
     prec = layer.precision
     for li, level in enumerate(problem.accel.memories):
@@ -232,17 +248,17 @@ def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProble
         worst = sum(layer.operand_size(op) * max(prec.bits(op, True), prec.bits(op, False)) for op, _ in holders)
         if worst <= capacity:
             continue
-        bits_terms = []
+        bits_terms: list[Exp] = []
         for op, i in holders:
             name = f"cap[{level.name}/{op.value}]"
             tile = exact_tile(model, v, problem, op, i, name)
             if op is Operand.O:
                 # partial sums live here while an output-irrelevant loop runs above the level below
                 partial = output_partial(model, v, i - 1 if i > 0 else PE, name)
-                bits = model.NewIntVar(0, layer.operand_size(op) * max(prec.psum_bits, prec.o_bits), f"{name}.bits")
-                model.Add(bits == tile * prec.psum_bits).OnlyEnforceIf(partial)
-                model.Add(bits == tile * prec.o_bits).OnlyEnforceIf(partial.Not())
+                bits = model.new_int_var(0, layer.operand_size(op) * max(prec.psum_bits, prec.o_bits), f"{name}.bits")
+                model.add(bits == tile * prec.psum_bits).only_enforce_if(partial)
+                model.add(bits == tile * prec.o_bits).only_enforce_if(partial.negated())
                 bits_terms.append(bits)
             else:
                 bits_terms.append(tile * prec.bits(op))
-        model.Add(sum(bits_terms) <= capacity)
+        model.add(sum(bits_terms) <= capacity)

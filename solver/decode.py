@@ -8,11 +8,12 @@ from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.workload import LOOP_DIMS, OPERANDS, Operand, is_relevant
 
 from .problem import MappingProblem
+from .variables import MappingVars
 
 Value = Callable[[object], int]
 
 
-def decode(problem: MappingProblem, value: Value, v) -> Mapping:  # noqa: ANN001 - v is MappingVars
+def decode(problem: MappingProblem, value: Value, v: MappingVars) -> Mapping:
     """Segment by segment, the stationary operand's irrelevant loops go innermost, the rest follow
     in LOOP_DIMS order; each level cut sits at the top of the highest segment below it."""
     loops: list[Loop] = []
@@ -43,5 +44,5 @@ def decode(problem: MappingProblem, value: Value, v) -> Mapping:  # noqa: ANN001
         for i in range(v.chains[op] - 1):
             top_segment = max(s for s in range(v.n_segments) if value(v.below[(op, i, s)]))
             ends.append(segment_end[top_segment])
-        cuts[op] = tuple(ends) + (len(loops),)
+        cuts[op] = (*ends, len(loops))
     return Mapping(spatial=spatial, loops=tuple(loops), cuts=cuts, operand_links=dict(problem.rule.operand_links))

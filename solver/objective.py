@@ -12,13 +12,15 @@ never exceeds the evaluator's cost of the decoded mapping: CP-SAT's bound is a v
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from math import ceil, exp, floor, log, prod
+
+from ortools.sat.python import cp_model
 
 from imcmap.models.hardware import DigitalArray, ImcArray, MemoryLevel
 from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 from imcmap.models.zigzag_rules import FROM_HIGHER, FROM_LOWER, TO_HIGHER, TO_LOWER
-from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, input_halo, nonhalo_relevant
 from .policy import SolvePolicy
@@ -30,7 +32,7 @@ from .terms import (
     floor_log,
     lower_bound,
 )
-from .variables import PE, Exps, MappingVars, add_exps, sub_exps
+from .variables import PE, Exp, Exps, MappingVars, add_exps, sub_exps
 
 
 @dataclass
@@ -65,7 +67,9 @@ class Flow:
     readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
 
 
-def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, level: MemoryLevel) -> tuple[Exps, list]:
+def _instances(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, level: MemoryLevel
+) -> tuple[Exps, list]:
     """Instances of ``level`` in use for ``op``: the unrolling over the dims it does not serve, or for
     IMC row registers rows_total (per spatial candidate, as a floored log) times the macro unrolling."""
     if not problem.row_registers(op, level):
@@ -73,55 +77,122 @@ def _instances(model, v: MappingVars, problem: MappingProblem, op: Operand, leve
     d2 = problem.accel.array_dims[1].name
     others = [a for a in v.array_dims() if a not in level.served_dims and a != d2]
     logs = [floor_log(candidate_rows(problem.layer, problem.accel, cand)[0]) for cand in problem.groups[0].candidates]
-    var = model.NewIntVar(0, max(logs), f"rows_log[{level.name}]")
-    model.Add(var == sum(lg * b for lg, b in zip(logs, v.choice[0]) if lg))
+    var = model.new_int_var(0, max(logs), f"rows_log[{level.name}]")
+    model.add(var == sum(lg * b for lg, b in zip(logs, v.choice[0], strict=True) if lg))
     return v.spatial_exps(others, v.all_dims()), [(var, max(logs))]
 
 
-def _correction(model, v: MappingVars, problem: MappingProblem, level: MemoryLevel, direction: str, bits: int, name: str,
-                link: str):
+def _correction(
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    level: MemoryLevel,
+    direction: str,
+    bits: int,
+    name: str,
+    link: str,
+) -> Correction:
     """|O| * (output-irrelevant unrolling over the dims ``level`` does not serve), and per instance
     |O| / (output-relevant unrolling over those dims)."""
     size_o = problem.layer.operand_size(Operand.O)
     unserved = [a for a in v.array_dims() if a not in level.served_dims]
     irr, rel = v.irrelevant(Operand.O), v.relevant(Operand.O)
-    total = exact_value(model, [(v.spatial_exps(unserved, irr), dims_bounds(problem, irr))], lambda x: size_o * x, f"{name}.tot")
-    per = exact_value(model, [(v.spatial_exps(unserved, rel), dims_bounds(problem, rel))], lambda x: size_o // x, f"{name}.per")
+    total = exact_value(
+        model, [(v.spatial_exps(unserved, irr), dims_bounds(problem, irr))], lambda x: size_o * x, f"{name}.tot"
+    )
+    per = exact_value(
+        model, [(v.spatial_exps(unserved, rel), dims_bounds(problem, rel))], lambda x: size_o // x, f"{name}.per"
+    )
     irr_max = 1
     for p, e in dims_bounds(problem, irr).items():
         irr_max *= p**e
-    return Correction(level, direction, bits, total, per, size_o * irr_max, size_o, link)
+    return Correction(
+        level=level,
+        direction=direction,
+        bits=bits,
+        total=total,
+        per_instance=per,
+        total_max=size_o * irr_max,
+        per_instance_max=size_o,
+        link=link,
+    )
 
 
-def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> tuple[list[Flow], list[Correction]]:
+def _elements(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, rel: list[str], cut: int,
+              level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list, list, Exps]:
+    """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``; the fourth item
+    holds instance factors that are not products of loop factors (IMC row registers); the last is
+    refills x instances (the transfers)."""
+    served = problem.tile_served(op, level)
+    inst, inst_logs = _instances(model, v, problem, op, level)
+    exps = add_exps(refill, v.tile_exps(op, cut, served, rel), inst)
+    halo = input_halo(model, v, problem, cut, served, f"h[{op.value}{cut}/{level.name}]") if op is Operand.I else []
+    return exps, inst, [(h[1], h[2]) for h in halo], inst_logs, add_exps(refill, inst)
+
+
+def build_flows(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
+) -> tuple[list[Flow], list[Correction]]:
     flows: list[Flow] = []
     corrections: list[Correction] = []
     prec = problem.layer.precision
     for op in OPERANDS:
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
-        rel = nonhalo_relevant(v, op)
-
-        def elements(cut: int, level: MemoryLevel, refill: Exps) -> tuple[Exps, Exps, list, list, Exps]:
-            """refills x tile (at op's ``cut``, as ``level`` holds it) x instances of ``level``; the
-            fourth item holds instance factors that are not products of loop factors (IMC row
-            registers); the last is refills x instances (the transfers)."""
-            served = problem.tile_served(op, level)
-            inst, inst_logs = _instances(model, v, problem, op, level)
-            exps = add_exps(refill, v.tile_exps(op, cut, served, rel), inst)
-            halo = input_halo(model, v, problem, cut, served, f"h[{op.value}{cut}/{level.name}]") if op is Operand.I else []
-            return exps, inst, [(h[1], h[2]) for h in halo], inst_logs, add_exps(refill, inst)
-
+        elements = partial(_elements, model, v, problem, op, nonhalo_relevant(v, op))
         bottom = levels[0]
         exps, inst, halo, logs, moves = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
             cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]",
                              FROM_LOWER)
             cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER)
-            flows.append(Flow(bottom, op, "write", prec.psum_bits, exps, inst, halo, cw, logs, moves, FROM_LOWER))
-            flows.append(Flow(bottom, op, "read", prec.psum_bits, exps, inst, halo, cr, logs, moves, TO_LOWER, True))
+            flows.append(
+                Flow(
+                    level=bottom,
+                    operand=op,
+                    direction="write",
+                    bits=prec.psum_bits,
+                    exps=exps,
+                    inst_exps=inst,
+                    halo=halo,
+                    correction=cw,
+                    inst_logs=logs,
+                    transfers=moves,
+                    link=FROM_LOWER,
+                )
+            )
+            flows.append(
+                Flow(
+                    level=bottom,
+                    operand=op,
+                    direction="read",
+                    bits=prec.psum_bits,
+                    exps=exps,
+                    inst_exps=inst,
+                    halo=halo,
+                    correction=cr,
+                    inst_logs=logs,
+                    transfers=moves,
+                    link=TO_LOWER,
+                    readback=True,
+                )
+            )
             corrections += [cw, cr]
         else:
-            flows.append(Flow(bottom, op, "read", prec.bits(op), exps, inst, halo, None, logs, moves, TO_LOWER))
+            flows.append(
+                Flow(
+                    level=bottom,
+                    operand=op,
+                    direction="read",
+                    bits=prec.bits(op),
+                    exps=exps,
+                    inst_exps=inst,
+                    halo=halo,
+                    correction=None,
+                    inst_logs=logs,
+                    transfers=moves,
+                    link=TO_LOWER,
+                )
+            )
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
@@ -135,46 +206,124 @@ def build_flows(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
                     tag = f"c[O{i}/{lvl.name}"
                     c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0])
                     c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1])
-                    flows.append(Flow(lvl, op, first, prec.psum_bits, e, ins, h, c1, lg, mv, links[0]))
-                    flows.append(Flow(lvl, op, second, prec.psum_bits, e, ins, h, c2, lg, mv, links[1], True))
+                    flows.append(
+                        Flow(
+                            level=lvl,
+                            operand=op,
+                            direction=first,
+                            bits=prec.psum_bits,
+                            exps=e,
+                            inst_exps=ins,
+                            halo=h,
+                            correction=c1,
+                            inst_logs=lg,
+                            transfers=mv,
+                            link=links[0],
+                        )
+                    )
+                    flows.append(
+                        Flow(
+                            level=lvl,
+                            operand=op,
+                            direction=second,
+                            bits=prec.psum_bits,
+                            exps=e,
+                            inst_exps=ins,
+                            halo=h,
+                            correction=c2,
+                            inst_logs=lg,
+                            transfers=mv,
+                            link=links[1],
+                            readback=True,
+                        )
+                    )
                     corrections += [c1, c2]
             else:
-                flows.append(Flow(child, op, "write", prec.bits(op), c_exps, c_inst, c_halo, None, c_logs, c_moves, FROM_HIGHER))
-                flows.append(Flow(parent, op, "read", prec.bits(op), p_exps, p_inst, p_halo, None, p_logs, p_moves, TO_LOWER))
+                flows.append(
+                    Flow(
+                        level=child,
+                        operand=op,
+                        direction="write",
+                        bits=prec.bits(op),
+                        exps=c_exps,
+                        inst_exps=c_inst,
+                        halo=c_halo,
+                        correction=None,
+                        inst_logs=c_logs,
+                        transfers=c_moves,
+                        link=FROM_HIGHER,
+                    )
+                )
+                flows.append(
+                    Flow(
+                        level=parent,
+                        operand=op,
+                        direction="read",
+                        bits=prec.bits(op),
+                        exps=p_exps,
+                        inst_exps=p_inst,
+                        halo=p_halo,
+                        correction=None,
+                        inst_logs=p_logs,
+                        transfers=p_moves,
+                        link=TO_LOWER,
+                    )
+                )
     return flows, corrections
 
 
 SUB_SCALE = 1_000_000
 
 
-def subtracted(model: cp_model.CpModel, coef: float, value: cp_model.IntVar, hi: int, name: str) -> cp_model.LinearExprT:
+def subtracted(
+    model: cp_model.CpModel, coef: float, value: cp_model.IntVar, hi: int, name: str
+) -> Exp:
     """An integer u, at least ``coef * value`` and at most one unit more, to subtract from the
     objective (rounding up keeps the objective a lower bound; minimisation pushes u to its top).
     ``hi`` bounds ``value`` (read from the variable's proto, it can dangle as the model grows)."""
     scaled = ceil(abs(coef) * SUB_SCALE)
     sign = 1 if coef > 0 else -1
-    u = model.NewIntVar(min(0, sign * ceil(abs(coef) * hi)) - 1, max(0, sign * ceil(abs(coef) * hi)) + 1, f"sub[{name}]")
+    u = model.new_int_var(
+        min(0, sign * ceil(abs(coef) * hi)) - 1, max(0, sign * ceil(abs(coef) * hi)) + 1, f"sub[{name}]"
+    )
     if sign > 0:
-        model.Add(SUB_SCALE * u <= scaled * value + SUB_SCALE - 1)
+        model.add(SUB_SCALE * u <= scaled * value + SUB_SCALE - 1)
     else:  # a negative coefficient adds: round its magnitude down instead
-        model.Add(SUB_SCALE * u <= -floor(abs(coef) * SUB_SCALE) * value)
+        model.add(SUB_SCALE * u <= -floor(abs(coef) * SUB_SCALE) * value)
     return u
 
 
-def add_volume_floor(model, problem: MappingProblem, f: Flow, t, coef_units: float, per_instance: bool = False) -> None:
+def add_volume_floor(
+    model: cp_model.CpModel,
+    problem: MappingProblem,
+    f: Flow,
+    t: cp_model.IntVar,
+    coef_units: float,
+    per_instance: bool = False,
+) -> None:
     """Valid cuts that the log-domain relaxation misses: a level moves every element of W or I at
     least once, and an output flow is at least its exact correction (refills >= distinct), which
     keeps every (flow - correction) pair non-negative in the LP relaxation."""
     if f.correction is not None:
         value = f.correction.per_instance if per_instance else f.correction.total
-        model.Add(SUB_SCALE * t >= floor(coef_units * SUB_SCALE) * value)
+        model.add(SUB_SCALE * t >= floor(coef_units * SUB_SCALE) * value)
     elif f.operand is not Operand.O and (not per_instance or _single_instance(problem, f.level)):
         # every element passes once; a level with one instance sees all of them on its one port
-        model.Add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
+        model.add(t >= floor(coef_units * problem.layer.operand_size(f.operand)))
 
 
-def padded_term(model, per_element: float, per_transfer: float, exps: Exps, transfers: Exps, halo: list,
-                extra: list, bounds: dict[int, int], unit: float, name: str) -> tuple[Term, float]:
+def padded_term(
+    model: cp_model.CpModel,
+    per_element: float,
+    per_transfer: float,
+    exps: Exps,
+    transfers: Exps,
+    halo: list,
+    extra: list,
+    bounds: dict[int, int],
+    unit: float,
+    name: str,
+) -> tuple[Term, float]:
     """``transfers x max(per_element x tile, per_transfer)`` as one log-domain term: ZigZag's rules move
     whole words (energy) in whole cycles (latency), so a transfer costs at least ``per_transfer``. The
     max is taken in the log domain, ``u >= log(per_element x tile)``, ``u >= log(per_transfer)``, so
@@ -187,11 +336,11 @@ def padded_term(model, per_element: float, per_transfer: float, exps: Exps, tran
     tile = sub_exps(exps, transfers)
     tile_max = sum(floor_log(p) * e for p, e in bounds.items()) + sum(m for _, m in halo)
     u_max = max(a - base + tile_max, b - base)
-    u = model.NewIntVar(0, u_max, f"{name}.pad")
-    model.Add(u >= a - base + sum(floor_log(p) * e for p, e in tile.items()) + sum(var for var, _ in halo))
-    model.Add(u >= b - base)
+    u = model.new_int_var(0, u_max, f"{name}.pad")
+    model.add(u >= a - base + sum(floor_log(p) * e for p, e in tile.items()) + sum(var for var, _ in halo))
+    model.add(u >= b - base)
     # coef whose floored log is at most ``base`` (rounding down keeps the term a lower bound)
-    term = Term(unit * exp(base / LOG_SCALE) * (1 - 1e-12), transfers, bounds, [(u, u_max)] + extra, name)
+    term = Term(unit * exp(base / LOG_SCALE) * (1 - 1e-12), transfers, bounds, [(u, u_max), *extra], name)
     largest = log(max(per_element, per_transfer) / unit) + sum(e * log(p) for p, e in bounds.items())
     largest += sum(m + 1 for _, m in halo + extra) / LOG_SCALE
     return term, exp(min(largest, 80))
@@ -220,7 +369,11 @@ def array_energy_values(problem: MappingProblem) -> list[list[float]]:
                 rows_total, rows_adder = candidate_rows(layer, accel, cand)
                 cols, rows_u = prod(d1.values()), prod(d2.values())
                 energy = imc_layer_energy_pj(
-                    accel.array, cols=cols, rows_total=rows_total, rows_adder=rows_adder, activations=layer.macs / (cols * rows_u)
+                    accel.array,
+                    cols=cols,
+                    rows_total=rows_total,
+                    rows_adder=rows_adder,
+                    activations=layer.macs / (cols * rows_u),
                 )
                 values.append(sum(energy.values()))
             else:
@@ -233,8 +386,15 @@ def _bits_all_bounds(problem: MappingProblem) -> dict[int, int]:
     return dims_bounds(problem, sorted(problem.dim_primes))
 
 
-def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_pj: float,
-                     policy: SolvePolicy):
+def energy_objective(
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    flows: list[Flow],
+    corrections: list[Correction],
+    unit_pj: float,
+    policy: SolvePolicy,
+) -> Exp:
     """Energy in ``unit_pj``: memory traffic (tangent bounds) - exact corrections + array energy."""
     bounds = _bits_all_bounds(problem)
     parts = []
@@ -254,7 +414,7 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
             parts.append(t)
-    expr = sum(parts)
+    expr: Exp = sum(parts)
     for c in corrections:
         coef = c.bits * _energy_per_bit(c.level, c.direction) / unit_pj
         if coef:
@@ -267,37 +427,61 @@ def energy_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingPr
         scaled = [floor(val / unit_pj) for vals in values for val in vals]
         # one variable for the array energy: with the one-hot sum written into the objective itself,
         # CP-SAT's presolve expands it and the root bound collapses (-7.8e7 units on AlexNet conv3)
-        array_units = model.NewIntVar(min(scaled), sum(max(vals, default=0) for vals in ([floor(x / unit_pj) for x in vs] for vs in values)), "array_energy")
-        model.Add(array_units == sum(floor(val / unit_pj) * b for g, vals in enumerate(values) for val, b in zip(vals, v.choice[g])))
+        array_units = model.new_int_var(
+            min(scaled),
+            sum(max(vals, default=0) for vals in ([floor(x / unit_pj) for x in vs] for vs in values)),
+            "array_energy",
+        )
+        model.add(
+            array_units
+            == sum(
+                floor(val / unit_pj) * b
+                for g, vals in enumerate(values)
+                for val, b in zip(vals, v.choice[g], strict=True)
+            )
+        )
         expr += array_units
     return expr
 
 
-def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, flows, corrections, unit_cycles: float,
-                      policy: SolvePolicy):
+def latency_objective(
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    flows: list[Flow],
+    corrections: list[Correction],
+    unit_cycles: float,
+    policy: SolvePolicy,
+) -> Exp:
     """max(compute, each level's port cycles) + IMC weight loading + fill/drain, as a lower bound."""
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
     cells = problem.level(Operand.W, 0) if isinstance(accel.array, ImcArray) else None
-    peak = model.NewIntVar(0, 1 << 50, "lat.peak")
+    peak = model.new_int_var(0, 1 << 50, "lat.peak")
     cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
     step = policy.tangent_step
     compute = lower_bound(
         model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles, step=step
     )
-    model.Add(peak >= compute)
+    assert compute is not None  # cycles per MAC are positive, so the compute term always has a bound
+    model.add(peak >= compute)
     weights_parent = problem.level(Operand.W, 1) if cells is not None and problem.chain_length(Operand.W) > 1 else None
-    weight_stall = []
-    serial = []
-    for li, level in enumerate(accel.memories):
+    weight_stall: list[cp_model.IntVar] = []
+    serial: list[cp_model.IntVar] = []
+    for _li, level in enumerate(accel.memories):
         busy: dict[str, list] = {}  # per port: "read"/"write", or the allocated port (``_port_key``)
         for k, f in enumerate(flows):
             if f.level is not level:
                 continue
-            per = Term(f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
-                       sub_exps(f.exps, f.inst_exps), bounds, f.halo, f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]")
+            per = Term(
+                f.bits / (level.read_bw_bits if f.direction == "read" else level.write_bw_bits),
+                sub_exps(f.exps, f.inst_exps),
+                bounds,
+                f.halo,
+                f"l[{k}:{f.operand.value}/{level.name}/{f.direction}]",
+            )
             timed, largest = per, None
-            if policy.transfer_floors and f.transfers is not None and per.coef < 1:  # else an element takes a cycle already
+            if policy.transfer_floors and f.transfers is not None and per.coef < 1:  # else an element takes a cycle
                 # ZigZag's ports take whole cycles per transfer: a surrogate, not a bound (its latency
                 # is not certified), that steers the search away from many tiny transfers on one port
                 timed, largest = padded_term(model, per.coef, 1.0, per.exps, sub_exps(f.transfers, f.inst_exps), f.halo,
@@ -322,16 +506,18 @@ def latency_objective(model: cp_model.CpModel, v: MappingVars, problem: MappingP
                 coef = c.bits / bw / unit_cycles
                 if coef:
                     key = _port_key(problem, policy, level, Operand.O, c.link, c.direction)
-                    busy.setdefault(key, []).append(-subtracted(model, coef, c.per_instance, c.per_instance_max, level.name))
+                    busy.setdefault(key, []).append(
+                        -subtracted(model, coef, c.per_instance, c.per_instance_max, level.name)
+                    )
         if not busy:
             continue
         if level.ports == 1 and not policy.physical_ports:
-            model.Add(peak >= sum(sum(ts) for ts in busy.values()))
+            model.add(peak >= sum(sum(ts) for ts in busy.values()))
         else:
             for ts in busy.values():
-                model.Add(peak >= sum(ts))
+                model.add(peak >= sum(ts))
     if weight_stall:
-        model.Add(peak >= compute + sum(weight_stall))
+        model.add(peak >= compute + sum(weight_stall))
     return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles, policy)
 
 
@@ -343,7 +529,14 @@ def _port_key(problem: MappingProblem, policy: SolvePolicy, level: MemoryLevel, 
     return problem.accel.port(level, problem.rule.operand_links[operand], link).name
 
 
-def fill_drain_lower_bound(model, v: MappingVars, problem: MappingProblem, cells, unit_cycles: float, policy: SolvePolicy):
+def fill_drain_lower_bound(
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    cells: MemoryLevel | None,
+    unit_cycles: float,
+    policy: SolvePolicy,
+) -> Exp:
     """Tiles of the non-top levels, filled before the first MAC (outputs drained after the last one)."""
     bounds = _bits_all_bounds(problem)
     prec = problem.layer.precision

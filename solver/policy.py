@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from imcmap.models.hardware import Accelerator, CostRules, ImcArray
+from imcmap.models.objective import Objective
 
 from .polish import POLISH_STARTS, POLISH_WINDOW
 from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
 
-OBJECTIVES = ("energy", "latency", "edp")
+OBJECTIVES = tuple(objective.value for objective in Objective)  # "energy", "latency", "edp"
 ARRAY_KINDS = ("imc", "digital")
 
 SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rules: 1% of its own bound
@@ -34,7 +35,11 @@ class SurrogateStop:
     parameters: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {"max_deterministic_time": self.max_deterministic_time, "relative_gap": self.relative_gap, **self.parameters}
+        return {
+            "max_deterministic_time": self.max_deterministic_time,
+            "relative_gap": self.relative_gap,
+            **self.parameters,
+        }
 
 
 # Per array kind: IMC solves hit the budget, where probing costs a fifth of it; digital ones end by the
@@ -75,7 +80,7 @@ class SolvePolicy:
     """What the solver does for one (cost rules, objective, array kind)."""
 
     rules: CostRules
-    objective: str
+    objective: Objective
     array_kind: str  # "imc" | "digital"
     tangent_step: float  # log-domain spacing of the cost terms' tangents (``terms.lower_bound``)
     relative_gap_limit: float | None  # CP-SAT stops within this gap of its own bound; None: CP-SAT's default
@@ -94,10 +99,11 @@ def array_kind(accel: Accelerator) -> str:
     return "imc" if isinstance(accel.array, ImcArray) else "digital"
 
 
-def policy_for(rules: CostRules, objective: str, kind: str) -> SolvePolicy:
+def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> SolvePolicy:
     """The policy for hardware priced by ``rules``, solved for ``objective`` on an array of ``kind``."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}")
+    objective = Objective(objective)
     if kind not in ARRAY_KINDS:
         raise ValueError(f"unknown array kind {kind!r}; expected one of {', '.join(ARRAY_KINDS)}")
     imc = kind == "imc"
@@ -109,11 +115,11 @@ def policy_for(rules: CostRules, objective: str, kind: str) -> SolvePolicy:
             proves_optimality=True, reports_bound=True, bound_source=MODEL_BOUND_SOURCE,
         )
     if rules is CostRules.ZIGZAG:
-        energy = objective == "energy"
+        energy = objective is Objective.ENERGY
         # the model is a relaxation (energy) or a surrogate (latency) of these rules: its last solution comes
         # early and the proof takes the rest, while the answer's gap is dominated by the rules the model does
         # not encode; on latency, where no bound is reported, the proof is cut shorter still
-        stop = SURROGATE_LATENCY[kind] if objective == "latency" else None
+        stop = SURROGATE_LATENCY[kind] if objective is Objective.LATENCY else None
         return SolvePolicy(
             rules, objective, kind, tangent_step=SURROGATE_TANGENT_STEP,
             relative_gap_limit=stop.relative_gap if stop is not None else SURROGATE_GAP, surrogate_stop=stop,

@@ -4,10 +4,10 @@ The CP-SAT model encodes imcmap's own rules. On hardware priced by other rules (
 ZigZag files) its optimum is a good start, not the end: ``polish`` walks from it by first-improvement
 hill climbing (sideways steps allowed, never back to a visited nest), every step priced by
 ``evaluate``'s figure for the objective (``objective_cost``, which rejects illegal nests the same way)
-and judged by the user constraints, so it can only lower the exact cost of a legal mapping. Moves: take one temporal loop out and put it back
-at another position (neighbours first), or move one operand's level cut to another position, on the
-nest split into prime factors
-(splitting changes no cost: every rule reads products of adjacent loops); the result is merged back.
+and judged by the user constraints, so it can only lower the exact cost of a legal mapping. Moves: take
+one temporal loop out and put it back at another position (neighbours first), or move one operand's
+level cut to another position, on the nest split into prime factors (splitting changes no cost: every
+rule reads products of adjacent loops); the result is merged back.
 Deterministic: neighbours are visited in a fixed order, with a fixed evaluation budget.
 """
 
@@ -79,7 +79,7 @@ def neighbours(mapping: Mapping) -> Iterator[Mapping]:
             for j in (i - distance, i + distance):
                 if 0 <= j < n and loops[i].dim != loops[j].dim:
                     rest = loops[:i] + loops[i + 1 :]
-                    moved = rest[:j] + (loops[i],) + rest[j:]
+                    moved = (*rest[:j], loops[i], *rest[j:])
                     yield replace(mapping, loops=moved)
                     carried = {op: tuple(_carry(c, i, j) for c in cuts) for op, cuts in mapping.cuts.items()}
                     if carried != mapping.cuts:
@@ -89,9 +89,9 @@ def neighbours(mapping: Mapping) -> Iterator[Mapping]:
             low, high = (cuts[j - 1] if j else 0), cuts[j + 1]
             # nearest positions first: a cut that must travel far (a tile that should grow to the whole
             # level) may see no gain on the way, so every position is one move
-            for moved in sorted(range(low, high + 1), key=lambda c: (abs(c - cuts[j]), c)):
-                if moved != cuts[j]:
-                    yield replace(mapping, cuts={**mapping.cuts, op: cuts[:j] + (moved,) + cuts[j + 1 :]})
+            for position in sorted(range(low, high + 1), key=lambda c: (abs(c - cuts[j]), c)):
+                if position != cuts[j]:
+                    yield replace(mapping, cuts={**mapping.cuts, op: (*cuts[:j], position, *cuts[j + 1:])})
 
 
 def distinct(mappings: list[Mapping]) -> list[Mapping]:

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from itertools import product as iproduct
 from math import prod
 
+from imcmap.models.errors import ImcmapError
 from imcmap.models.evaluator import IMC_COLUMN_DIMS, IMC_ROW_DIMS
-from imcmap.models.hardware import Accelerator, ImcArray
+from imcmap.models.hardware import Accelerator, ImcArray, MemoryLevel
 from imcmap.models.imc import diagonal_rows
 from imcmap.models.mapping_spec import ResolvedRule
 from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, Operand
 
 
-class ProblemError(ValueError):
+class ProblemError(ImcmapError, ValueError):
     """The problem has no legal mapping before search starts (e.g. a fixed mapping that does not fit)."""
 
 
@@ -75,10 +76,10 @@ class MappingProblem:
     def chain_length(self, operand: Operand) -> int:
         return len(self.chain_levels(operand))
 
-    def level(self, operand: Operand, index: int):  # noqa: ANN201 - MemoryLevel
+    def level(self, operand: Operand, index: int) -> MemoryLevel:
         return self.accel.memories[self.chain_levels(operand)[index]]
 
-    def row_registers(self, operand: Operand, level) -> bool:  # noqa: ANN001 - MemoryLevel
+    def row_registers(self, operand: Operand, level: MemoryLevel) -> bool:
         """The evaluator's ``row_registers``: an IMC input level shared along the columns, not the rows,
         holds one input per physical row (rows_total of them under a diagonal mapping)."""
         if operand is not Operand.I or not isinstance(self.accel.array, ImcArray):
@@ -86,7 +87,7 @@ class MappingProblem:
         d1, d2 = self.accel.array_dims[0].name, self.accel.array_dims[1].name
         return d1 in level.served_dims and d2 not in level.served_dims
 
-    def tile_served(self, operand: Operand, level) -> tuple[str, ...]:  # noqa: ANN001 - MemoryLevel
+    def tile_served(self, operand: Operand, level: MemoryLevel) -> tuple[str, ...]:
         """The array dims whose unrolling lies inside one instance's tile of ``operand`` at ``level``."""
         if self.row_registers(operand, level):
             return tuple(d for d in level.served_dims if d != self.accel.array_dims[0].name)
@@ -143,7 +144,7 @@ def spatial_groups(layer: Layer, accel: Accelerator, rule: ResolvedRule) -> tupl
             ]
             candidates = []
             for combo in iproduct(*per_dim):
-                unroll = {a: u for a, u in zip(gdims, combo)}
+                unroll = dict(zip(gdims, combo, strict=True))
                 if _divides(unroll, full):
                     candidates.append(unroll)
         if isinstance(accel.array, ImcArray) and gdims == tuple(names[:2]):
@@ -181,7 +182,9 @@ def _divides(unroll: Unrolling, full: dict[str, int]) -> bool:
 def candidate_rows(layer: Layer, accel: Accelerator, unroll: Unrolling) -> tuple[int, int]:
     """(rows_total, rows_adder) of an IMC unrolling: its D1 (columns) and D2 (rows) parts."""
     names = [d.name for d in accel.array_dims]
-    return diagonal_rows(unroll.get(names[0], {}), unroll.get(names[1], {}), stride=layer.stride, dilation=layer.dilation)
+    return diagonal_rows(
+        unroll.get(names[0], {}), unroll.get(names[1], {}), stride=layer.stride, dilation=layer.dilation
+    )
 
 
 def _fits_rows(layer: Layer, accel: Accelerator, unroll: Unrolling) -> bool:
@@ -199,7 +202,8 @@ def build_problem(layer: Layer, accel: Accelerator, rule: ResolvedRule) -> Mappi
         prec, array = layer.precision, accel.array
         if prec.w_bits > array.weight_bits or prec.i_bits > array.input_bits:
             raise ProblemError(
-                f"layer operands W {prec.w_bits} b / I {prec.i_bits} b exceed the macro's {array.weight_bits} b / {array.input_bits} b"
+                f"layer operands W {prec.w_bits} b / I {prec.i_bits} b exceed the macro's "
+                f"{array.weight_bits} b / {array.input_bits} b"
             )
     for operand in OPERANDS:
         if not accel.chain(rule.operand_links[operand]):

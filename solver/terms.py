@@ -44,8 +44,8 @@ class ExactTable:
 def exponent_vars(model: cp_model.CpModel, exps: Exps, bounds: dict[int, int], name: str) -> dict[int, cp_model.IntVar]:
     out = {}
     for p in sorted(bounds):
-        var = model.NewIntVar(0, bounds[p], f"{name}^{p}")
-        model.Add(var == exps.get(p, 0))
+        var = model.new_int_var(0, bounds[p], f"{name}^{p}")
+        model.add(var == exps.get(p, 0))
         out[p] = var
     return out
 
@@ -73,17 +73,17 @@ def exact_value(
     for combo in iproduct(*reversed(axes)):
         combo = tuple(reversed(combo))
         values, k = [], 0
-        for exps, bounds in parts:
+        for _exps, bounds in parts:
             v = 1
-            for p in sorted(bounds):
+            for _prime in sorted(bounds):
                 v *= combo[k][0] ** combo[k][1]
                 k += 1
             values.append(v)
         table.append(int(fn(*values)))
-    index = model.NewIntVar(0, max(len(table) - 1, 0), f"{name}.idx")
-    model.Add(index == sum(index_terms) if index_terms else index == 0)
-    target = model.NewIntVar(min(table), max(table), name)
-    model.AddElement(index, table, target)
+    index = model.new_int_var(0, max(len(table) - 1, 0), f"{name}.idx")
+    model.add(index == sum(index_terms) if index_terms else index == 0)
+    target = model.new_int_var(min(table), max(table), name)
+    model.add_element(index, table, target)
     return target
 
 
@@ -102,8 +102,14 @@ def floor_log(value: float) -> int:
     return floor(LOG_SCALE * log(value))
 
 
-def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, value_max: float | None = None,  # noqa: ANN001
-                step: float = TANGENT_STEP) -> cp_model.IntVar | None:
+def lower_bound(
+    model: cp_model.CpModel,
+    term: Term,
+    unit: float,
+    enforce: cp_model.IntVar | None = None,
+    value_max: float | None = None,
+    step: float = TANGENT_STEP,
+) -> cp_model.IntVar | None:
     """An integer variable ``t`` (in ``unit``) that can be no larger than the term's true value
     (when ``enforce`` is a literal, only while it is true; ``t`` may be 0 otherwise). ``value_max``
     (in ``unit``), when given, is a tighter upper bound on the true value than the exponent bounds
@@ -122,7 +128,11 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, 
     magnitude += LOG_SCALE + abs(s_max)
     e_cap = MAX_ROW // magnitude
     # the true largest value (floored logs would undershoot it and clash with exact floors)
-    true_max = log(term.coef / unit) + sum(b * log(p) for p, b in term.bounds.items()) + sum(m + 1 for _, m in term.halo) / LOG_SCALE
+    true_max = (
+        log(term.coef / unit)
+        + sum(b * log(p) for p, b in term.bounds.items())
+        + sum(m + 1 for _, m in term.halo) / LOG_SCALE
+    )
     if value_max is not None:
         true_max = min(true_max, log(max(value_max, 1e-300)))
         s_max = min(s_max, max(s_min, ceil(LOG_SCALE * true_max)))
@@ -134,10 +144,10 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, 
         s_expr = s_expr + shift * enforce - shift
         magnitude += shift
         e_cap = MAX_ROW // magnitude
-    t = model.NewIntVar(0, t_max, term.name)
+    t = model.new_int_var(0, t_max, term.name)
     # one variable for the log, so each tangent row has two terms
-    s_var = model.NewIntVar(-magnitude, magnitude, f"{term.name}.log")
-    model.Add(s_var == s_expr)
+    s_var = model.new_int_var(-magnitude, magnitude, f"{term.name}.log")
+    model.add(s_var == s_expr)
     s_expr = s_var
     step = step * LOG_SCALE
     k = 0
@@ -148,20 +158,29 @@ def lower_bound(model: cp_model.CpModel, term: Term, unit: float, enforce=None, 
             break  # dropping a tangent only weakens the relaxation; the bound stays valid
         if e_k > 0:
             # LOG_SCALE * t >= e_k * (s - s_k + LOG_SCALE): the tangent of exp at s_k, rounded down
-            model.Add(LOG_SCALE * t >= e_k * (s_expr - round(s_k) + LOG_SCALE))
+            model.add(LOG_SCALE * t >= e_k * (s_expr - round(s_k) + LOG_SCALE))
         if s_k >= s_max:
             break
         k += 1
     return t
 
 
-def halo_log_table(model: cp_model.CpModel, out_exps: Exps, out_bounds: dict[int, int], filt_exps: Exps,
-                   filt_bounds: dict[int, int], extent: Callable[[int, int], int], name: str) -> tuple[cp_model.IntVar, cp_model.IntVar, int]:
+def halo_log_table(
+    model: cp_model.CpModel,
+    out_exps: Exps,
+    out_bounds: dict[int, int],
+    filt_exps: Exps,
+    filt_bounds: dict[int, int],
+    extent: Callable[[int, int], int],
+    name: str,
+) -> tuple[cp_model.IntVar, cp_model.IntVar, int]:
     """(exact extent, floored scaled log of the extent, max log) of the input positions a tile touches;
     ``extent(outputs, taps)`` is the layer's own rule (``Layer.input_extent``)."""
 
     value = exact_value(model, [(out_exps, out_bounds), (filt_exps, filt_bounds)], extent, f"{name}.ext")
-    logv = exact_value(model, [(out_exps, out_bounds), (filt_exps, filt_bounds)], lambda o, f: floor_log(extent(o, f)), f"{name}.log")
+    logv = exact_value(
+        model, [(out_exps, out_bounds), (filt_exps, filt_bounds)], lambda o, f: floor_log(extent(o, f)), f"{name}.log"
+    )
     o_max = prod(p**e for p, e in out_bounds.items())
     f_max = prod(p**e for p, e in filt_bounds.items())
     return value, logv, floor_log(extent(o_max, f_max))

@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import prod
 
+from ortools.sat.python import cp_model, cp_model_helper
+
 from imcmap.models.constraints import (
     Bypass,
     DiagonalRule,
@@ -47,14 +49,13 @@ from imcmap.models.constraints import (
 from imcmap.models.hardware import ImcArray
 from imcmap.models.mapping_spec import UserConstraint
 from imcmap.models.workload import OPERANDS, Operand
-from ortools.sat.python import cp_model
 
 from .constraints import dims_bounds, exact_tile
 from .problem import MappingProblem, Unrolling
 from .terms import exact_value
 from .variables import MappingVars
 
-Literal = cp_model.IntVar
+Literal = cp_model.IntVar | cp_model_helper.Literal  # a Boolean variable or its negation
 
 
 def add_user_constraints(
@@ -68,7 +69,7 @@ def add_user_constraints(
         body = c.parsed.body
         if isinstance(body, Bypass):
             continue
-        lit = model.NewBoolVar(f"user[{k}]")
+        lit = model.new_bool_var(f"user[{k}]")
         COMPILERS[type(body)](model, v, problem, body, lit, f"user[{k}]")
         out.append((lit, c))
     return out
@@ -76,28 +77,37 @@ def add_user_constraints(
 
 def _one_of(model: cp_model.CpModel, lit: Literal, options: list[Literal]) -> None:
     if options:
-        model.AddBoolOr(options).OnlyEnforceIf(lit)
+        model.add_bool_or(options).only_enforce_if(lit)
     else:
-        model.Add(lit == 0)
+        model.add(lit == 0)
 
 
 def _group_of(problem: MappingProblem, array_dim: str) -> int:
     return next(g for g, group in enumerate(problem.groups) if array_dim in group.array_dims)
 
 
-def _by_candidate(model, v: MappingVars, problem: MappingProblem, g: int, lit: Literal, ok: Callable[[Unrolling], bool]) -> None:
-    _one_of(model, lit, [b for b, cand in zip(v.choice[g], problem.groups[g].candidates) if ok(cand)])
+def _by_candidate(
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    g: int,
+    lit: Literal,
+    ok: Callable[[Unrolling], bool],
+) -> None:
+    _one_of(model, lit, [b for b, cand in zip(v.choice[g], problem.groups[g].candidates, strict=True) if ok(cand)])
 
 
-def _by_table(model, v: MappingVars, problem: MappingProblem, dims: list[str], lit: Literal,
+def _by_table(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, dims: list[str], lit: Literal,
               ok: Callable[[int], bool], name: str) -> None:
     """u => [ok(product of the unrolling of ``dims`` over every array dim)], by an element table."""
     exps = v.spatial_exps(v.array_dims(), dims)
     flag = exact_value(model, [(exps, dims_bounds(problem, dims))], lambda x: int(ok(x)), f"{name}.ok")
-    model.Add(flag == 1).OnlyEnforceIf(lit)
+    model.add(flag == 1).only_enforce_if(lit)
 
 
-def add_spatial_bound(model, v: MappingVars, problem: MappingProblem, body: SpatialBound, lit: Literal, name: str) -> None:
+def add_spatial_bound(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: SpatialBound, lit: Literal, name: str
+) -> None:
     """The unrolling of a loop dim over one array dim (or all of them) compared with a number."""
     if body.array_dim is not None:
         adim = body.array_dim
@@ -110,11 +120,13 @@ def add_spatial_bound(model, v: MappingVars, problem: MappingProblem, body: Spat
         _by_table(model, v, problem, [body.dim], lit, lambda x: compare(x, body.op, body.value), name)
 
 
-def add_diagonal(model, v: MappingVars, problem: MappingProblem, body: DiagonalRule, lit: Literal, name: str) -> None:
+def add_diagonal(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: DiagonalRule, lit: Literal, name: str
+) -> None:
     """OX or OY over the IMC columns (D1), required or forbidden."""
     d1 = problem.accel.array_dims[0].name
     if not isinstance(problem.accel.array, ImcArray):
-        model.Add(lit == 0)
+        model.add(lit == 0)
         return
 
     def diagonal(c: Unrolling) -> bool:
@@ -123,7 +135,9 @@ def add_diagonal(model, v: MappingVars, problem: MappingProblem, body: DiagonalR
     _by_candidate(model, v, problem, _group_of(problem, d1), lit, lambda c: diagonal(c) == body.required)
 
 
-def add_utilization(model, v: MappingVars, problem: MappingProblem, body: UtilizationBound, lit: Literal, name: str) -> None:
+def add_utilization(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: UtilizationBound, lit: Literal, name: str
+) -> None:
     """Used array units over all of them, compared with a fraction."""
     units = prod(d.size for d in problem.accel.array_dims)
 
@@ -141,12 +155,14 @@ def _chain_index(problem: MappingProblem, op: Operand, level: str) -> int | None
     return names.index(level) if level in names else None
 
 
-def add_stationary(model, v: MappingVars, problem: MappingProblem, body: Stationary, lit: Literal, name: str) -> None:
+def add_stationary(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: Stationary, lit: Literal, name: str
+) -> None:
     """No loop relevant to the operand above its cut at the level: its tile there is loaded once."""
     op = body.operand
     i = _chain_index(problem, op, body.level)
     if i is None:
-        model.Add(lit == 0)
+        model.add(lit == 0)
         return
     if v.is_top(op, i):
         return  # the top level is never refilled
@@ -154,7 +170,7 @@ def add_stationary(model, v: MappingVars, problem: MappingProblem, body: Station
         relevant = [v.temporal(s, d, p) for d in v.relevant(op) for p in problem.dim_primes[d]]
         relevant = [x for x in relevant if not isinstance(x, int)]
         if relevant:
-            model.Add(sum(relevant) == 0).OnlyEnforceIf([lit, v.below[(op, i, s)].Not()])
+            model.add(sum(relevant) == 0).only_enforce_if([lit, v.below[(op, i, s)].negated()])
 
 
 def _in_range(v: MappingVars, op: Operand, i: int, s: int) -> list[Literal]:
@@ -165,53 +181,59 @@ def _in_range(v: MappingVars, op: Operand, i: int, s: int) -> list[Literal]:
     if i == 0:
         return [v.below[(op, 0, s)]]
     if i == n - 1:
-        return [v.below[(op, n - 2, s)].Not()]
-    return [v.below[(op, i, s)], v.below[(op, i - 1, s)].Not()]
+        return [v.below[(op, n - 2, s)].negated()]
+    return [v.below[(op, i, s)], v.below[(op, i - 1, s)].negated()]
 
 
-def add_loop_order(model, v: MappingVars, problem: MappingProblem, body: LoopOrder, lit: Literal, name: str) -> None:
+def add_loop_order(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: LoopOrder, lit: Literal, name: str
+) -> None:
     """Every loop of the inner dim before every loop of the outer one, among each operand's loops at
     the level: within a segment through the stationarity choice, across segments by position."""
     pairs = [(a, b) for a, b in body.pairs() if a in problem.dim_primes and b in problem.dim_primes]
     holders = [(op, i) for op in OPERANDS if (i := _chain_index(problem, op, body.level)) is not None]
     if not holders:
-        model.Add(lit == 0)
+        model.add(lit == 0)
         return
     if not pairs:
         return
     present: dict[tuple[int, str], Literal] = {}
     for s in range(v.n_segments):
         for d in {d for pair in pairs for d in pair}:
-            flag = model.NewBoolVar(f"{name}.present[s{s}/{d}]")
-            model.Add(sum(v.temporal(s, d, p) for p in problem.dim_primes[d]) == 0).OnlyEnforceIf(flag.Not())
+            flag = model.new_bool_var(f"{name}.present[s{s}/{d}]")
+            model.add(sum(v.temporal(s, d, p) for p in problem.dim_primes[d]) == 0).only_enforce_if(flag.negated())
             present[(s, d)] = flag
     S = v.n_segments
     for op, i in holders:
         for a, b in pairs:
             for s in range(S):
-                inside = [x.Not() for x in _in_range(v, op, i, s)]
+                inside = [x.negated() for x in _in_range(v, op, i, s)]
                 for y in OPERANDS:
                     if not before_in_segment(a, b, y):
-                        model.AddBoolOr([lit.Not(), *inside, present[(s, a)].Not(), present[(s, b)].Not(),
-                                         v.stationary[(s, y)].Not()])
+                        model.add_bool_or([lit.negated(), *inside, present[(s, a)].negated(), present[(s, b)].negated(),
+                                         v.stationary[(s, y)].negated()])
                 for s2 in range(s + 1, S):
-                    inside2 = [x.Not() for x in _in_range(v, op, i, s2)]
-                    model.AddBoolOr([lit.Not(), *inside, *inside2, present[(s2, a)].Not(), present[(s, b)].Not()])
+                    inside2 = [x.negated() for x in _in_range(v, op, i, s2)]
+                    model.add_bool_or(
+                        [lit.negated(), *inside, *inside2, present[(s2, a)].negated(), present[(s, b)].negated()]
+                    )
 
 
-def add_tile_bound(model, v: MappingVars, problem: MappingProblem, body: TileBound, lit: Literal, name: str) -> None:
+def add_tile_bound(
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, body: TileBound, lit: Literal, name: str
+) -> None:
     """The operand's exact tile at the level (elements per instance, halo included) against a number."""
     op = body.operand
     i = _chain_index(problem, op, body.level)
     if i is None:
-        model.Add(lit == 0)
+        model.add(lit == 0)
         return
     tile = exact_tile(model, v, problem, op, i, f"{name}.tile")
     rows = {
         ">=": tile >= body.value, "<=": tile <= body.value, "==": tile == body.value,
         ">": tile >= body.value + 1, "<": tile <= body.value - 1,
     }
-    model.Add(rows[body.op]).OnlyEnforceIf(lit)
+    model.add(rows[body.op]).only_enforce_if(lit)
 
 
 COMPILERS: dict[type, Callable[..., None]] = {

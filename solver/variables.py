@@ -12,7 +12,7 @@ Query methods return those expressions keyed by prime (``Exps``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ortools.sat.python import cp_model
 
@@ -20,11 +20,12 @@ from imcmap.models.workload import OPERANDS, Operand, is_relevant
 
 from .problem import MappingProblem, prime_factors
 
-Exps = dict[int, cp_model.LinearExprT]  # prime -> exponent expression
+Exp = cp_model.LinearExpr | cp_model.IntVar | int  # an exponent: a sum of variables, one variable or a constant
+Exps = dict[int, Exp]  # prime -> exponent expression
 PE = -1  # the cut below every loop: what one PE sees
 
 
-def add_exps(*parts: Exps) -> Exps:
+def add_exps(*parts: Mapping[int, Exp]) -> Exps:
     out: Exps = {}
     for part in parts:
         for p, e in part.items():
@@ -32,7 +33,7 @@ def add_exps(*parts: Exps) -> Exps:
     return out
 
 
-def sub_exps(a: Exps, b: Exps) -> Exps:
+def sub_exps(a: Mapping[int, Exp], b: Mapping[int, Exp]) -> Exps:
     out = dict(a)
     for p, e in b.items():
         out[p] = out[p] - e if p in out else -e
@@ -55,19 +56,19 @@ class MappingVars:
         for s in range(S):
             for dim in dims:
                 for p, e in sorted(problem.dim_primes[dim].items()):
-                    self._temporal[(s, dim, p)] = model.NewIntVar(0, e, f"tf[s{s}/{dim}^{p}]")
+                    self._temporal[(s, dim, p)] = model.new_int_var(0, e, f"tf[s{s}/{dim}^{p}]")
         self.choice: list[list[cp_model.IntVar]] = [
-            [model.NewBoolVar(f"sp[{'+'.join(group.array_dims)}#{k}]") for k in range(len(group.candidates))]
+            [model.new_bool_var(f"sp[{'+'.join(group.array_dims)}#{k}]") for k in range(len(group.candidates))]
             for group in problem.groups
         ]
-        self.stationary = {(s, op): model.NewBoolVar(f"stat[s{s}={op.value}]") for s in range(S) for op in OPERANDS}
-        self.pure = {(op, s): model.NewBoolVar(f"pure[{op.value}@s{s}]") for op in OPERANDS for s in range(S)}
+        self.stationary = {(s, op): model.new_bool_var(f"stat[s{s}={op.value}]") for s in range(S) for op in OPERANDS}
+        self.pure = {(op, s): model.new_bool_var(f"pure[{op.value}@s{s}]") for op in OPERANDS for s in range(S)}
         # below[(op, i, s)]: segment s lies at or below the cut of op's i-th level
         self.below: dict[tuple[Operand, int, int], cp_model.IntVar] = {}
         for op in OPERANDS:
             for i in range(self.chains[op] - 1):
                 for s in range(S):
-                    self.below[(op, i, s)] = model.NewBoolVar(f"below[{op.value}{i}/s{s}]")
+                    self.below[(op, i, s)] = model.new_bool_var(f"below[{op.value}{i}/s{s}]")
         self.runs: dict[tuple[Operand, int], Exps] = {}
         self._spatial: dict[tuple[str, str, int], cp_model.IntVar | int] = {}
         self._masked: dict[tuple[Operand, int, int, str, int], cp_model.IntVar] = {}
@@ -89,8 +90,8 @@ class MappingVars:
                 continue
             weights = [prime_factors(c.get(array_dim, {}).get(dim, 1)).get(prime, 0) for c in group.candidates]
             if any(weights):
-                value = self.model.NewIntVar(0, max(weights), f"sx[{array_dim}/{dim}^{prime}]")
-                self.model.Add(value == sum(w * b for w, b in zip(weights, self.choice[g]) if w))
+                value = self.model.new_int_var(0, max(weights), f"sx[{array_dim}/{dim}^{prime}]")
+                self.model.add(value == sum(w * b for w, b in zip(weights, self.choice[g], strict=True) if w))
         self._spatial[key] = value
         return value
 
@@ -102,10 +103,12 @@ class MappingVars:
             return 0
         if key not in self._masked:
             below = self.below[(op, level, segment)]
-            y = self.model.NewIntVar(0, self.problem.dim_primes[dim][prime], f"m[{op.value}{level}/s{segment}/{dim}^{prime}]")
-            self.model.Add(y == base).OnlyEnforceIf(below)
-            self.model.Add(y == 0).OnlyEnforceIf(below.Not())
-            self.model.Add(y <= base)  # implied, but enforced rows stay out of the LP: this one goes in
+            y = self.model.new_int_var(
+                0, self.problem.dim_primes[dim][prime], f"m[{op.value}{level}/s{segment}/{dim}^{prime}]"
+            )
+            self.model.add(y == base).only_enforce_if(below)
+            self.model.add(y == 0).only_enforce_if(below.negated())
+            self.model.add(y <= base)  # implied, but enforced rows stay out of the LP: this one goes in
             self._masked[key] = y
         return self._masked[key]
 
@@ -137,12 +140,19 @@ class MappingVars:
         if self.is_top(op, level):
             return self.temporal_all(dims)
         return add_exps(
-            *({p: self.masked(op, level, s, d, p)} for s in range(self.n_segments) for d in dims for p in self._primes(d))
+            *(
+                {p: self.masked(op, level, s, d, p)}
+                for s in range(self.n_segments)
+                for d in dims
+                for p in self._primes(d)
+            )
         )
 
     def temporal_all(self, dims: Iterable[str]) -> Exps:
         dims = list(dims)
-        return add_exps(*({p: self.temporal(s, d, p)} for s in range(self.n_segments) for d in dims for p in self._primes(d)))
+        return add_exps(
+            *({p: self.temporal(s, d, p)} for s in range(self.n_segments) for d in dims for p in self._primes(d))
+        )
 
     def temporal_above(self, op: Operand, level: int, dims: Iterable[str]) -> Exps:
         dims = list(dims)

@@ -537,7 +537,11 @@ def _adder(issues: Issues, node: YamlNode) -> Adder | None:
     else:
         for key in ("inputs", "input_bits"):
             if not f.has(key):
-                issues.at(section, f"missing required key '{key}'", "an adder is a regular tree (inputs, input_bits) or a list of adders (rcas)")
+                issues.at(
+                    section,
+                    f"missing required key '{key}'",
+                    "an adder is a regular tree (inputs, input_bits) or a list of adders (rcas)",
+                )
         tree_inputs = _power_of_two(issues, f, "inputs", f.integer("inputs", minimum=1))
         tree_bits = f.integer("input_bits", minimum=1)
         inputs, input_bits = tree_inputs or 0, tree_bits or 0
@@ -721,7 +725,9 @@ def _block_names(issues: Issues, f: Fields) -> _Blocks:
                 "mult, adc, dac, cells and <accumulator name>_register name the recipe's own blocks",
             )
         elif name in seen:
-            issues.at(node, f"block name '{name}' is already used (line {seen[name].line})", "block names must be unique")
+            issues.at(
+                node, f"block name '{name}' is already used (line {seen[name].line})", "block names must be unique"
+            )
         else:
             seen[name] = node
     line_names = tuple(str(node.value) for node in lines)

@@ -421,11 +421,16 @@ def _scoped_layers(c: UserConstraint, workload: Workload | None, found: list[Spe
     names = [layer.name for layer in workload.layers]
     ops = sorted({layer.op for layer in workload.layers})
     if scope not in ("*", "default") and not scope.startswith("[") and scope not in names and scope not in ops:
-        found.append(constraint_issue(
-            c, at, f"'{scope}' is neither an op type nor a layer of workload '{workload.name}'"
-            f"{did_you_mean(scope, ops + names)}",
-            f"op types: {', '.join(ops)}; match layer names with a glob in brackets, e.g. [{names[0] if names else 'conv*'}]",
-        ))
+        found.append(
+            constraint_issue(
+                c,
+                at,
+                f"'{scope}' is neither an op type nor a layer of workload '{workload.name}'"
+                f"{did_you_mean(scope, ops + names)}",
+                f"op types: {', '.join(ops)}; match layer names with a glob in brackets, "
+                f"e.g. [{names[0] if names else 'conv*'}]",
+            )
+        )
         return []
     if not any(scope_matches(c.scope, layer) for layer in workload.layers):
         return []  # the entry's selector matches nothing: check_mapping_against reports the selector
@@ -456,8 +461,13 @@ def _check_body(c: UserConstraint, accel: Accelerator, layers: list[Layer] | Non
                                       f"unknown array dim '{body.array_dim}'{did_you_mean(body.array_dim, adims)}",
                                       f"{accel.name} has array dims: {', '.join(adims)}"))
     if isinstance(body, DiagonalRule) and not isinstance(accel.array, ImcArray):
-        found.append(constraint_issue(c, cols.get("body", 0),
-                                      f"diagonal mappings exist on IMC arrays only; {accel.name} has a digital PE array"))
+        found.append(
+            constraint_issue(
+                c,
+                cols.get("body", 0),
+                f"diagonal mappings exist on IMC arrays only; {accel.name} has a digital PE array",
+            )
+        )
     level = getattr(body, "level", None)
     if level is None:
         return
@@ -473,7 +483,11 @@ def _check_body(c: UserConstraint, accel: Accelerator, layers: list[Layer] | Non
     for layer in layers if layers else [None]:
         links = _links(layer, spec)
         chain = [m.name for m in accel.chain(links[operand])]
-        where = f" (layer {layer.name})" if layer is not None and spec is not None and links != DEFAULT_OPERAND_LINKS else ""
+        where = (
+            f" (layer {layer.name})"
+            if layer is not None and spec is not None and links != DEFAULT_OPERAND_LINKS
+            else ""
+        )
         message = ""
         if level not in chain:
             message = (f"{level} does not hold {operand.value} (memory operand {links[operand]}){where}; "

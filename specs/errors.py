@@ -2,7 +2,7 @@
 
 Hierarchy::
 
-    Exception
+    ImcmapError (models.errors)
      └── SpecError        one or more SpecIssues; raised once per input after collecting them all
 
     SpecIssue             one problem: file:line:col, the key path and a message (a value, not raised)
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from imcmap.models.errors import ImcmapError
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -40,7 +42,7 @@ class SpecIssue:
         return f"{head}{self.message}{tail}"
 
 
-class SpecError(Exception):
+class SpecError(ImcmapError):
     """Invalid input: every issue found, sorted by file and place; ``str()`` gives one per line."""
 
     issues: tuple[SpecIssue, ...]

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
+from imcmap.models.objective import Objective
 from imcmap.models.workload import Workload
 
 from .checks import Fields, Issues, as_map, did_you_mean, root_mapping
@@ -57,7 +58,7 @@ from .loader import Document, YamlMap, YamlNode, YamlScalar, load_yaml
 from .mapping import check_mapping_against, load_mapping_spec, read_constraints
 from .workload import load_workload
 
-OBJECTIVES = ("energy", "latency", "edp")
+OBJECTIVES = tuple(objective.value for objective in Objective)
 DEFAULT_TIME_LIMIT_S = 10.0
 BASELINE_REQUIRED = ("accelerator", "workload")
 BASELINE_OPTIONAL = ("mapping", "objective", "time_limit", "seed", "constraints")
@@ -95,7 +96,7 @@ class ExperimentSpec:
     accelerator: Accelerator
     workload: Workload
     mapping: MappingSpec
-    objective: str
+    objective: Objective
     time_limit_s: float
     seed: int
     constraints: tuple[UserConstraint, ...]  # the baseline's, for every run
@@ -135,14 +136,28 @@ def load_experiment(path: str | Path) -> ExperimentSpec:
                 continue
             if overrides:
                 issues.found.extend(check_mapping_against(mapping, vaccel, base.workload))
-            issues.found.extend(check_constraints((base.constraints or ()) + vconstraints, vaccel, base.workload, mapping))
+            issues.found.extend(
+                check_constraints((base.constraints or ()) + vconstraints, vaccel, base.workload, mapping)
+            )
             variants.append(Variant(vname, vconstraints, tuple(o for o, _, _ in overrides), vaccel))
     if issues or base is None or not base.complete or name is None:
         issues.fail()
-    assert base is not None and base.accelerator is not None and base.workload is not None and base.objective is not None
+    assert (
+        base is not None and base.accelerator is not None and base.workload is not None and base.objective is not None
+    )
     assert base.time_limit_s is not None and base.seed is not None and base.constraints is not None
-    return ExperimentSpec(name, doc.file, base.accelerator, base.workload, base.mapping or MappingSpec(), base.objective,
-                          base.time_limit_s, base.seed, base.constraints, tuple(variants))
+    return ExperimentSpec(
+        name=name,
+        file=doc.file,
+        accelerator=base.accelerator,
+        workload=base.workload,
+        mapping=base.mapping or MappingSpec(),
+        objective=base.objective,
+        time_limit_s=base.time_limit_s,
+        seed=base.seed,
+        constraints=base.constraints,
+        variants=tuple(variants),
+    )
 
 
 @dataclass
@@ -154,7 +169,7 @@ class _Baseline:
     workload: Workload | None = None
     mapping: MappingSpec | None = None
     mapping_ok: bool = True
-    objective: str | None = None
+    objective: Objective | None = None
     time_limit_s: float | None = None
     seed: int | None = None
     constraints: tuple[UserConstraint, ...] | None = None
@@ -176,7 +191,8 @@ def _path(here: Path, kind: str, value: str) -> Path:
 def _baseline(issues: Issues, node: YamlMap, here: Path) -> _Baseline:
     f = Fields(issues, node, BASELINE_REQUIRED, BASELINE_OPTIONAL)
     out = _Baseline()
-    out.objective = f.choice("objective", OBJECTIVES, "energy", what="objective")
+    objective = f.choice("objective", OBJECTIVES, Objective.ENERGY.value, what="objective")
+    out.objective = None if objective is None else Objective(objective)
     time_limit = f.number("time_limit", DEFAULT_TIME_LIMIT_S, minimum=0, min_open=True)
     out.time_limit_s = None if time_limit is None else float(time_limit)
     out.seed = f.integer("seed", 0, minimum=0)
@@ -215,7 +231,9 @@ def _baseline(issues: Issues, node: YamlMap, here: Path) -> _Baseline:
     return out
 
 
-def _variant(issues: Issues, node: YamlNode, seen: dict[str, int]):
+def _variant(
+    issues: Issues, node: YamlNode, seen: dict[str, int]
+) -> tuple[str, tuple[UserConstraint, ...], list[tuple[HardwareOverride, YamlNode, tuple[int, int]]]] | None:
     entry = as_map(issues, node, "a variant (a mapping with a name)")
     if entry is None:
         return None
@@ -237,7 +255,9 @@ def _variant(issues: Issues, node: YamlNode, seen: dict[str, int]):
     overrides: list[tuple[HardwareOverride, YamlNode, tuple[int, int]]] = []
     if hardware is not None:
         for key, value in hardware.items.items():
-            overrides.append((HardwareOverride(key, _plain(value), f"{key}: {_shown(value)}"), value, hardware.keys[key]))
+            overrides.append(
+                (HardwareOverride(key, _plain(value), f"{key}: {_shown(value)}"), value, hardware.keys[key])
+            )
     if name is None or constraints is None or (f.has("hardware") and hardware is None):
         return None
     if not constraints and not overrides:
@@ -296,9 +316,16 @@ def _set(root: YamlMap, parts: list[str], value: YamlNode, where: tuple[int, int
             if last and (allowed is None or part in allowed):
                 break
             choices = list(node.items) + [a for a in (allowed or ()) if a not in node.items]
-            found.append(SpecIssue(exp_file, where[0], where[1], key_path,
-                                   f"the accelerator has no '{part}' under '{prefix or '(top)'}'{did_you_mean(part, choices)}",
-                                   f"keys there: {', '.join(choices)}"))
+            found.append(
+                SpecIssue(
+                    exp_file,
+                    where[0],
+                    where[1],
+                    key_path,
+                    f"the accelerator has no '{part}' under '{prefix or '(top)'}'{did_you_mean(part, choices)}",
+                    f"keys there: {', '.join(choices)}",
+                )
+            )
             return None
         if not last:
             child = node.items[part]

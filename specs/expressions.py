@@ -24,6 +24,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
+from imcmap.models.errors import ImcmapError
+
 from .checks import did_you_mean
 
 Value = int | float | str
@@ -34,7 +36,7 @@ MAX_DEPTH = 40  # nesting of the tree; keeps parsing and the recursive walk boun
 MAX_POWER_BITS = 4096  # an integer power larger than this is an error, not a long computation
 
 
-class ExpressionError(Exception):
+class ExpressionError(ImcmapError):
     """A bad expression, or one that cannot be evaluated at some values; ``offset`` is 0-based."""
 
     def __init__(self, message: str, offset: int = 0, hint: str = "") -> None:
@@ -274,7 +276,7 @@ class _Checker:
                 raise self._fail(node, "comparison not allowed", "use == != < <= > >=")
         operands = [node.left, *node.comparators]
         kinds = [self.check(operand, depth + 1) for operand in operands]
-        for k, (operand, kind) in enumerate(zip(operands, kinds)):
+        for k, (operand, kind) in enumerate(zip(operands, kinds, strict=True)):
             if kind == CONDITION:
                 raise self._fail(operand, "a condition cannot be compared; combine conditions with and/or")
             beside = [node.ops[i] for i in (k - 1, k) if 0 <= i < len(node.ops)]
@@ -371,7 +373,7 @@ class _Evaluator:
 
     def _compare(self, node: ast.Compare) -> bool:
         left = self.value(node.left)
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = self.value(right_node)
             if isinstance(left, str) != isinstance(right, str) and not isinstance(op, _EQUALITY):
                 raise self._fail(right_node, f"cannot order text and a number ({_show(left)}, {_show(right)})")

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
 from imcmap.models.hardware import MEMORY_OPERANDS, Accelerator, MemoryLevel
 from imcmap.models.mapping import DEFAULT_OPERAND_LINKS, Loop, Mapping
 from imcmap.models.mapping_spec import SourceRef
@@ -336,7 +337,7 @@ def _operand_levels(
     if chain is None:
         return None
     expected = [name for name in chain_names if name in listed]
-    for got, want in zip(listed, expected):
+    for got, want in zip(listed, expected, strict=False):
         if got != want:
             issues.at_key(
                 levels, got, f"'{got}' is listed before '{want}', but levels go lowest first", chain_hint
@@ -422,7 +423,7 @@ def _nests_agree(issues: Issues, temporal: YamlMap, per_operand: dict[Operand, _
     for operand in OPERANDS[1:]:
         mine = flat[operand]
         name = operand.value
-        for position, ((loop, node), (ref_loop, _)) in enumerate(zip(mine, reference), start=1):
+        for position, ((loop, node), (ref_loop, _)) in enumerate(zip(mine, reference, strict=False), start=1):
             if loop != ref_loop:
                 issues.at(
                     node,

@@ -48,7 +48,11 @@ def served_dims(
             issues.at(item, f"array dim '{name}' is listed twice")
             ok = False
         elif dim_names is not None and name not in dim_names:
-            issues.at(item, f"unknown array dim '{name}'{did_you_mean(name, dim_names)}", f"{dims_label}: {', '.join(dim_names)}")
+            issues.at(
+                item,
+                f"unknown array dim '{name}'{did_you_mean(name, dim_names)}",
+                f"{dims_label}: {', '.join(dim_names)}",
+            )
             ok = False
         else:
             served.append(name)

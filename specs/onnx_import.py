@@ -419,7 +419,7 @@ def _build_layer(
     i_bits = bits(data, default.i_bits)
     o_bits = bits(output, default.o_bits)
     precision = Precision(w_bits, i_bits, o_bits, max(default.psum_bits, o_bits))
-    dims = {dim: 1 for dim in LOOP_DIMS}
+    dims = dict.fromkeys(LOOP_DIMS, 1)
     dims.update(geometry.dims)
     return Layer(
         name=name,

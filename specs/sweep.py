@@ -53,6 +53,7 @@ from typing import TypeVar
 
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
+from imcmap.models.objective import Objective
 from imcmap.models.workload import Workload
 
 from .checks import (
@@ -162,7 +163,7 @@ class SweepSpec:
     workloads: tuple[Workload, ...]
     workload_files: tuple[str, ...]  # the file each workload was read from, in the same order
     mapping: MappingSpec
-    objectives: tuple[str, ...]
+    objectives: tuple[Objective, ...]
     time_limit_s: float
     seed: int
     constraints: tuple[UserConstraint, ...]
@@ -199,7 +200,9 @@ def point_accelerator(spec: SweepSpec, point: DesignPoint, base: str) -> Acceler
     if not overrides:
         return entry.accelerator
     origins = _origins(spec.parameters, spec.derived, entry.derived)
-    return _overridden(spec.file, entry.document, [_placed(o, origins[o.path]) for o in overrides], own_paths=_OWN_PATHS)
+    return _overridden(
+        spec.file, entry.document, [_placed(o, origins[o.path]) for o in overrides], own_paths=_OWN_PATHS
+    )
 
 
 def load_sweep(path: str | Path, metric_names: Collection[str] = POINT_METRICS) -> SweepSpec:
@@ -245,8 +248,9 @@ class _Reader:
         top = Fields(issues, root, TOP_REQUIRED, TOP_OPTIONAL)
         name = top.text("name", Path(self.file).stem or "sweep")
         objectives_node = top.get("objectives")
-        objectives = ("energy",) if objectives_node is None else as_choice_list(
+        names = (Objective.ENERGY.value,) if objectives_node is None else as_choice_list(
             issues, objectives_node, OBJECTIVES, "objective", nonempty=True)
+        objectives = None if names is None else tuple(Objective(name) for name in names)
         time_limit = top.number("time_limit", DEFAULT_TIME_LIMIT_S, minimum=0, min_open=True)
         seed = top.integer("seed", 0, minimum=0)
         seq = top.sequence("constraints")
@@ -271,10 +275,24 @@ class _Reader:
         assert parameters is not None and zip_groups is not None and derived is not None and filters is not None
         assert name is not None and objectives is not None and time_limit is not None and seed is not None
         assert constraints is not None
-        return SweepSpec(name, self.file, tuple(parts.bases), tuple(parts.workloads), tuple(parts.workload_files),
-                         parts.mapping or MappingSpec(),
-                         objectives, float(time_limit), seed, constraints, parameters, zip_groups, derived, filters,
-                         grid_size, points)
+        return SweepSpec(
+            name=name,
+            file=self.file,
+            bases=tuple(parts.bases),
+            workloads=tuple(parts.workloads),
+            workload_files=tuple(parts.workload_files),
+            mapping=parts.mapping or MappingSpec(),
+            objectives=objectives,
+            time_limit_s=float(time_limit),
+            seed=seed,
+            constraints=constraints,
+            parameters=parameters,
+            zip_groups=zip_groups,
+            derived=derived,
+            filters=filters,
+            grid_size=grid_size,
+            design_points=points,
+        )
 
     # --- inputs: bases, workloads, mapping -------------------------------------------------------
 
@@ -641,7 +659,7 @@ class _Reader:
         known = [p.name for p in parameters or ()] + [d.name for d in derived or ()] + list(self.metrics)
         out: list[Filter] = []
         ok = True
-        for index, item in enumerate(node.items):
+        for _index, item in enumerate(node.items):
             expr = self._expression(item, condition=True)
             if expr is None:
                 ok = False
@@ -679,7 +697,7 @@ class _Reader:
         points: list[DesignPoint] = []
         for index, choice in enumerate(itertools.product(*(range(len(axis[0][1])) for axis in axes))):
             values: dict[str, Value] = {}
-            for axis, k in zip(axes, choice):
+            for axis, k in zip(axes, choice, strict=True):
                 for name, axis_values in axis:
                     values[name] = axis_values[k]
             values = {p.name: values[p.name] for p in parameters}  # file order

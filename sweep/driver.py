@@ -83,9 +83,16 @@ def record_of(planned: PlannedRun, outcome: RunOutcome) -> tuple[RunRecord, tupl
         error=outcome.message,
     )
     layers = tuple(
-        LayerRecord(name=layer.name, status=layer.status, energy_pj=layer.energy_pj, latency_cycles=layer.latency_cycles,
-                    gap=layer.gap, lower_bound=layer.lower_bound, mapping_json=json.dumps(layer.spatial, sort_keys=True),
-                    message=layer.message)
+        LayerRecord(
+            name=layer.name,
+            status=layer.status,
+            energy_pj=layer.energy_pj,
+            latency_cycles=layer.latency_cycles,
+            gap=layer.gap,
+            lower_bound=layer.lower_bound,
+            mapping_json=json.dumps(layer.spatial, sort_keys=True),
+            message=layer.message,
+        )
         for layer in outcome.layers
     )
     return run, layers
@@ -93,6 +100,11 @@ def record_of(planned: PlannedRun, outcome: RunOutcome) -> tuple[RunRecord, tupl
 
 def spec_hash(plan: Plan) -> str:
     return content_hash(sorted(run.request.key for run in plan.runs))
+
+
+def _needs_solving(stored: RunRecord | None) -> bool:
+    """Not in the store yet, or stored as failed (a rerun tries it again)."""
+    return stored is None or stored.status == FAILED
 
 
 def run_plan(
@@ -113,7 +125,7 @@ def run_plan(
             store.clear()
         store.set_meta(spec_hash=spec_hash(plan), version=__version__)
         stored = {run.request.key: store.get_run(run.request.key) for run in plan.runs}
-        pending = [run for run in plan.runs if stored[run.request.key] is None or stored[run.request.key].status == FAILED]  # type: ignore[union-attr]
+        pending = [run for run in plan.runs if _needs_solving(stored[run.request.key])]
         by_key: dict[str, PlannedRun] = {}
         for run in pending:  # two design points may resolve to one accelerator: solve it once
             by_key.setdefault(run.request.key, run)
@@ -132,15 +144,26 @@ def run_plan(
             execution = execute([run.request for run in by_key.values()], keep, workers=workers, scheduler=scheduler,
                                 progress=progress)
             interrupted = execution.interrupted
-    done = [(run, stored[run.request.key]) for run in plan.runs if stored[run.request.key] is not None]
+    done = [(run, record) for run in plan.runs if (record := stored[run.request.key]) is not None]
     records = [record for _, record in done]
-    fronts = run_fronts(records, metrics)  # type: ignore[arg-type]
-    dominated = run_proven_dominated(records, metrics)  # type: ignore[arg-type]
+    fronts = run_fronts(records, metrics)
+    dominated = run_proven_dominated(records, metrics)
     pending_keys = {run.request.key for run in pending}
     runs = tuple(
-        SweepRun(run, record, run.request.key not in pending_keys, on, dom)  # type: ignore[arg-type]
-        for (run, record), on, dom in zip(done, fronts, dominated)
+        SweepRun(run, record, run.request.key not in pending_keys, on, dom)
+        for (run, record), on, dom in zip(done, fronts, dominated, strict=True)
     )
     failed = sum(run.record.status == FAILED for run in runs)
-    return SweepOutcome(folder, runs, len(plan.runs), plan.skipped, solved, len(plan.runs) - len(pending), failed, interrupted,
-                        tuple(metrics), execution, time.perf_counter() - start)
+    return SweepOutcome(
+        folder=folder,
+        runs=runs,
+        planned=len(plan.runs),
+        skipped=plan.skipped,
+        solved=solved,
+        reused=len(plan.runs) - len(pending),
+        failed=failed,
+        interrupted=interrupted,
+        metrics=tuple(metrics),
+        execution=execution,
+        wall_time_s=time.perf_counter() - start,
+    )

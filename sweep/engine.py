@@ -16,14 +16,21 @@ cluster given by its scheduler address, through the same code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from imcmap.models.errors import ImcmapError
 
 from .runs import FAILED, RunOutcome, RunRequest, solve_request
+
+if TYPE_CHECKING:  # distributed is imported only when a sweep runs
+    from distributed import Client, Future, LocalCluster
 
 CONNECT_TIMEOUT_S = 10
 CLOSE_TIMEOUT_S = 10
@@ -34,7 +41,7 @@ POLL_S = 0.05  # how often the client looks for finished tasks
 ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
 
 
-class SchedulerUnreachable(Exception):
+class SchedulerUnreachable(ImcmapError):
     """``--scheduler`` names an address no Dask scheduler answers on within ``CONNECT_TIMEOUT_S``."""
 
 
@@ -60,7 +67,15 @@ class Execution:
 
 
 def failed_outcome(request: RunRequest, reason: str) -> RunOutcome:
-    return RunOutcome(request.key, FAILED, None, (), reason, 0.0, request.config.as_dict())
+    return RunOutcome(
+        key=request.key,
+        status=FAILED,
+        figures=None,
+        layers=(),
+        message=reason,
+        wall_time_s=0.0,
+        solver=request.config.as_dict(),
+    )
 
 
 def execute(
@@ -108,7 +123,7 @@ def execute(
             _close(client, cluster, INTERRUPTED_CLOSE_TIMEOUT_S if interrupted else CLOSE_TIMEOUT_S)
 
 
-def _finished(futures: dict) -> Iterator:  # noqa: ANN001
+def _finished(futures: Sequence[Future]) -> Iterator[Future]:
     """The futures as they finish. Polled, not waited on: distributed's ``as_completed`` blocks the main
     thread in a lock wait that a Ctrl-C does not break until the next task ends (seconds of CP-SAT)."""
     pending = list(futures)
@@ -122,7 +137,16 @@ def _finished(futures: dict) -> Iterator:  # noqa: ANN001
             yield future
 
 
-def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_worker) -> Execution:  # noqa: ANN001
+def _run(
+    client: Client,
+    requests: Sequence[RunRequest],
+    on_outcome: Callable[[RunRequest, RunOutcome], None],
+    task: Callable[[RunRequest], RunOutcome],
+    progress: ProgressFn | None,
+    n_workers: int,
+    where: str,
+    killed_worker: type[Exception],
+) -> Execution:
     start = time.perf_counter()
     by_future = {}
     for request in requests:
@@ -131,7 +155,7 @@ def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_
     done = failed = 0
     interrupted = False
     try:
-        for future in _finished(dict(by_future)):
+        for future in _finished(list(by_future)):
             request = by_future.pop(future)
             try:
                 outcome = future.result()
@@ -155,7 +179,7 @@ def _run(client, requests, on_outcome, task, progress, n_workers, where, killed_
     return Execution(done, failed, interrupted, n_workers, where)
 
 
-def _kill_local_workers(cluster) -> None:  # noqa: ANN001
+def _kill_local_workers(cluster: LocalCluster) -> None:
     """SIGKILL the local worker processes: a worker inside a CP-SAT solve does not answer its nanny's
     request to stop until the solve ends (seconds), and the solves in flight are abandoned anyway."""
     for nanny in list(getattr(cluster, "workers", {}).values()):
@@ -163,17 +187,13 @@ def _kill_local_workers(cluster) -> None:  # noqa: ANN001
         process = getattr(getattr(nanny, "process", None), "process", None)
         pid = getattr(process, "pid", None)
         if pid:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
 
 
-def _close(client, cluster, timeout_s: float) -> None:  # noqa: ANN001
+def _close(client: Client | None, cluster: LocalCluster | None, timeout_s: float) -> None:
     """Close within ``timeout_s``; worker processes left behind by a timeout end with this process."""
     for thing in (client, cluster):
         if thing is not None:
-            try:
+            with contextlib.suppress(TimeoutError, OSError, RuntimeError):
                 thing.close(timeout=timeout_s)
-            except (TimeoutError, OSError, RuntimeError):
-                pass

@@ -86,7 +86,9 @@ def network_lower_bound(layer_lower_bounds: Iterable[float | None]) -> float:
     return float(sum(bound for bound in layer_lower_bounds if bound is not None))
 
 
-def bound_vector(values: dict[str, float], lower_bounds: dict[str, float], metrics: Sequence[str]) -> NDArray[np.float64]:
+def bound_vector(
+    values: dict[str, float], lower_bounds: dict[str, float], metrics: Sequence[str]
+) -> NDArray[np.float64]:
     """lb_i = lower_bounds[metric_i] if the metric has a bound, else values[metric_i] (exact)."""
     return np.array([lower_bounds.get(m, values[m]) for m in metrics], dtype=np.float64)
 
@@ -101,7 +103,7 @@ def run_fronts(runs: Sequence[RunRecord], metrics: Sequence[str] = DEFAULT_METRI
     """
     on_front = [False] * len(runs)
     for indices, points in _groups(runs, metrics):
-        for index, on in zip(indices, front_mask(points)):
+        for index, on in zip(indices, front_mask(points), strict=True):
             on_front[index] = bool(on)
     return tuple(on_front)
 
@@ -115,7 +117,7 @@ def run_proven_dominated(runs: Sequence[RunRecord], metrics: Sequence[str] = DEF
     marked = [False] * len(runs)
     for indices, points in _groups(runs, metrics):
         bounds = np.array([_run_bounds(runs[i], metrics) for i in indices], dtype=np.float64)
-        for index, dominated in zip(indices, proven_dominated(points, bounds)):
+        for index, dominated in zip(indices, proven_dominated(points, bounds), strict=True):
             marked[index] = bool(dominated)
     return tuple(marked)
 
@@ -135,7 +137,9 @@ def _groups(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[tuple[lis
         raise ValueError("metrics: expected at least one metric name")
     unknown = [m for m in metrics if m not in MINIMISED_METRICS]
     if unknown:
-        raise ValueError(f"metrics: {', '.join(unknown)}; expected minimised run figures ({', '.join(MINIMISED_METRICS)})")
+        raise ValueError(
+            f"metrics: {', '.join(unknown)}; expected minimised run figures ({', '.join(MINIMISED_METRICS)})"
+        )
     by_workload: dict[str, list[int]] = {}
     for index, run in enumerate(runs):
         if all(getattr(run, m) is not None for m in metrics):
@@ -149,7 +153,9 @@ def _groups(runs: Sequence[RunRecord], metrics: Sequence[str]) -> list[tuple[lis
 # --- arrays -----------------------------------------------------------------------------------------
 
 
-def _dominated_by_any(targets: NDArray[np.float64], dominators: NDArray[np.float64], *, skip_self: bool) -> NDArray[np.bool_]:
+def _dominated_by_any(
+    targets: NDArray[np.float64], dominators: NDArray[np.float64], *, skip_self: bool
+) -> NDArray[np.bool_]:
     """out[t] = exists d (d != t when ``skip_self``): dominators[d] -< targets[t]."""
     out = np.zeros(len(targets), dtype=bool)
     if len(dominators) == 0:

@@ -15,9 +15,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from imcmap import __version__
 from imcmap.models.hardware import Accelerator
+from imcmap.models.workload import Workload
 from imcmap.solver.solve import SolverConfig
 from imcmap.specs.errors import SpecError
 from imcmap.specs.expressions import ExpressionError, evaluate
@@ -26,6 +28,9 @@ from imcmap.specs.sweep import DesignPoint, SweepSpec
 from .figures import PeakFigures, peak_figures
 from .runs import RunRequest
 from .store import run_key
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,11 @@ def plain(value: object) -> object:
     return value
 
 
+def plain_record(record: DataclassInstance) -> dict[str, object]:
+    """``plain`` of a frozen dataclass: its fields by name."""
+    return {f.name: plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+
+
 def point_metrics(peak: PeakFigures) -> dict[str, float | None]:
     """What a filter may name besides the point's values (``specs.sweep.POINT_METRICS``)."""
     return {
@@ -98,9 +108,9 @@ def solver_config(spec: SweepSpec) -> SolverConfig:
 
 def make_plan(spec: SweepSpec) -> Plan:
     config = solver_config(spec)
-    mapping_plain = plain(spec.mapping)
+    mapping_plain = plain_record(spec.mapping)
     constraint_texts = [c.text for c in spec.constraints]
-    workloads = [(w, plain(w)) for w in spec.workloads]
+    workloads = [(w, plain_record(w)) for w in spec.workloads]
     runs: list[PlannedRun] = []
     skipped: list[SkippedPoint] = []
     for point in spec.points():
@@ -115,23 +125,36 @@ def make_plan(spec: SweepSpec) -> Plan:
             if reason is not None:
                 skipped.append(SkippedPoint(point, base.name, reason, filtered=True))
                 continue
-            runs.extend(_runs_of(spec, point, base.name, accel, peak, workloads, mapping_plain, constraint_texts, config))
+            runs.extend(
+                _runs_of(spec, point, base.name, accel, peak, workloads, mapping_plain, constraint_texts, config)
+            )
     return Plan(tuple(runs), tuple(skipped))
 
 
 def _runs_of(spec: SweepSpec, point: DesignPoint, base: str, accel: Accelerator, peak: PeakFigures,
-             workloads: list[tuple[object, object]], mapping_plain: object, constraint_texts: list[str],
+             workloads: list[tuple[Workload, dict[str, object]]], mapping_plain: dict[str, object],
+             constraint_texts: list[str],
              config: SolverConfig) -> list[PlannedRun]:
-    accel_plain = plain(accel)
+    accel_plain = plain_record(accel)
     out = []
     for workload, workload_plain in workloads:
         for objective in spec.objectives:
-            key = run_key(accelerator=accel_plain, workload=workload_plain, mapping=mapping_plain,  # type: ignore[arg-type]
+            key = run_key(accelerator=accel_plain, workload=workload_plain, mapping=mapping_plain,
                           constraints=constraint_texts, objective=objective, solver=config.as_dict(),
                           version=__version__)
-            values = {"base": base, **point.values}
-            request = RunRequest(key, values, base, workload.name, accel, workload, spec.mapping,  # type: ignore[attr-defined]
-                                 objective, spec.constraints, config)
+            values: dict[str, object] = {"base": base, **point.values}
+            request = RunRequest(
+                key=key,
+                point=values,
+                accelerator_name=base,
+                workload_name=workload.name,
+                accelerator=accel,
+                workload=workload,
+                mapping=spec.mapping,
+                objective=objective,
+                constraints=spec.constraints,
+                config=config,
+            )
             out.append(PlannedRun(request, point, base, peak))
     return out
 

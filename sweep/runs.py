@@ -85,7 +85,15 @@ def outcome_of(key: str, result: NetworkResult, wall_time_s: float) -> RunOutcom
             item.name for item in layers if item.energy_pj is None)
     else:
         status, message = DONE, ""
-    return RunOutcome(key, status, run_figures(result), layers, message, wall_time_s, result.config.as_dict())
+    return RunOutcome(
+        key=key,
+        status=status,
+        figures=run_figures(result),
+        layers=layers,
+        message=message,
+        wall_time_s=wall_time_s,
+        solver=result.config.as_dict(),
+    )
 
 
 def solve_request(request: RunRequest) -> RunOutcome:

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from imcmap.models.errors import ImcmapError
+
 FILENAME = "sweep.sqlite"
 SCHEMA_VERSION = "1"
 FAILED = "failed"  # the status ``Store.mark_failed`` writes
@@ -39,7 +41,7 @@ PointValue = bool | int | float | str
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
-class StoreError(Exception):
+class StoreError(ImcmapError):
     """The folder holds a store this code cannot read (another table layout), or bad input to it."""
 
 
@@ -111,7 +113,11 @@ def layer_key(
 def _key(kind: str, **parts: object) -> str:
     for name, part in parts.items():
         if name == "constraints":
-            if isinstance(part, str) or not isinstance(part, (list, tuple)) or not all(isinstance(c, str) for c in part):
+            if (
+                isinstance(part, str)
+                or not isinstance(part, (list, tuple))
+                or not all(isinstance(c, str) for c in part)
+            ):
                 raise TypeError("constraints: expected a list of constraint texts")
         elif name in ("objective", "version"):
             if not isinstance(part, str):
@@ -138,7 +144,9 @@ def _check_plain(value: object, where: str) -> None:
                 raise TypeError(f"{where or 'value'}: key {k!r} is a {type(k).__name__}; expected string keys")
             _check_plain(item, f"{where}.{k}" if where else k)
         return
-    raise TypeError(f"{where or 'value'}: {type(value).__name__} is not plain JSON data (dict, list, str, int, float, bool, None)")
+    raise TypeError(
+        f"{where or 'value'}: {type(value).__name__} is not plain JSON data (dict, list, str, int, float, bool, None)"
+    )
 
 
 # --- records ----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from imcmap import api
 from imcmap.models.constraints import SpatialBound
 from imcmap.solver.network import NetworkResult
@@ -18,7 +19,7 @@ def test_readme_example_runs(capsys: pytest.CaptureFixture[str]):
     section = README.read_text().split("## Python API", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert code is not None
-    exec(compile(code.group(1), "README.md", "exec"), {})  # noqa: S102 - our own documentation
+    exec(compile(code.group(1), "README.md", "exec"), {})
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out[:3]] == ["conv1", "conv2", "fc"]
     assert out[3].startswith("total ")

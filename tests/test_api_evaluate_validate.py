@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from imcmap import api
 from imcmap.chips import ChipFigures, ChipRatios
 from imcmap.models.evaluator import accelerator_area_mm2, clock_period_ns
@@ -17,7 +18,8 @@ GOOD_MAPPING = DATA / "good" / "full_mapping_tiny_net.yaml"  # conv1 and fc of t
 
 
 def test_evaluation_is_typed_and_priced_by_the_evaluator():
-    """Each mapped layer's report is the evaluator's; the unmapped layer is named; area and clock are the accelerator's."""
+    """Each mapped layer's report is the evaluator's; the unmapped layer is named; area and clock are the
+    accelerator's."""
     result = api.evaluate("dimc", "tiny_net", GOOD_MAPPING)
     assert [e.layer.name for e in result.layers] == ["conv1", "fc"] and result.not_mapped == ("conv2",)
     for e in result.layers:

@@ -6,8 +6,9 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from imcmap import api, cli
 from rich.console import Console
+
+from imcmap import api, cli
 
 DATA = Path(__file__).resolve().parent / "data"
 BAD = DATA / "bad"
@@ -21,7 +22,7 @@ def _cli_err(*argv: str) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def _api_error(call, *args, **kwargs) -> api.SpecError:  # noqa: ANN001
+def _api_error(call, *args, **kwargs) -> api.SpecError:
     with pytest.raises(api.SpecError) as info:
         call(*args, **kwargs)
     return info.value
@@ -45,7 +46,9 @@ def test_constraint_names_and_mapping_spec_checked_together():
     error = _api_error(api.solve, "digital", "tiny_conv", str(spec), constraints=["stationary W at rff"])
     text = str(error)
     assert "unknown loop dim 'OXX'" in text and "unknown memory level 'rff'" in text
-    code, err = _cli_err("solve", "-a", "digital", "-w", "tiny_conv", "-m", str(spec), "--constraint", "stationary W at rff")
+    code, err = _cli_err(
+        "solve", "-a", "digital", "-w", "tiny_conv", "-m", str(spec), "--constraint", "stationary W at rff"
+    )
     assert code == 2 and err.splitlines() == text.splitlines()
 
 

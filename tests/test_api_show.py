@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from imcmap import api
 from imcmap.models.hardware import Accelerator
 from imcmap.models.workload import Workload
@@ -30,7 +31,11 @@ def test_show_returns_the_loaded_inputs():
     assert isinstance(result.accelerator, Accelerator) and result.accelerator.name == "dimc"
     assert result.workload is None and result.mapping is not None and result.notes == ()
     only = api.show(workload="tiny_net")
-    assert isinstance(only.workload, Workload) and [layer.name for layer in only.workload.layers] == ["conv1", "conv2", "fc"]
+    assert isinstance(only.workload, Workload) and [layer.name for layer in only.workload.layers] == [
+        "conv1",
+        "conv2",
+        "fc",
+    ]
     with pytest.raises(ValueError):
         api.show()
 

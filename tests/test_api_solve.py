@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from imcmap import api, serialize
 from imcmap.models.constraints import is_diagonal
 from imcmap.models.evaluator import accelerator_area_mm2, clock_period_ns

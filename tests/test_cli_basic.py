@@ -10,9 +10,9 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from imcmap import cli
-from imcmap.specs.library import list_bundled
 from rich.console import Console
+
+from imcmap import cli
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 
@@ -171,8 +171,6 @@ def test_console_script_runs_without_traceback() -> None:
 
 def test_show_onnx_json_lists_unmodelled_ops() -> None:
     """An ONNX workload's JSON lists the operators imcmap does not price, with counts and nodes."""
-    if "resnet18" not in dict(list_bundled()["workload"]):
-        pytest.skip("resnet18.onnx is not bundled")
     code, out, _ = _run("show", "-w", "resnet18", "--json")
     assert code == 0
     ops = {op["op_type"]: op for op in json.loads(out)["unmodelled_ops"]}

@@ -8,13 +8,14 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
 from imcmap import cli
 from imcmap.models.evaluator import evaluate
 from imcmap.specs.full_mapping import load_full_mapping
 from imcmap.specs.hardware import load_accelerator
 from imcmap.specs.library import resolve
 from imcmap.specs.workload import load_workload
-from rich.console import Console
 
 DATA = Path(__file__).resolve().parent / "data"
 GOOD_MAPPING = DATA / "good" / "full_mapping_tiny_net.yaml"  # conv1 and fc of tiny_net on dimc

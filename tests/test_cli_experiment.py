@@ -8,8 +8,9 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from imcmap import cli
 from rich.console import Console
+
+from imcmap import cli
 
 
 def _run_split(*argv: str) -> tuple[int, str, str]:
@@ -31,8 +32,23 @@ def test_clashing_constraints_exit_3_naming_both(tmp_path: Path):
     """One constraint from the mapping spec, one from --constraint: exit 3, both quoted with their places."""
     spec = tmp_path / "m.yaml"
     spec.write_text('mapping:\n  - selector: default\n    constraints: ["spatial.D1.K >= 8"]\n')
-    code, _, err = _run_split("solve", "-a", "dimc", "-w", "tiny_conv", "-m", str(spec), "--constraint", "spatial.D1.K <= 4",
-                   "--constraint", "diagonal forbidden", "--processes", "1", "--time-limit", "2")
+    code, _, err = _run_split(
+        "solve",
+        "-a",
+        "dimc",
+        "-w",
+        "tiny_conv",
+        "-m",
+        str(spec),
+        "--constraint",
+        "spatial.D1.K <= 4",
+        "--constraint",
+        "diagonal forbidden",
+        "--processes",
+        "1",
+        "--time-limit",
+        "2",
+    )
     assert code == 3
     assert err.splitlines() == [
         f"layer conv: infeasible; these constraints clash: `spatial.D1.K >= 8` ({spec}:3:20), "
@@ -146,14 +162,13 @@ def test_experiment_errors_are_located(tmp_path: Path):
 
 
 def test_experiment_output_folder(experiment_file: Path, tmp_path: Path):
-    """-o writes experiment.json and report.txt (and PNGs when matplotlib is installed)."""
+    """-o writes experiment.json, report.txt and the PNG plots (matplotlib comes with the test extra)."""
     code, _ = _run("experiment", str(experiment_file), "--processes", "1", "-o", str(tmp_path))
     assert code == 0
     names = {p.name for p in tmp_path.iterdir()}
     assert {"experiment.json", "report.txt"} <= names
     report = (tmp_path / "report.txt").read_text()
     assert "run narrow" in report and "loop (outermost first)" in report
-    pytest.importorskip("matplotlib")
     assert {"comparison.png", "energy_per_layer.png"} <= names
     assert (tmp_path / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -8,9 +8,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
 from imcmap import cli
 from imcmap.report.files import write_files
-from rich.console import Console
 
 
 @pytest.fixture
@@ -25,9 +26,11 @@ def umask_027():
 def test_solve_outputs_get_the_umask_mode(tmp_path: Path, umask_027: None):
     """Under umask 027 every file `solve -o` writes is 0640 (mkstemp's 0600 used to survive the rename)."""
     out, err = StringIO(), StringIO()
-    code = cli.main(["solve", "-a", "dimc", "-w", "tiny_conv", "--processes", "1", "--time-limit", "2", "-o", str(tmp_path)],
-                    console=Console(file=out, width=100, color_system=None),
-                    err_console=Console(file=err, width=100, color_system=None))
+    code = cli.main(
+        ["solve", "-a", "dimc", "-w", "tiny_conv", "--processes", "1", "--time-limit", "2", "-o", str(tmp_path)],
+        console=Console(file=out, width=100, color_system=None),
+        err_console=Console(file=err, width=100, color_system=None),
+    )
     assert code == 0, err.getvalue()
     written = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
     assert {"result.json", "mappings.yaml", "report.txt"} <= set(written)

@@ -215,7 +215,9 @@ def _zz_digital_array(issues: Issues, f: Fields, oa: YamlMap, dims: tuple[ArrayD
             issues.at_key(oa, key, f"'{key}' is set but is_imc is false", "set is_imc: true for an IMC array")
     for key in ("unit_energy", "unit_area"):
         if not f.has(key):
-            issues.at(oa, f"missing required key '{key}'", "a digital (is_imc: false) array needs unit_energy and unit_area")
+            issues.at(
+                oa, f"missing required key '{key}'", "a digital (is_imc: false) array needs unit_energy and unit_area"
+            )
     energy = f.number("unit_energy", minimum=0)
     area = f.number("unit_area", minimum=0)
     if energy is None or area is None:
@@ -292,7 +294,9 @@ def _zz_imc_array(
 def _input_precision(issues: Issues, f: Fields, oa: YamlMap) -> tuple[int, int] | None:
     node = f.get("input_precision")
     if node is None:
-        issues.at(oa, "missing required key 'input_precision'", "an IMC array needs [input bits, weight bits], e.g. [8, 8]")
+        issues.at(
+            oa, "missing required key 'input_precision'", "an IMC array needs [input bits, weight bits], e.g. [8, 8]"
+        )
         return None
     seq = as_seq(issues, node, "a list [input bits, weight bits]")
     if seq is None:
@@ -524,7 +528,9 @@ def _auto_costs(
             node_nm=ZIGZAG_CACTI_NODE_NM, ports=ports,
         )
     except (ValueError, ArithmeticError) as exc:
-        issues.at_key(mem, "auto_cost_extraction", f"cannot estimate this memory: {exc}", "give r_cost, w_cost and area")
+        issues.at_key(
+            mem, "auto_cost_extraction", f"cannot estimate this memory: {exc}", "give r_cost, w_cost and area"
+        )
         return None
     return cost.read_energy_pj, cost.write_energy_pj, cost.area_mm2
 

@@ -4,7 +4,8 @@ One ``MappingRule`` per entry, selected like ZigZag (layer name, then operator t
 which is required). ZigZag uses the chosen entry as a whole, so every rule is complete:
 ``spatial_mapping`` ("K, 32" strings, several per array dim = mixed) -> ``fixed_spatial`` (array dims it
 leaves out stay unused, with a warning: ZigZag would explore them); ``spatial_mapping_hint`` ->
-``allowed_spatial``, an array dim the hint leaves out allowing every loop dim (ZigZag's default), for the dims D1..Dn up to the highest one the file names;
+``allowed_spatial``, an array dim the hint leaves out allowing every loop dim (ZigZag's default), for the
+dims D1..Dn up to the highest one the file names;
 ``memory_operand_links`` (default ``{O: O, I: I1, W: I2}``) -> ``operand_links``; diagonal OX/OY
 unrolling is whatever the hint allows. Entries for operator types imcmap never prices (Add, Pooling, ...)
 are left out with a warning. Rejected: a non-empty ``temporal_ordering`` (the solver takes no loop-order
@@ -149,7 +150,9 @@ def _array_dim_keys(issues: Issues, mapping: YamlMap) -> bool:
 def _loop_dim(issues: Issues, node: YamlNode, dim: str) -> bool:
     if dim in LOOP_DIMS:
         return True
-    issues.at(node, f"unknown loop dim '{dim}'{did_you_mean(dim, LOOP_DIMS)}", f"imcmap's loop dims: {', '.join(LOOP_DIMS)}")
+    issues.at(
+        node, f"unknown loop dim '{dim}'{did_you_mean(dim, LOOP_DIMS)}", f"imcmap's loop dims: {', '.join(LOOP_DIMS)}"
+    )
     return False
 
 
@@ -271,7 +274,7 @@ def _rule(
         if entry.hint is not None:
             allowed = {d: entry.hint.get(d, LOOP_DIMS) for d in all_dims} | dict(entry.hint)
         elif entry.selector != "default" and all_dims:
-            allowed = {d: LOOP_DIMS for d in all_dims}  # explore freely, not the default's restriction
+            allowed = dict.fromkeys(all_dims, LOOP_DIMS)  # explore freely, not the default's restriction
         inherited = _inherited_fixed(entry, entries)
         if inherited is not None:
             issues.at(

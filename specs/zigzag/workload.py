@@ -1,7 +1,8 @@
 """ZigZag 3.x workload files -> ``Workload`` (``build_zigzag_workload``).
 
 ``Conv``, ``Conv_downsample`` and ``Gemm`` layers become ``Layer`` s (``op`` = the operator type, so
-mapping entries select them as in ZigZag; name defaults to ``Layer<id>``); every other operator type (Pooling, Add, ...) becomes an unmodelled op. ``loop_dims``
+mapping entries select them as in ZigZag; name defaults to ``Layer<id>``); every other operator type
+(Pooling, Add, ...) becomes an unmodelled op. ``loop_dims``
 must be imcmap's (B G K C OY OX FY FX; size-1 extras are dropped) and the ``equation`` must give them the
 same operands as imcmap does (O[b][g][k][oy][ox] += W[g][k][c][fy][fx] * I[b][g][c][iy][ix], in any order);
 ``dimension_relations`` ``ix = s*ox + d*fx`` give stride s and dilation d; ``operand_precision`` W, I,
@@ -146,11 +147,27 @@ def _zz_layer(issues: Issues, node: YamlNode, ids: dict[int, int], names: dict[s
         return None
     input_source, weight_source, source_node = sources
     if op in UNMODELLED_OPERATORS:
-        return _ZzLayer(layer_id, name, op, None, input_source, weight_source, source_node)
+        return _ZzLayer(
+            layer_id=layer_id,
+            name=name,
+            op=op,
+            layer=None,
+            input_source=input_source,
+            weight_source=weight_source,
+            source_node=source_node,
+        )
     layer = _compute_layer(issues, f, entry, name, op)
     if layer is None or len(issues) > before:
         return None
-    return _ZzLayer(layer_id, name, op, layer, input_source, weight_source, source_node)
+    return _ZzLayer(
+        layer_id=layer_id,
+        name=name,
+        op=op,
+        layer=layer,
+        input_source=input_source,
+        weight_source=weight_source,
+        source_node=source_node,
+    )
 
 
 def _operand_source(
@@ -241,7 +258,9 @@ def _equation(issues: Issues, node: YamlNode) -> _Equation | None:
         return None
     match = EQUATION.fullmatch(text)
     if match is None:
-        issues.at(node, f"cannot read equation '{text}'", "expected e.g. O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]")
+        issues.at(
+            node, f"cannot read equation '{text}'", "expected e.g. O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]"
+        )
         return None
     out_idx, left, left_idx, operator, right, right_idx = match.groups()
     if {left, right} != {"W", "I"}:
@@ -321,7 +340,10 @@ def _relevance_ok(
             elif index in sizes or index in LOOP_DIMS:
                 dims = (index,)
             else:
-                issues.at(node, f"index '{index.lower()}' of {operand} is neither a loop dim nor defined by dimension_relations")
+                issues.at(
+                    node,
+                    f"index '{index.lower()}' of {operand} is neither a loop dim nor defined by dimension_relations",
+                )
                 ok = False
                 continue
             for dim in dims:
@@ -335,7 +357,8 @@ def _relevance_ok(
             shown = ", ".join(sorted(got)) or "no operand"
             issues.at(
                 node,
-                f"loop dim {dim} indexes {shown}, but in imcmap's loop nest {dim} indexes {', '.join(sorted(expected))}",
+                f"loop dim {dim} indexes {shown}, "
+                f"but in imcmap's loop nest {dim} indexes {', '.join(sorted(expected))}",
                 "imcmap's nest: O[b][g][k][oy][ox] += W[g][k][c][fy][fx] * I[b][g][c][iy][ix]",
             )
             ok = False

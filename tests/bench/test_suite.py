@@ -43,7 +43,9 @@ def test_derived_tpu_files_load_and_say_what_changed(tmp_path: Path) -> None:
 
 def test_an_entry_naming_a_real_layer_is_kept(tmp_path: Path) -> None:
     """Dropping a temporal_ordering that applies to a layer would change the case: it is kept (and then rejected)."""
-    _, mapping, notes = SUITE.derive_inputs(DATA / "dimc.yaml", DATA / "tpu_like_mapping.yaml", ["first_conv"], tmp_path)
+    _, mapping, notes = SUITE.derive_inputs(
+        DATA / "dimc.yaml", DATA / "tpu_like_mapping.yaml", ["first_conv"], tmp_path
+    )
     assert mapping == DATA / "tpu_like_mapping.yaml" and notes == []
 
 

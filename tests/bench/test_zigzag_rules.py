@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.hardware import CostRules
 from imcmap.models.workload import Layer
@@ -96,7 +97,7 @@ def test_weight_reload_stall_and_loading_reproduce_zigzag() -> None:
     assert report.energy_pj == pytest.approx(284227301.815296, rel=1e-9)
     cost = MODEL.zigzag_cost(LAYER1, converted.accelerator, converted.mapping)
     weights = [l for l in cost.links if l.level.name == "dram" and l.operand.value == "W"]
-    assert [(l.real, l.allowed, l.count) for l in weights] == [(768, 8, 294)]
+    assert [(l.real, l.allowed, l.transfers) for l in weights] == [(768, 8, 294)]
     # imcmap's own rules overlap those DRAM reads with compute: max(compute, DRAM port) + cell writes
     own = evaluate(LAYER1, _own_rules(converted), converted.mapping)
     assert own.latency_cycles == pytest.approx(290539.5)
@@ -109,8 +110,10 @@ def test_strided_padded_layer_reproduces_zigzag() -> None:
     assert report.latency_cycles == 376406
     assert report.energy_pj == pytest.approx(271154345.035776, rel=1e-9)
     cost = MODEL.zigzag_cost(CONV1, converted.accelerator, converted.mapping)
-    psums = [l for l in cost.links if l.operand.value == "O" and l.level.name == "sram_256KB" and l.direction in ("fl", "tl")]
-    assert {(l.direction, l.count, l.bits) for l in psums} == {("fl", 37632, 16), ("tl", 37632, 16)}
+    psums = [
+        l for l in cost.links if l.operand.value == "O" and l.level.name == "sram_256KB" and l.direction in ("fl", "tl")
+    ]
+    assert {(l.direction, l.transfers, l.bits) for l in psums} == {("fl", 37632, 16), ("tl", 37632, 16)}
 
 
 def test_input_tiles_stop_at_the_padding() -> None:

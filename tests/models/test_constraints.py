@@ -10,6 +10,7 @@ The case: a Conv K 8, C 4, OX 4, FX 3 on an IMC array 8 x 8 (cells W; buf I, O; 
 from __future__ import annotations
 
 import pytest
+
 from imcmap.models.constraints import (
     Bypass,
     BypassError,
@@ -37,7 +38,16 @@ LAYER = Layer("layer1.conv", "Conv", {"K": 8, "C": 4, "OX": 4, "FX": 3})
 
 
 def level(name: str, operands: list[str], served: tuple[str, ...] = ("D1", "D2")) -> MemoryLevel:
-    return MemoryLevel(name, 1 << 20, tuple(operands), 64, 64, 1.0, 1.0, served_dims=served)
+    return MemoryLevel(
+        name=name,
+        capacity_bits=1 << 20,
+        operands=tuple(operands),
+        read_bw_bits=64,
+        write_bw_bits=64,
+        read_energy_pj=1.0,
+        write_energy_pj=1.0,
+        served_dims=served,
+    )
 
 
 DIMS = (ArrayDim("D1", 8), ArrayDim("D2", 8))
@@ -53,7 +63,7 @@ MAPPING = Mapping(
 )
 
 
-def holds(body) -> bool:  # noqa: ANN001
+def holds(body) -> bool:
     return constraint_holds(body, LAYER, ACCEL, MAPPING)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from imcmap.models.evaluator import check, evaluate, imc_rows
 from imcmap.models.hardware import (
     Accelerator,
@@ -48,10 +49,37 @@ def macro(d1: int = 2, d2: int = 4) -> ImcArray:
 
 
 def accelerator(array: ImcArray, buffer_bits: int = 256) -> Accelerator:
-    cells = MemoryLevel("cells", 8, ("I2",), 8, 8, 0.0, 0.095, latency_cycles=0, served_dims=())
-    buffer = MemoryLevel("buffer", buffer_bits, ("I1", "O"), 32, 32, 2.0, 3.0, served_dims=("D1", "D2"))
+    cells = MemoryLevel(
+        name="cells",
+        capacity_bits=8,
+        operands=("I2",),
+        read_bw_bits=8,
+        write_bw_bits=8,
+        read_energy_pj=0.0,
+        write_energy_pj=0.095,
+        latency_cycles=0,
+        served_dims=(),
+    )
+    buffer = MemoryLevel(
+        name="buffer",
+        capacity_bits=buffer_bits,
+        operands=("I1", "O"),
+        read_bw_bits=32,
+        write_bw_bits=32,
+        read_energy_pj=2.0,
+        write_energy_pj=3.0,
+        served_dims=("D1", "D2"),
+    )
     dram = MemoryLevel(
-        "dram", 10**9, ("I1", "I2", "O"), 64, 64, 100.0, 120.0, served_dims=("D1", "D2"), kind=MemoryKind.DRAM
+        name="dram",
+        capacity_bits=10**9,
+        operands=("I1", "I2", "O"),
+        read_bw_bits=64,
+        write_bw_bits=64,
+        read_energy_pj=100.0,
+        write_energy_pj=120.0,
+        served_dims=("D1", "D2"),
+        kind=MemoryKind.DRAM,
     )
     return Accelerator("tiny_dimc", (cells, buffer, dram), array)
 
@@ -250,11 +278,30 @@ def test_precharge_counts_weight_switches_of_multi_weight_groups():
 
     array = ImcArray(ImcType.DIGITAL, (ArrayDim("D1", 2), ArrayDim("D2", 2)), 8, 8, 8, cells_per_group=2,
                      input_toggle_rate=1.0, weight_sparsity=0.0)
-    cells = MemoryLevel("cells", 16, ("I2",), 8, 8, 0.0, 0.1)
-    top = MemoryLevel("top", 1 << 20, ("I1", "I2", "O"), 64, 64, 1.0, 1.0, served_dims=("D1", "D2"))
+    cells = MemoryLevel(
+        name="cells",
+        capacity_bits=16,
+        operands=("I2",),
+        read_bw_bits=8,
+        write_bw_bits=8,
+        read_energy_pj=0.0,
+        write_energy_pj=0.1,
+    )
+    top = MemoryLevel(
+        name="top",
+        capacity_bits=1 << 20,
+        operands=("I1", "I2", "O"),
+        read_bw_bits=64,
+        write_bw_bits=64,
+        read_energy_pj=1.0,
+        write_energy_pj=1.0,
+        served_dims=("D1", "D2"),
+    )
     accel = Accelerator("m2", (cells, top), array)
     layer = Layer("g", "Gemm", {"B": 4, "C": 2, "K": 2})
-    mapping = Mapping({"D1": {"K": 2}, "D2": {"C": 2}}, (Loop("B", 4),), {Operand.W: (1, 1), Operand.I: (1,), Operand.O: (1,)})
+    mapping = Mapping(
+        {"D1": {"K": 2}, "D2": {"C": 2}}, (Loop("B", 4),), {Operand.W: (1, 1), Operand.I: (1,), Operand.O: (1,)}
+    )
     report = evaluate(layer, accel, mapping)
     precharge = sum(e.energy_pj for e in report.energy_breakdown if e.component == "precharge")
     assert precharge == pytest.approx(4 * (0.35 + 0.70) * 0.81 * 8 / 1000)

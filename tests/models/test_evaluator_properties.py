@@ -19,6 +19,7 @@ from itertools import product
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
 from imcmap.models.evaluator import IMC_COLUMN_DIMS, IMC_ROW_DIMS, check, evaluate
 from imcmap.models.hardware import (
     Accelerator,

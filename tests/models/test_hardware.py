@@ -5,16 +5,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from imcmap.models.hardware import Accelerator, ArrayDim, DigitalArray, ImcArray, ImcType, MemoryKind, MemoryLevel, Port
 
 
 def mem(name: str, capacity_bits: int, operands: list[str], served: tuple[str, ...] = ()) -> MemoryLevel:
-    return MemoryLevel(name, capacity_bits, tuple(operands), 64, 64, 1.0, 1.0, served_dims=served)
+    return MemoryLevel(
+        name=name,
+        capacity_bits=capacity_bits,
+        operands=tuple(operands),
+        read_bw_bits=64,
+        write_bw_bits=64,
+        read_energy_pj=1.0,
+        write_energy_pj=1.0,
+        served_dims=served,
+    )
 
 
 def tiny_imc(extra_dims: tuple[tuple[str, int], ...] = ()) -> Accelerator:
     """The solver tests' tiny_imc hierarchy (cells W; rf_i I along D1; rf_o O along D2; sram; dram)."""
-    dims = (ArrayDim("D1", 8), ArrayDim("D2", 8)) + tuple(ArrayDim(n, s) for n, s in extra_dims)
+    dims = (ArrayDim("D1", 8), ArrayDim("D2", 8), *(ArrayDim(n, s) for n, s in extra_dims))
     names = tuple(d.name for d in dims)
     memories = (
         mem("cells", 8, ["I2"]),

@@ -31,7 +31,11 @@ def test_each_field_comes_from_the_most_specific_entry_that_sets_it():
 
 def test_constraints_of_every_matching_entry_apply_default_first():
     """conv1 matches default, Conv and conv1: three constraints, least specific first; fc only default's."""
-    assert [c.text for c in SPEC.resolve(CONV).constraints] == ["diagonal forbidden", "spatial.D1.K >= 2", "tile.I.buf <= 4"]
+    assert [c.text for c in SPEC.resolve(CONV).constraints] == [
+        "diagonal forbidden",
+        "spatial.D1.K >= 2",
+        "tile.I.buf <= 4",
+    ]
     assert [c.text for c in SPEC.resolve(GEMM).constraints] == ["diagonal forbidden"]
 
 

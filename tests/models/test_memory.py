@@ -89,11 +89,15 @@ def test_calibration_rms_log_error(field: str, measured_rms: float) -> None:
 def test_most_points_within_35_percent() -> None:
     """26 of the 31 CACTI points are within +-35 % on read energy, write energy and area at once."""
     fields = ("read_energy_pj", "write_energy_pj", "area_mm2")
-    close = [p for p in SRAM_CALIBRATION if all(abs(getattr(at_point(p), f) / getattr(p, f) - 1) <= 0.35 for f in fields)]
+    close = [
+        p for p in SRAM_CALIBRATION if all(abs(getattr(at_point(p), f) / getattr(p, f) - 1) <= 0.35 for f in fields)
+    ]
     assert len(close) == 26
 
 
-@pytest.mark.parametrize("point", SRAM_TIMING_CALIBRATION, ids=lambda p: f"{p.source}-{p.node_nm}nm-{p.capacity_bytes}B")
+@pytest.mark.parametrize(
+    "point", SRAM_TIMING_CALIBRATION, ids=lambda p: f"{p.source}-{p.node_nm}nm-{p.capacity_bytes}B"
+)
 def test_timing_point_within_15_percent(point: CactiTimingPoint) -> None:
     """Every CACTI access time is reproduced within 15 % (measured worst: -13.3 %, 45 nm 1 KB)."""
     model = sram(point.capacity_bits, point.width_bits, node_nm=point.node_nm, ports=point.ports)
@@ -152,8 +156,11 @@ FIT_COSTS: list[tuple[str, object, Callable[[object], float]]] = [
 
 
 @pytest.mark.parametrize(("name", "fit", "cost"), FIT_COSTS, ids=[c[0] for c in FIT_COSTS])
-def test_stored_constants_are_the_least_squares_optimum(name: str, fit: object, cost: Callable[[object], float]) -> None:
-    """Moving any stored fit constant by +-0.1 % raises the fit's cost: the constants are its optimum, not hand-tuned."""
+def test_stored_constants_are_the_least_squares_optimum(
+    name: str, fit: object, cost: Callable[[object], float]
+) -> None:
+    """Moving any stored fit constant by +-0.1 % raises the fit's cost: the constants are its optimum, not
+    hand-tuned."""
     base = cost(fit)
     for field in dataclasses.fields(fit):  # type: ignore[arg-type]
         value = getattr(fit, field.name)
@@ -171,7 +178,9 @@ nodes = st.sampled_from(NODES)
 
 
 @settings(max_examples=200, deadline=None)
-@given(capacity=capacities, width=widths, ports=port_counts, node=nodes, growth=st.integers(min_value=1, max_value=1 << 20))
+@given(
+    capacity=capacities, width=widths, ports=port_counts, node=nodes, growth=st.integers(min_value=1, max_value=1 << 20)
+)
 def test_sram_cost_never_decreases_with_capacity(capacity: int, width: int, ports: int, node: int, growth: int) -> None:
     """SRAM energies, area and access time never decrease when the capacity grows at a fixed port width."""
     width = min(width, capacity)
@@ -227,7 +236,12 @@ def test_sram_more_ports_never_cheaper(capacity: int, width: int, node: int, p1:
 
 
 @settings(max_examples=200, deadline=None)
-@given(width=widths, words=st.integers(min_value=1, max_value=4096), extra=st.integers(min_value=1, max_value=4096), ports=port_counts)
+@given(
+    width=widths,
+    words=st.integers(min_value=1, max_value=4096),
+    extra=st.integers(min_value=1, max_value=4096),
+    ports=port_counts,
+)
 def test_rf_cost_never_decreases_with_capacity(width: int, words: int, extra: int, ports: int) -> None:
     """RF energies, area and access time never decrease when words are added at a fixed port width."""
     a = sram(width * words, width, ports=ports, kind="rf")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from imcmap.models.workload import (
     LOOP_DIMS,
     OPERANDS,

@@ -63,10 +63,10 @@ def _orders(layer: Layer, spatial: dict[str, dict[str, int]]) -> set[tuple[Loop,
 
 
 def _cut_options(n_loops: int, n_levels: int) -> list[tuple[int, ...]]:
-    return [c + (n_loops,) for c in combinations_with_replacement(range(n_loops + 1), n_levels - 1)]
+    return [(*c, n_loops) for c in combinations_with_replacement(range(n_loops + 1), n_levels - 1)]
 
 
-def legal_mappings(layer: Layer, accel: Accelerator):  # noqa: ANN201 - a generator of Mapping
+def legal_mappings(layer: Layer, accel: Accelerator):
     """Every mapping of the enumeration that the evaluator's check accepts."""
     links = dict(DEFAULT_OPERAND_LINKS)
     chains = {op: len(accel.chain(links[op])) for op in OPERANDS}
@@ -77,12 +77,12 @@ def legal_mappings(layer: Layer, accel: Accelerator):  # noqa: ANN201 - a genera
         for loops in _orders(layer, spatial):
             n = len(loops)
             for cw, ci, co in product(*(_cut_options(n, chains[op]) for op in OPERANDS)):
-                mapping = Mapping(spatial, loops, dict(zip(OPERANDS, (cw, ci, co))), links)
+                mapping = Mapping(spatial, loops, dict(zip(OPERANDS, (cw, ci, co), strict=True)), links)
                 if not check(layer, accel, mapping):
                     yield mapping
 
 
-def brute_force(layer: Layer, accel: Accelerator, metric) -> tuple[float, Mapping | None, int]:  # noqa: ANN001
+def brute_force(layer: Layer, accel: Accelerator, metric) -> tuple[float, Mapping | None, int]:
     """(minimum of ``metric(report)``, a mapping achieving it, how many legal mappings were priced)."""
     best, best_mapping, legal = float("inf"), None, 0
     for mapping in legal_mappings(layer, accel):

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ortools.sat.python import cp_model
+
 from imcmap.models.mapping import Mapping
 from imcmap.models.workload import OPERANDS, Operand
 from imcmap.solver import constraints as C
 from imcmap.solver.decode import decode
 from imcmap.solver.problem import MappingProblem, Unrolling, prime_factors
 from imcmap.solver.variables import MappingVars
-from ortools.sat.python import cp_model
 
 # Every family of the layer model in the order the solver adds them (the canonical cut rule off).
 FAMILIES: dict[str, Callable[[cp_model.CpModel, MappingVars, MappingProblem], None]] = {
@@ -89,7 +90,9 @@ def assignment(problem: MappingProblem, v: MappingVars, m: ModelMapping) -> dict
     return values
 
 
-def build(problem: MappingProblem, without: Iterable[str] = (), canonical_cuts: bool = False) -> tuple[cp_model.CpModel, MappingVars]:
+def build(
+    problem: MappingProblem, without: Iterable[str] = (), canonical_cuts: bool = False
+) -> tuple[cp_model.CpModel, MappingVars]:
     """The feasibility model with every family but those named in ``without``."""
     skip = set(without)
     unknown = skip - set(FAMILIES)
@@ -113,7 +116,7 @@ def fix(model: cp_model.CpModel, values: dict[object, int]) -> None:
             if var != value:
                 raise ValueError(f"constant {var} cannot take {value}")
             continue
-        model.Add(var == value)
+        model.add(var == value)
 
 
 def status_with(problem: MappingProblem, m: ModelMapping, without: Iterable[str] = (), canonical_cuts: bool = False,
@@ -128,7 +131,7 @@ def status_with(problem: MappingProblem, m: ModelMapping, without: Iterable[str]
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
     solver.parameters.max_deterministic_time = 30.0
-    return solver.StatusName(solver.Solve(model))
+    return solver.status_name(solver.solve(model))
 
 
 def decoded(problem: MappingProblem, m: ModelMapping) -> Mapping:

@@ -6,12 +6,26 @@ from imcmap.models.hardware import Accelerator, ArrayDim, DigitalArray, ImcArray
 
 
 def mem(name, capacity_bits, operands, bw, r, w, served=(), kind=MemoryKind.SRAM, ports=1):
-    return MemoryLevel(name, capacity_bits, tuple(operands), bw, bw, r, w, 0.0, 1, tuple(served), kind, False, ports)
+    return MemoryLevel(
+        name=name,
+        capacity_bits=capacity_bits,
+        operands=tuple(operands),
+        read_bw_bits=bw,
+        write_bw_bits=bw,
+        read_energy_pj=r,
+        write_energy_pj=w,
+        area_mm2=0.0,
+        latency_cycles=1,
+        served_dims=tuple(served),
+        kind=kind,
+        double_buffered=False,
+        ports=ports,
+    )
 
 
 def tiny_imc(d1: int = 8, d2: int = 8, analog: bool = False, sram_bits: int = 2048, extra_dims=()) -> Accelerator:
     """A DIMC/AIMC-like hierarchy in the shape of ZigZag's dimc.yaml, shrunk."""
-    dims = (ArrayDim("D1", d1), ArrayDim("D2", d2)) + tuple(ArrayDim(n, s) for n, s in extra_dims)
+    dims = (ArrayDim("D1", d1), ArrayDim("D2", d2), *(ArrayDim(n, s) for n, s in extra_dims))
     all_dims = tuple(d.name for d in dims)
     array = ImcArray(
         imc_type=ImcType.ANALOG if analog else ImcType.DIGITAL,
@@ -66,7 +80,7 @@ def oracle_imc_rows(d1: int = 4, d2: int = 8, buf_bits: int = 256, analog: bool 
     dimc.yaml: under a diagonal mapping the evaluator gives each of rows_total rows its own input."""
     base = oracle_imc(d1, d2, buf_bits, analog)
     rf = mem("rf_i", 8, ["I1"], 8, 0.02, 0.02, served=("D1",), kind=MemoryKind.RF)
-    return Accelerator("oracle_imc_rows", (base.memories[0], rf) + base.memories[1:], base.array)
+    return Accelerator("oracle_imc_rows", (base.memories[0], rf, *base.memories[1:]), base.array)
 
 
 def oracle_digital(d1: int = 2, d2: int = 2, rf_bits: int = 32, buf_bits: int = 256) -> Accelerator:

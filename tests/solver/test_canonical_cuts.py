@@ -4,15 +4,16 @@ the brute-force oracles enumerate (up to three cuts per operand), conv and GEMM 
 
 from __future__ import annotations
 
-import imcmap.solver.constraints as C
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
+
+import imcmap.solver.constraints as C
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer
 from imcmap.solver.problem import build_problem
 from imcmap.solver.solve import apply_search_parameters, build_model
-from ortools.sat.python import cp_model
 
 from .fixtures import (
     oracle_digital,
@@ -31,7 +32,7 @@ HARDWARE = {
 }
 
 
-def _optimum(layer: Layer, accel, objective: str, canonical: bool) -> tuple[str, float | None]:  # noqa: ANN001
+def _optimum(layer: Layer, accel, objective: str, canonical: bool) -> tuple[str, float | None]:
     problem = build_problem(layer, accel, MappingSpec(diagonal_default=True).resolve(layer))
     model, _, _ = build_model(problem, objective, canonical_cuts=canonical)
     solver = cp_model.CpSolver()
@@ -39,20 +40,26 @@ def _optimum(layer: Layer, accel, objective: str, canonical: bool) -> tuple[str,
     solver.parameters.num_workers = 1
     solver.parameters.max_deterministic_time = 60
     apply_search_parameters(solver.parameters)
-    status = solver.Solve(model)
-    name = solver.StatusName(status)
-    return name, solver.ObjectiveValue() if status == cp_model.OPTIMAL else None
+    status = solver.solve(model)
+    name = solver.status_name(status)
+    return name, solver.objective_value if status == cp_model.OPTIMAL else None
 
 
 conv = st.fixed_dictionaries({
     "K": st.sampled_from([1, 2, 4, 6]), "C": st.sampled_from([1, 2, 3, 4]), "OX": st.sampled_from([1, 2, 4, 6]),
     "OY": st.sampled_from([1, 2, 3]), "FX": st.sampled_from([1, 2, 3]), "FY": st.sampled_from([1, 2]),
 })
-gemm = st.fixed_dictionaries({"B": st.sampled_from([1, 2, 4]), "K": st.sampled_from([2, 4, 6, 8]), "C": st.sampled_from([2, 4, 6])})
+gemm = st.fixed_dictionaries(
+    {"B": st.sampled_from([1, 2, 4]), "K": st.sampled_from([2, 4, 6, 8]), "C": st.sampled_from([2, 4, 6])}
+)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(dims=st.one_of(conv, gemm), hardware=st.sampled_from(sorted(HARDWARE)), objective=st.sampled_from(["energy", "latency"]))
+@given(
+    dims=st.one_of(conv, gemm),
+    hardware=st.sampled_from(sorted(HARDWARE)),
+    objective=st.sampled_from(["energy", "latency"]),
+)
 def test_the_rule_keeps_the_model_optimum(dims, hardware, objective):
     """Digital arrays and ZigZag's latency too: the rule is valid there, only not used (measured slower)."""
     layer = Layer("g", "Gemm", dims) if "B" in dims else Layer("c", "Conv", dims)
@@ -73,7 +80,9 @@ def test_the_rule_is_off_when_a_dim_is_irrelevant_to_two_operands(monkeypatch):
     layer = Layer("c", "Conv", {"K": 2, "C": 2, "OX": 2, "OY": 1, "FX": 1, "FY": 1})
     problem = build_problem(layer, oracle_imc(), MappingSpec().resolve(layer))
     assert C._one_operand_per_irrelevant_dim(problem)
-    monkeypatch.setitem(W.RELEVANT_DIMS, W.Operand.I, frozenset({"B", "G", "OY", "OX", "FY", "FX"}))  # C now irrelevant to I and O
+    monkeypatch.setitem(
+        W.RELEVANT_DIMS, W.Operand.I, frozenset({"B", "G", "OY", "OX", "FY", "FX"})
+    )  # C now irrelevant to I and O
     assert not C._one_operand_per_irrelevant_dim(problem)
 
 

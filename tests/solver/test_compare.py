@@ -4,6 +4,7 @@ changed between two mappings, and a variant network against its baseline, worked
 from __future__ import annotations
 
 import pytest
+
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.report import CostReport
 from imcmap.models.workload import Layer, Operand, Workload
@@ -15,7 +16,9 @@ from .fixtures import oracle_imc
 
 W, I, O = Operand.W, Operand.I, Operand.O
 ACCEL = oracle_imc(d1=8, d2=4)  # cells (W), buf (I, O), dram
-BASE = Mapping({"D1": {"K": 4}, "D2": {"C": 2}}, (Loop("B", 2), Loop("C", 2), Loop("K", 2)), {W: (1, 3), I: (2, 3), O: (2, 3)})
+BASE = Mapping(
+    {"D1": {"K": 4}, "D2": {"C": 2}}, (Loop("B", 2), Loop("C", 2), Loop("K", 2)), {W: (1, 3), I: (2, 3), O: (2, 3)}
+)
 
 
 def test_relative_change():
@@ -58,7 +61,21 @@ def test_splitting_a_loop_is_no_change():
 
 
 def _report(name: str, energy: float, latency: float) -> CostReport:
-    return CostReport(name, energy, (), latency, latency, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1, ())
+    return CostReport(
+        layer=name,
+        energy_pj=energy,
+        energy_breakdown=(),
+        latency_cycles=latency,
+        compute_cycles=latency,
+        stall_cycles=0.0,
+        load_cycles=0.0,
+        spatial_utilization=1.0,
+        temporal_utilization=1.0,
+        area_mm2=0.0,
+        tclk_ns=1.0,
+        macs=1,
+        accesses=(),
+    )
 
 
 def _network(rows: list[tuple[str, Mapping | None, float, float]]) -> NetworkResult:
@@ -67,7 +84,19 @@ def _network(rows: list[tuple[str, Mapping | None, float, float]]) -> NetworkRes
         layer = Layer(name, "Gemm", {"B": 2, "K": 8, "C": 4})
         report = _report(name, energy, latency) if mapping is not None else None
         status = "OPTIMAL" if mapping is not None else "INFEASIBLE"
-        solution = LayerSolution(layer, "energy", status, mapping, report, energy, None, None, None, 1, 0.0)
+        solution = LayerSolution(
+            layer=layer,
+            objective="energy",
+            status=status,
+            mapping=mapping,
+            report=report,
+            exact_cost=energy,
+            lower_bound=None,
+            gap=None,
+            model_objective=None,
+            candidates=1,
+            wall_time_s=0.0,
+        )
         layers.append(LayerResult(solution, Dataflow(), name, ACCEL))
     workload = Workload("w", tuple(r.solution.layer for r in layers))
     return NetworkResult(workload, ACCEL, "energy", SolverConfig(), tuple(layers), 0.0)

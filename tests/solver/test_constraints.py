@@ -25,6 +25,7 @@ from math import prod
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
 from imcmap.models.evaluator import check
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.mapping_spec import MappingSpec
@@ -73,7 +74,7 @@ def test_factorization():
     exponent of p in d. B 2 -> B 4 in the top segment gives B temporal 2*2*4 = 16 != 8 (exponent
     1+1+2 = 4, not 3); no other family looks at the total, and the evaluator's check says
     ``factorization``."""
-    broken = replace(LEGAL, segments=LEGAL.segments[:3] + (Segment(W, {"B": 4}),))
+    broken = replace(LEGAL, segments=(*LEGAL.segments[:3], Segment(W, {"B": 4})))
     assert status_with(PROBLEM, broken) == INFEASIBLE
     assert status_with(PROBLEM, broken, without=["factorization"]) == FEASIBLE
     assert "factorization" in kinds(decoded(PROBLEM, broken))
@@ -82,7 +83,7 @@ def test_factorization():
 def test_factorization_rejects_a_factor_lost():
     """The other side of the equality: B2 dropped from the top segment leaves B = 2*2 = 4 != 8 (the
     empty top segment is W-stationary, so the canonical segments still hold)."""
-    broken = replace(LEGAL, segments=LEGAL.segments[:3] + (Segment(W, {}),))
+    broken = replace(LEGAL, segments=(*LEGAL.segments[:3], Segment(W, {})))
     assert status_with(PROBLEM, broken) == INFEASIBLE
     assert status_with(PROBLEM, broken, without=["factorization"]) == FEASIBLE
     assert "factorization" in kinds(decoded(PROBLEM, broken))
@@ -104,7 +105,7 @@ def test_spatial_choice_none():
     factors moved into the top segment (K4 and C4 more there) factorization still holds and the tiles
     below the cuts lose their unrolled part, so only the one-hot forbids it."""
     top = Segment(W, {"B": 2, "K": 4, "C": 4})
-    broken = replace(LEGAL, segments=LEGAL.segments[:3] + (top,), chosen=(frozenset(),))
+    broken = replace(LEGAL, segments=(*LEGAL.segments[:3], top), chosen=(frozenset(),))
     assert status_with(PROBLEM, broken) == INFEASIBLE
     assert status_with(PROBLEM, broken, without=["spatial_choice"]) == FEASIBLE
 
@@ -161,7 +162,7 @@ def test_cut_order_empty_segment_is_w_stationary():
     """Cut order's canonical segments: an empty segment's stationary operand is W (empty[s] =>
     stat[s, W]): the 3-level case with its empty bottom segment made O-stationary is rejected."""
     problem = three_level_problem()
-    broken = replace(THREE_LEVEL_LEGAL, segments=(Segment(O, {}),) + THREE_LEVEL_LEGAL.segments[1:])
+    broken = replace(THREE_LEVEL_LEGAL, segments=(Segment(O, {}), *THREE_LEVEL_LEGAL.segments[1:]))
     assert status_with(problem, broken) == INFEASIBLE
     assert status_with(problem, broken, without=["cut_order"]) == FEASIBLE
 
@@ -195,7 +196,9 @@ def test_canonical_cut_rule_moves_cuts_past_pure_segments():
     W's cut and C is W-relevant: accepted. With s1 = {B2} and s2 = {C2} (B is W-irrelevant, so W's
     cut could rise past s1 at no cost) the rule forbids it; without the rule the model accepts it."""
     assert status_with(PROBLEM, LEGAL, canonical_cuts=True) == FEASIBLE
-    swapped = replace(LEGAL, segments=(Segment(W, {"B": 2}), Segment(O, {"B": 2}), Segment(I, {"C": 2}), Segment(W, {"B": 2})))
+    swapped = replace(
+        LEGAL, segments=(Segment(W, {"B": 2}), Segment(O, {"B": 2}), Segment(I, {"C": 2}), Segment(W, {"B": 2}))
+    )
     assert status_with(PROBLEM, swapped, canonical_cuts=False) == FEASIBLE
     assert status_with(PROBLEM, swapped, canonical_cuts=True) == INFEASIBLE
 
@@ -221,7 +224,7 @@ def test_capacity():
     """Capacity: sum over the operands held of tile bits <= capacity. B2 moved from s3 down into s2
     grows O's buf tile to B(2*4)*K4 = 32 partial sums * 16 b = 512 b; with I's 128 b, 640 > 384 b.
     The evaluator's check says ``capacity`` at buf."""
-    broken = replace(LEGAL, segments=LEGAL.segments[:2] + (Segment(I, {"B": 4}), Segment(W, {})))
+    broken = replace(LEGAL, segments=(*LEGAL.segments[:2], Segment(I, {"B": 4}), Segment(W, {})))
     mapping = decoded(PROBLEM, broken)
     assert [v.where for v in check(LAYER, ACCEL, mapping) if v.kind == "capacity"] == ["buf"]
     # the top segment left empty is W-stationary, so the canonical segments still hold
@@ -256,7 +259,7 @@ def test_legal_mapping_stays_feasible_without_any_one_family(family: str):
 
 
 @st.composite
-def canonical_mappings(draw) -> ModelMapping:  # noqa: ANN001
+def canonical_mappings(draw) -> ModelMapping:
     """A mapping in the model's space with canonical segments: the middle boundaries used are 1..k,
     each by at least one cut, the middle segments 1..k non-empty and the others empty (W-stationary);
     the spatial candidate and the split of the remaining prime factors are drawn."""
@@ -281,7 +284,12 @@ def canonical_mappings(draw) -> ModelMapping:  # noqa: ANN001
     return ModelMapping(segments, spatial, cuts)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(canonical_mappings())
 def test_the_model_accepts_exactly_the_mappings_the_evaluator_accepts(m: ModelMapping):
     """Over the model's canonical space (every family, canonical cut rule off), a fixed mapping is

@@ -1,7 +1,8 @@
 """``solver._cp_model_import``: cp_model is imported without pandas, and pandas still works on demand.
 
 Each check runs in a fresh interpreter: whether pandas is loaded depends on what the process imported
-before, and pytest's own plugins may have loaded it here."""
+before, and pytest's own plugins may have loaded it here. pandas is a dependency of ortools, so it is
+installed wherever imcmap is."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 
 def _run(code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=False, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], check=False, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -35,7 +36,6 @@ def test_solving_a_layer_loads_no_pandas():
 
 
 def test_pandas_imported_afterwards_is_the_real_one_and_cp_models_series_helpers_work():
-    pytest.importorskip("pandas")
     out = _run("""
         import imcmap.solver
         import pandas as pd
@@ -48,7 +48,6 @@ def test_pandas_imported_afterwards_is_the_real_one_and_cp_models_series_helpers
 
 
 def test_cp_model_loads_pandas_itself_when_a_series_helper_needs_it():
-    pytest.importorskip("pandas")
     out = _run("""
         import sys
         import imcmap.solver
@@ -61,7 +60,6 @@ def test_cp_model_loads_pandas_itself_when_a_series_helper_needs_it():
 
 
 def test_nothing_changes_when_pandas_was_loaded_first():
-    pytest.importorskip("pandas")
     out = _run("""
         import pandas
         import imcmap.solver

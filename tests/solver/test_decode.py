@@ -11,6 +11,7 @@ from math import prod
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from imcmap.models.evaluator import check
 from imcmap.models.mapping import DEFAULT_OPERAND_LINKS, Loop
 from imcmap.models.mapping_spec import MappingSpec
@@ -72,7 +73,7 @@ def test_operand_links_come_from_the_rule():
 
 
 @st.composite
-def assignments(draw) -> ModelMapping:  # noqa: ANN001
+def assignments(draw) -> ModelMapping:
     group = PROBLEM.groups[0]
     spatial = group.candidates[draw(st.integers(0, len(group.candidates) - 1))]
     factors: list[dict[str, int]] = [{} for _ in range(4)]

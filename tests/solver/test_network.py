@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from imcmap.models.mapping_spec import MappingSpec
-from imcmap.models.workload import Layer, Operand, Workload
+from imcmap.models.workload import Layer, Workload
 from imcmap.solver.network import Dataflow, capped, plan_dataflow, resolve_rule, solve_network, variant
 from imcmap.solver.solve import SolverConfig
 from imcmap.specs.constraints import parse_constraint
@@ -92,6 +93,8 @@ def test_identical_layers_are_solved_once_and_reported_under_their_own_names(net
     energies = [r.solution.report.energy_pj for r in network.layers]
     assert energies[0] == energies[1] == energies[2]
     assert network.energy_pj == pytest.approx(sum(energies), rel=1e-12)
-    assert network.latency_cycles == pytest.approx(sum(r.solution.report.latency_cycles for r in network.layers), rel=1e-12)
+    assert network.latency_cycles == pytest.approx(
+        sum(r.solution.report.latency_cycles for r in network.layers), rel=1e-12
+    )
     assert network.complete and not network.timed_out
     assert [r.solution.report.layer for r in network.layers] == names

@@ -16,12 +16,13 @@ from math import exp
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from ortools.sat.python import cp_model
+
 from imcmap.models.evaluator import check, evaluate, refills
 from imcmap.models.workload import OPERANDS
 from imcmap.solver.solve import build_model
 from imcmap.solver.terms import TANGENT_STEP
 from imcmap.solver.variables import PE
-from ortools.sat.python import cp_model
 
 from .fixation import ModelMapping, assignment, decoded, fix
 from .test_constraints import ACCEL, LAYER, LEGAL, PROBLEM, canonical_mappings
@@ -38,14 +39,14 @@ def priced(m: ModelMapping, objective: str) -> tuple[float, bool]:
     probes = {}
     for op in OPERANDS:
         for level, cut in ((PE, 0), (0, mapping.cuts[op][0])):
-            x = model.NewIntVar(-64, 64, f"probe[{op.value}{level}]")
-            model.Add(x == sum(v.refill_exps(op, level).values()))  # every prime is 2 here
+            x = model.new_int_var(-64, 64, f"probe[{op.value}{level}]")
+            model.add(x == sum(v.refill_exps(op, level).values()))  # every prime is 2 here
             probes[(op, cut)] = x
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    assert solver.Solve(model) == cp_model.OPTIMAL
-    same = all(2 ** solver.Value(x) == refills(op, mapping.loops, cut) for (op, cut), x in probes.items())
-    return solver.ObjectiveValue() * unit, same
+    assert solver.solve(model) == cp_model.OPTIMAL
+    same = all(2 ** solver.value(x) == refills(op, mapping.loops, cut) for (op, cut), x in probes.items())
+    return solver.objective_value * unit, same
 
 
 def exact(m: ModelMapping, objective: str) -> float:

@@ -42,8 +42,12 @@ def random_case(seed: int):
                 analog=bool(rng.random() < 0.5),
             )
         else:
-            accel = oracle_digital(d1=int(rng.choice([1, 2])), d2=int(rng.choice([2, 3])), rf_bits=int(rng.choice([16, 32, 64])),
-                                   buf_bits=int(rng.choice([64, 256])))
+            accel = oracle_digital(
+                d1=int(rng.choice([1, 2])),
+                d2=int(rng.choice([2, 3])),
+                rf_bits=int(rng.choice([16, 32, 64])),
+                buf_bits=int(rng.choice([64, 256])),
+            )
         if enumeration_size(layer, accel) <= MAX_ENUMERATION:
             return layer, accel
 
@@ -56,7 +60,13 @@ def test_solver_matches_brute_force(seed: int, objective: str):
     """The solver's exact cost equals the brute-force minimum (within 1e-9) and its mapping is legal."""
     layer, accel = random_case(seed)
     best, best_mapping, legal = brute_force(layer, accel, METRICS[objective])
-    solution = solve_layer(layer, accel, MappingSpec(diagonal_default=True).resolve(layer), objective, SolverConfig(seed=0, time_limit_s=20))
+    solution = solve_layer(
+        layer,
+        accel,
+        MappingSpec(diagonal_default=True).resolve(layer),
+        objective,
+        SolverConfig(seed=0, time_limit_s=20),
+    )
     if legal == 0:
         assert solution.mapping is None
         return
@@ -81,7 +91,13 @@ def test_solver_matches_brute_force_with_row_registers(layer: Layer, objective: 
     accel = oracle_imc_rows()
     best, best_mapping, legal = brute_force(layer, accel, METRICS[objective])
     assert legal > 0
-    solution = solve_layer(layer, accel, MappingSpec(diagonal_default=True).resolve(layer), objective, SolverConfig(seed=0, time_limit_s=20))
+    solution = solve_layer(
+        layer,
+        accel,
+        MappingSpec(diagonal_default=True).resolve(layer),
+        objective,
+        SolverConfig(seed=0, time_limit_s=20),
+    )
     assert solution.mapping is not None, solution.message
     assert solution.exact_cost == pytest.approx(best, rel=1e-9), (best_mapping, solution.mapping)
     assert solution.lower_bound <= best * (1 + 1e-9)

@@ -8,13 +8,22 @@ from math import log
 from pathlib import Path
 
 import pytest
+from ortools.sat.python import cp_model
+
 from imcmap.models.hardware import CostRules
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.solver import policy as policy_module
 from imcmap.solver import solve as solve_module
-from imcmap.solver.policy import ARRAY_KINDS, OBJECTIVES, PolishStarts, SolvePolicy, SurrogateStop, policy_for, policy_of
+from imcmap.solver.policy import (
+    ARRAY_KINDS,
+    OBJECTIVES,
+    PolishStarts,
+    SolvePolicy,
+    SurrogateStop,
+    policy_for,
+    policy_of,
+)
 from imcmap.solver.solve import SolverConfig, configure_search, solve_layer
-from ortools.sat.python import cp_model
 
 from .fixtures import tiny_digital, tiny_imc, with_zigzag_rules
 from .test_oracle import random_case
@@ -24,17 +33,53 @@ OWN_BOUND = "CP-SAT's proven bound on a relaxation whose every term is at most t
 # (rules, objective, kind) -> (relative gap, surrogate stop (det-s, gap, params) or None, canonical cuts,
 # polish (starts, window) or None, OPTIMAL possible, bound reported, how the bound text starts)
 EXPECTED = {
-    **{(CostRules.IMCMAP, o, k): (None, None, k == "imc", None, True, True, OWN_BOUND)
-       for o in OBJECTIVES for k in ARRAY_KINDS},
-    **{(CostRules.ZIGZAG, "energy", k): (0.01, None, k == "imc", (3, 0.05), False, True,
-                                         "CP-SAT's proven bound on a relaxation whose every term is at most imcmap's own rules'")
-       for k in ARRAY_KINDS},
-    (CostRules.ZIGZAG, "latency", "imc"): (0.01, (0.8, 0.01, {"cp_model_probing_level": 0}), False, (3, 0.2), False, False,
-                                           "none: the hardware comes from a ZigZag file"),
-    (CostRules.ZIGZAG, "latency", "digital"): (0.03, (1.0, 0.03, {}), False, (3, 0.2), False, False,
-                                               "none: the hardware comes from a ZigZag file"),
-    **{(CostRules.ZIGZAG, "edp", k): (0.01, None, False, (3, None), False, False, "none: the hardware comes from a ZigZag file")
-       for k in ARRAY_KINDS},
+    **{
+        (CostRules.IMCMAP, o, k): (None, None, k == "imc", None, True, True, OWN_BOUND)
+        for o in OBJECTIVES
+        for k in ARRAY_KINDS
+    },
+    **{
+        (CostRules.ZIGZAG, "energy", k): (
+            0.01,
+            None,
+            k == "imc",
+            (3, 0.05),
+            False,
+            True,
+            "CP-SAT's proven bound on a relaxation whose every term is at most imcmap's own rules'",
+        )
+        for k in ARRAY_KINDS
+    },
+    (CostRules.ZIGZAG, "latency", "imc"): (
+        0.01,
+        (0.8, 0.01, {"cp_model_probing_level": 0}),
+        False,
+        (3, 0.2),
+        False,
+        False,
+        "none: the hardware comes from a ZigZag file",
+    ),
+    (CostRules.ZIGZAG, "latency", "digital"): (
+        0.03,
+        (1.0, 0.03, {}),
+        False,
+        (3, 0.2),
+        False,
+        False,
+        "none: the hardware comes from a ZigZag file",
+    ),
+    **{
+        (CostRules.ZIGZAG, "edp", k): (
+            0.01,
+            None,
+            False,
+            (3, None),
+            False,
+            False,
+            "none: the hardware comes from a ZigZag file",
+        )
+        for k in ARRAY_KINDS
+    },
 }
 
 
@@ -77,10 +122,19 @@ def test_configure_search_applies_the_policy() -> None:
     config = SolverConfig(seed=3, time_limit_s=7.0)
     own = cp_model.CpSolver().parameters
     configure_search(own, config, policy_for(CostRules.IMCMAP, "latency", "imc"))
-    assert (own.relative_gap_limit, own.max_deterministic_time, own.cp_model_probing_level, own.random_seed) == (default_gap, 7.0, 1, 3)
+    assert (own.relative_gap_limit, own.max_deterministic_time, own.cp_model_probing_level, own.random_seed) == (
+        default_gap,
+        7.0,
+        1,
+        3,
+    )
     surrogate = cp_model.CpSolver().parameters
     configure_search(surrogate, config, policy_for(CostRules.ZIGZAG, "latency", "imc"))
-    assert (surrogate.relative_gap_limit, surrogate.max_deterministic_time, surrogate.cp_model_probing_level) == (0.01, 0.8, 0)
+    assert (surrogate.relative_gap_limit, surrogate.max_deterministic_time, surrogate.cp_model_probing_level) == (
+        0.01,
+        0.8,
+        0,
+    )
     short = cp_model.CpSolver().parameters
     configure_search(short, SolverConfig(time_limit_s=0.5), policy_for(CostRules.ZIGZAG, "latency", "digital"))
     assert (short.relative_gap_limit, short.max_deterministic_time, short.cp_model_probing_level) == (0.03, 0.5, 1)
@@ -93,7 +147,7 @@ def _spy_policy(monkeypatch: pytest.MonkeyPatch, change: dict[str, object]) -> l
     """Make ``solve_layer`` see ``policy_of``'s policy with ``change`` applied; returns the policies handed out."""
     handed: list[SolvePolicy] = []
 
-    def changed(accel, objective):  # noqa: ANN001, ANN202
+    def changed(accel, objective):
         handed.append(replace(policy_module.policy_of(accel, objective), **change))
         return handed[-1]
 

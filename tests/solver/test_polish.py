@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from imcmap.models.evaluator import (
     IllegalMapping,
     WalkCache,
@@ -12,6 +13,7 @@ from imcmap.models.evaluator import (
     evaluate,
     objective_cost,
 )
+from imcmap.models.mapping import Mapping
 from imcmap.models.workload import Operand
 from imcmap.solver.polish import (
     distinct,
@@ -71,7 +73,10 @@ def test_polish_never_worsens_and_respects_the_judge(seed: int, objective: str) 
     """From any legal start the result is legal, allowed by the judge, no costlier, and the same on a rerun."""
     layer, zz, mappings = _some_mappings(seed, every=211)
     metric = (lambda r: r.energy_pj) if objective == "energy" else (lambda r: r.latency_cycles)
-    keep_w = lambda m: m.cuts[Operand.W][0] == mappings[0].cuts[Operand.W][0]  # noqa: E731 - a user-like constraint
+
+    def keep_w(m: Mapping) -> bool:  # a user-like constraint
+        return m.cuts[Operand.W][0] == mappings[0].cuts[Operand.W][0]
+
     for start in mappings[:4]:
         allowed = keep_w if keep_w(start) else (lambda m: True)
         result, report, spent = polish(layer, zz, start, objective, allowed, budget=200)
@@ -81,7 +86,8 @@ def test_polish_never_worsens_and_respects_the_judge(seed: int, objective: str) 
         assert polish(layer, zz, start, objective, allowed, budget=200)[0] == result
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+# seed 3's best unrolling prices every nest the same: there is nothing to walk down from
+@pytest.mark.parametrize("seed", [s for s in SEEDS if s != 3])
 def test_polish_walks_down_from_the_worst_nest(seed: int) -> None:
     """From the costliest legal nest of the layer's best spatial unrolling, the walk finds a cheaper one."""
     layer, zz, _ = _some_mappings(seed)
@@ -90,8 +96,7 @@ def test_polish_walks_down_from_the_worst_nest(seed: int) -> None:
     worst = max(same, key=lambda m: evaluate(layer, zz, m).energy_pj)
     low = min(evaluate(layer, zz, m).energy_pj for m in same)
     start = evaluate(layer, zz, worst).energy_pj
-    if start <= low * (1 + 1e-9):
-        pytest.skip("every nest of this unrolling costs the same")
+    assert start > low * (1 + 1e-9), "the case needs nests of different costs"
     _, report, _ = polish(layer, zz, worst, "energy", lambda m: True)
     assert report.energy_pj < start
 
@@ -156,7 +161,7 @@ def test_a_walk_cache_changes_no_price(seed: int) -> None:
     for m in mappings:
         firsts.setdefault(repr(m.spatial), m)
     walks = [[m, *list(neighbours(split_to_primes(m)))[:15]] for m in list(firsts.values())[:3]]
-    nests = [n for group in zip(*walks) for n in group]  # interleaved: the cache must start afresh often
+    nests = [n for group in zip(*walks, strict=False) for n in group]  # interleaved: the cache must start afresh often
     cache = WalkCache(layer, zz)
     for nest in nests:
         for objective in ("energy", "latency"):

@@ -8,6 +8,7 @@ from math import prod
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from imcmap.models.evaluator import check
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import DEFAULT_OPERAND_LINKS, Mapping
@@ -192,7 +193,9 @@ def test_problems_that_cannot_map_raise_before_search():
     rule = MappingSpec((MappingRule("default", operand_links=links),)).resolve(plain)
     with pytest.raises(ProblemError, match="no memory level holds X9"):
         build_problem(plain, oracle_imc(), rule)
-    too_tall = MappingSpec((MappingRule("default", fixed_spatial={"D2": {"C": 8}}),)).resolve(Layer("g", "Gemm", {"C": 8}))
+    too_tall = MappingSpec((MappingRule("default", fixed_spatial={"D2": {"C": 8}}),)).resolve(
+        Layer("g", "Gemm", {"C": 8})
+    )
     with pytest.raises(ProblemError, match="no legal spatial unrolling over D1, D2"):
         build_problem(Layer("g", "Gemm", {"C": 8}), oracle_imc(d1=4, d2=4), too_tall)
     allowed = MappingSpec((MappingRule("default", allowed_spatial={"D1": ("K",)}),)).resolve(plain)

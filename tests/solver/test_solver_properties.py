@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer, Workload
 from imcmap.solver.network import solve_network
@@ -54,7 +55,9 @@ def test_edp_objective_matches_brute_force(seed: int):
     layer = layers[seed]
     accel = oracle_imc(d1=2, d2=4) if seed % 2 == 0 else oracle_digital(d1=2, d2=2)
     best, _, _ = brute_force(layer, accel, lambda r: r.energy_pj * r.latency_cycles)
-    solution = solve_layer(layer, accel, MappingSpec(diagonal_default=True).resolve(layer), "edp", SolverConfig(time_limit_s=20))
+    solution = solve_layer(
+        layer, accel, MappingSpec(diagonal_default=True).resolve(layer), "edp", SolverConfig(time_limit_s=20)
+    )
     assert solution.exact_cost == pytest.approx(best, rel=1e-9)
     assert solution.lower_bound <= best * (1 + 1e-9)
 
@@ -77,7 +80,10 @@ def test_larger_memory_never_worse(dims, buf_bits, objective):
     """Doubling the buffer never raises the optimum: cost_big * (1 - certified gap_big) <= cost_small."""
     layer = Layer("p", "Conv", dims)
     small = oracle_imc(d1=2, d2=4, buf_bits=buf_bits)
-    big = replace(small, memories=tuple(replace(m, capacity_bits=2 * m.capacity_bits) if m.name == "buf" else m for m in small.memories))
+    big = replace(
+        small,
+        memories=tuple(replace(m, capacity_bits=2 * m.capacity_bits) if m.name == "buf" else m for m in small.memories),
+    )
     rule = MappingSpec(diagonal_default=True).resolve(layer)
     a = solve_layer(layer, small, rule, objective, SolverConfig(time_limit_s=20))
     b = solve_layer(layer, big, rule, objective, SolverConfig(time_limit_s=20))
@@ -121,8 +127,7 @@ def test_a_layer_between_a_dropped_and_a_kept_pair_is_solved(monkeypatch):
     )
     workload = Workload("chain", layers)
     first = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
-    if not all(r.dataflow.output_kept_in for r in first.layers[:3]):
-        pytest.skip("the tiny accelerator keeps no whole chain on chip")
+    assert all(r.dataflow.output_kept_in for r in first.layers[:3]), "the case needs the whole chain kept on chip"
     _declare_kept_pair_no_cheaper(monkeypatch, lambda names: names == ["a", "b"])
     result = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
     assert not result.timed_out and all(r.solution.mapping is not None for r in result.layers)
@@ -178,8 +183,8 @@ def test_each_layer_is_reported_under_its_own_name_after_the_plan_drops_a_pair(m
     )
     workload = Workload("pairs", layers)
     first = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)
-    if not (first.layers[0].dataflow.output_kept_in and first.layers[2].dataflow.output_kept_in):
-        pytest.skip("the tiny accelerator keeps neither pair on chip")
+    kept = [r.dataflow.output_kept_in for r in first.layers]
+    assert kept[0] and kept[2], "the case needs both pairs kept on chip"
     # c's solutions were solved as a (the same shape), so the pair is recognised by d alone
     _declare_kept_pair_no_cheaper(monkeypatch, lambda names: names[1:] == ["d"])
     result = solve_network(workload, tiny_imc(), MappingSpec(), "energy", SolverConfig(), processes=1)

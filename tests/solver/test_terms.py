@@ -8,6 +8,8 @@ from math import exp, log
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
+
 from imcmap.models.workload import Layer
 from imcmap.solver.terms import (
     LOG_SCALE,
@@ -19,24 +21,23 @@ from imcmap.solver.terms import (
     halo_log_table,
     lower_bound,
 )
-from ortools.sat.python import cp_model
 
 
-def _solve(model: cp_model.CpModel, minimize=None) -> cp_model.CpSolver:  # noqa: ANN001
+def _solve(model: cp_model.CpModel, minimize=None) -> cp_model.CpSolver:
     if minimize is not None:
-        model.Minimize(minimize)
+        model.minimize(minimize)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    status = solver.Solve(model)
-    assert status == cp_model.OPTIMAL, solver.StatusName(status)
+    status = solver.solve(model)
+    assert status == cp_model.OPTIMAL, solver.status_name(status)
     return solver
 
 
 def _fixed(model: cp_model.CpModel, exps: dict[int, int], bounds: dict[int, int], name: str) -> dict:
     out = {}
     for p, b in bounds.items():
-        var = model.NewIntVar(0, b, f"{name}^{p}")
-        model.Add(var == exps.get(p, 0))
+        var = model.new_int_var(0, b, f"{name}^{p}")
+        model.add(var == exps.get(p, 0))
         out[p] = var
     return out
 
@@ -54,7 +55,7 @@ def test_exact_value_of_a_product_by_hand():
     model = cp_model.CpModel()
     exps = _fixed(model, {2: 3, 3: 1}, {2: 3, 3: 2}, "x")
     var = exact_value(model, [(exps, {2: 3, 3: 2})], lambda v: v, "tile")
-    assert _solve(model).Value(var) == 24
+    assert _solve(model).value(var) == 24
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
@@ -67,12 +68,16 @@ def test_exact_value_of_two_parts_applies_the_function(a2: int, a3: int, b2: int
     second = _fixed(model, {2: b2, 5: b5}, {2: 2, 5: 1}, "b")
     var = exact_value(model, [(first, {2: 3, 3: 2}), (second, {2: 2, 5: 1})], lambda x, y: 10 * x + y, "v")
     x, y = 2**a2 * 3**a3, 2**b2 * 5**b5
-    assert _solve(model).Value(var) == 10 * x + y
+    assert _solve(model).value(var) == 10 * x + y
 
 
 @pytest.mark.parametrize("step", [TANGENT_STEP, SURROGATE_TANGENT_STEP])
-@pytest.mark.parametrize(("coef", "exps"), [(1.0, {2: 0, 3: 0}), (3.5, {2: 4, 3: 1}), (0.25, {2: 7, 3: 3}), (12.0, {2: 2, 3: 2})])
-def test_lower_bound_never_exceeds_the_term_and_is_within_the_tangent_gap(coef: float, exps: dict[int, int], step: float):
+@pytest.mark.parametrize(
+    ("coef", "exps"), [(1.0, {2: 0, 3: 0}), (3.5, {2: 4, 3: 1}), (0.25, {2: 7, 3: 3}), (12.0, {2: 2, 3: 2})]
+)
+def test_lower_bound_never_exceeds_the_term_and_is_within_the_tangent_gap(
+    coef: float, exps: dict[int, int], step: float
+):
     """t, minimised, is at most coef * prod(p^e) (in units of 1) and at least that times exp(-step^2/8)
     less rounding: the tangents of exp are step apart in log space, and their envelope
     lies below exp by at most about step^2/8 in relative terms (0.41 % for ln 1.2, 5.8 % for ln 2).
@@ -83,7 +88,7 @@ def test_lower_bound_never_exceeds_the_term_and_is_within_the_tangent_gap(coef: 
     t = lower_bound(model, Term(coef, evars, bounds, name="term"), unit=1.0, step=step)
     assert t is not None
     value = coef * 2 ** exps[2] * 3 ** exps[3]
-    got = _solve(model, minimize=t).Value(t)
+    got = _solve(model, minimize=t).value(t)
     assert got <= value
     assert got >= value * exp(-(step**2) / 8) * (1 - 1e-3) - 1
 
@@ -99,10 +104,10 @@ def test_lower_bound_off_asks_nothing():
     for on, expected_max in ((0, 0), (1, 32)):
         model = cp_model.CpModel()
         evars = _fixed(model, {2: 5}, {2: 6}, "e")
-        lit = model.NewBoolVar("on")
-        model.Add(lit == on)
+        lit = model.new_bool_var("on")
+        model.add(lit == on)
         t = lower_bound(model, Term(1.0, evars, {2: 6}, name="t"), unit=1.0, enforce=lit)
-        got = _solve(model, minimize=t).Value(t)
+        got = _solve(model, minimize=t).value(t)
         assert got <= expected_max
         if on:
             assert got >= 32 * exp(-(TANGENT_STEP**2) / 8) - 1
@@ -116,9 +121,11 @@ def test_halo_table_counts_the_input_positions():
     model = cp_model.CpModel()
     o = _fixed(model, {2: 2}, {2: 3}, "o")
     f = _fixed(model, {3: 1}, {3: 1}, "f")
-    value, logv, max_log = halo_log_table(model, o, {2: 3}, f, {3: 1}, lambda a, b: layer.input_extent("X", a, b), "halo")
+    value, logv, max_log = halo_log_table(
+        model, o, {2: 3}, f, {3: 1}, lambda a, b: layer.input_extent("X", a, b), "halo"
+    )
     solver = _solve(model)
-    assert solver.Value(value) == 9
-    assert solver.Value(logv) == floor_log(9) == 21972
+    assert solver.value(value) == 9
+    assert solver.value(logv) == floor_log(9) == 21972
     assert max_log == floor_log(17)
     assert log(17) * LOG_SCALE - 1 < max_log <= log(17) * LOG_SCALE

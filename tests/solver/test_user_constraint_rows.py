@@ -19,6 +19,7 @@ segment.
 from __future__ import annotations
 
 import pytest
+
 from imcmap.models.constraints import constraint_holds
 from imcmap.models.evaluator import check
 from imcmap.models.mapping import Loop
@@ -119,11 +120,11 @@ ROWS = [
 
 
 def _with(text: str, fixed: bool):
-    def extra(model, v) -> None:  # noqa: ANN001
+    def extra(model, v) -> None:
         problem = v.problem
         ((lit, _),) = add_user_constraints(model, v, problem, [parse_constraint(text)])
         if fixed:
-            model.Add(lit == 1)
+            model.add(lit == 1)
 
     return extra
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from imcmap.models.constraints import Bypass, apply_bypass, constraint_holds
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.mapping import DEFAULT_OPERAND_LINKS, Mapping
@@ -133,7 +134,7 @@ def _legal_mappings(layer: Layer, accel) -> list[tuple[Mapping, float]]:
             for cw in cut_sets[0]:
                 for ci in cut_sets[1]:
                     for co in cut_sets[2]:
-                        mapping = Mapping(spatial, loops, dict(zip(OPERANDS, (cw, ci, co))))
+                        mapping = Mapping(spatial, loops, dict(zip(OPERANDS, (cw, ci, co), strict=True)))
                         if not check(layer, accel, mapping):
                             out.append((mapping, evaluate(layer, accel, mapping).energy_pj))
     return out

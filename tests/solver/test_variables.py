@@ -6,20 +6,19 @@ Fixed mappings are those of ``test_constraints`` (a Gemm B 8, K 4, C 8 on ``orac
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
+
 from imcmap.models.constraints import tile_elements
 from imcmap.models.evaluator import check, refills
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import OPERANDS, Layer, Operand
-from imcmap.solver import constraints as C
 from imcmap.solver.problem import build_problem
 from imcmap.solver.variables import PE, MappingVars, add_exps, sub_exps
-from ortools.sat.python import cp_model
 
-from .fixation import ModelMapping, Segment, assignment, build, decoded, fix
-from .fixtures import oracle_imc, tiny_imc
+from .fixation import ModelMapping, assignment, build, decoded, fix
+from .fixtures import tiny_imc
 from .test_constraints import ACCEL, LAYER, LEGAL, PROBLEM, canonical_mappings
 
 W, I, O = Operand.W, Operand.I, Operand.O
@@ -59,7 +58,7 @@ def test_variables_have_stable_greppable_names_in_sorted_order():
     the one-hots sp[<array dims>#<k>], stationarity stat[s<segment>=<op>]."""
     model = cp_model.CpModel()
     v = MappingVars(model, PROBLEM)
-    names = [model.Proto().variables[i].name for i in range(len(model.Proto().variables))]
+    names = [model.proto.variables[i].name for i in range(len(model.proto.variables))]
     temporal = [n for n in names if n.startswith("tf[")]
     assert temporal[:3] == ["tf[s0/B^2]", "tf[s0/C^2]", "tf[s0/K^2]"]
     assert len(temporal) == 4 * 3  # 4 segments x (B, C, K), each a power of 2
@@ -71,7 +70,7 @@ def test_domains_are_the_dims_exponents():
     """tf[s/B^2] ranges over 0..3 (B = 8 = 2^3), tf[s/K^2] over 0..2 (K = 4)."""
     model = cp_model.CpModel()
     v = MappingVars(model, PROBLEM)
-    domain = {model.Proto().variables[x.Index()].name: list(model.Proto().variables[x.Index()].domain)
+    domain = {model.proto.variables[x.index].name: list(model.proto.variables[x.index].domain)
               for x in (v.temporal(1, "B", 2), v.temporal(1, "K", 2))}
     assert domain == {"tf[s1/B^2]": [0, 3], "tf[s1/K^2]": [0, 2]}
 
@@ -86,18 +85,18 @@ def test_relevance_queries_follow_the_workload():
     assert v.temporal_below(W, PE, ["B"]) == {}
 
 
-def _values(m: ModelMapping, query) -> int:  # noqa: ANN001
+def _values(m: ModelMapping, query) -> int:
     """Solve the full model with ``m`` fixed and return 2 ** (the queried exponents, summed over primes:
     every prime here is 2)."""
     model, v = build(PROBLEM)
     fix(model, assignment(PROBLEM, v, m))
     exps = query(v)
-    target = model.NewIntVar(-64, 64, "probe")
-    model.Add(target == sum(exps.values()))
+    target = model.new_int_var(-64, 64, "probe")
+    model.add(target == sum(exps.values()))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    assert solver.Solve(model) == cp_model.OPTIMAL
-    return 2 ** solver.Value(target)
+    assert solver.solve(model) == cp_model.OPTIMAL
+    return 2 ** solver.value(target)
 
 
 def test_tile_exps_of_the_legal_mapping():
@@ -125,7 +124,12 @@ def test_refill_exps_of_the_legal_mapping():
     assert _values(LEGAL, lambda v: v.refill_exps(W, PE)) == 8
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(canonical_mappings())
 def test_tiles_match_the_evaluator_and_refills_never_undercut_it(m: ModelMapping):
     """On any legal canonical mapping, each operand's tile exponents at its lowest level give the

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.hardware import CostRules
 from imcmap.models.mapping_spec import MappingSpec
@@ -26,7 +27,9 @@ def test_energy_bound_holds_under_zigzag_rules(seed: int) -> None:
     layer, accel = random_case(seed)
     zz = with_zigzag_rules(accel)
     best, _, legal = brute_force(layer, zz, lambda r: r.energy_pj)
-    solution = solve_layer(layer, zz, MappingSpec(diagonal_default=True).resolve(layer), "energy", SolverConfig(seed=0, time_limit_s=20))
+    solution = solve_layer(
+        layer, zz, MappingSpec(diagonal_default=True).resolve(layer), "energy", SolverConfig(seed=0, time_limit_s=20)
+    )
     if legal == 0:
         assert solution.mapping is None
         return
@@ -54,7 +57,9 @@ def test_zigzag_energy_never_undercuts_imcmaps_own(seed: int) -> None:
 def test_latency_is_not_certified_under_zigzag_rules() -> None:
     layer, accel = random_case(0)
     zz = with_zigzag_rules(accel)
-    solution = solve_layer(layer, zz, MappingSpec(diagonal_default=True).resolve(layer), "latency", SolverConfig(seed=0))
+    solution = solve_layer(
+        layer, zz, MappingSpec(diagonal_default=True).resolve(layer), "latency", SolverConfig(seed=0)
+    )
     assert solution.mapping is not None
     assert (solution.lower_bound, solution.gap, solution.status) == (None, None, "FEASIBLE")
     assert solution.exact_cost == evaluate(layer, zz, solution.mapping).latency_cycles
@@ -72,7 +77,9 @@ def test_surrogate_stop_falls_back_to_the_whole_budget_when_it_finds_nothing(mon
     config = SolverConfig(seed=0, time_limit_s=5)
 
     def stops(det_s: float) -> dict:
-        return {kind: replace(stop, max_deterministic_time=det_s) for kind, stop in policy_module.SURROGATE_LATENCY.items()}
+        return {
+            kind: replace(stop, max_deterministic_time=det_s) for kind, stop in policy_module.SURROGATE_LATENCY.items()
+        }
 
     monkeypatch.setattr(policy_module, "SURROGATE_LATENCY", stops(5.0))
     whole = solve_layer(layer, zz, rule, "latency", config)

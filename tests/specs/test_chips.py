@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from imcmap.models.hardware import ImcArray, ImcType
 from imcmap.models.imc import imc_area_mm2, imc_peak, imc_tclk_ns
 from imcmap.models.imc_validation import (
@@ -137,7 +138,11 @@ def test_bundled_chip_array_matches_its_recipe(name: str) -> None:
     assert isinstance(array, ImcArray)
     assert recipe.name.lower() == chip.name == chip.accelerator.name
     assert array.cols * array.rows * array.macros == recipe.macs_per_mac_set
-    assert (array.imc_type, array.input_bits, array.weight_bits) == (recipe.imc_type, recipe.input_bits, recipe.weight_bits)
+    assert (array.imc_type, array.input_bits, array.weight_bits) == (
+        recipe.imc_type,
+        recipe.input_bits,
+        recipe.weight_bits,
+    )
     assert (array.node_nm, array.vdd_v) == (recipe.node_nm, recipe.vdd_v)
     assert array.input_toggle_rate == recipe.activity.input_toggle_rate
     assert 1.0 - array.weight_sparsity == pytest.approx(recipe.activity.weight_factor)
@@ -213,7 +218,8 @@ def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
     """A misspelt recipe key gets a did-you-mean and the list of valid keys."""
     assert _errors(tmp_path, _edit("    cols: 4", "    colls: 4")) == [
         "tiny.yaml:14:5: validation.recipe: missing required key 'cols'",
-        f"tiny.yaml:22:5: validation.recipe.colls: unknown key 'colls', did you mean 'cols'?; valid keys: {RECIPE_KEYS}",
+        f"tiny.yaml:22:5: validation.recipe.colls: unknown key 'colls', did you mean 'cols'?; "
+        f"valid keys: {RECIPE_KEYS}",
     ]
 
 

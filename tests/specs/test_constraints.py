@@ -4,6 +4,7 @@ the checks against an accelerator and a workload (did-you-mean included)."""
 from __future__ import annotations
 
 import pytest
+
 from imcmap.models.constraints import (
     Bypass,
     DiagonalRule,
@@ -114,7 +115,8 @@ def test_mapping_spec_constraint_errors_point_into_the_text():
         build_mapping_spec(parse_yaml(text, "m.yaml"))
     assert str(info.value).splitlines() == [
         "m.yaml:4:21: mapping[0].constraints[0]: unknown loop dim 'Q'; loop dims: B, G, K, C, OY, OX, FY, FX",
-        "m.yaml:5:18: mapping[0].constraints[1]: unknown diagonal setting 'sometimes'; expected one of: required, forbidden",
+        "m.yaml:5:18: mapping[0].constraints[1]: unknown diagonal setting 'sometimes'; "
+        "expected one of: required, forbidden",
     ]
 
 

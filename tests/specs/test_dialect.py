@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from imcmap.specs.dialect import Dialect, FileKind, dialect_of
 from imcmap.specs.library import resolve
 from imcmap.specs.loader import load_yaml, parse_yaml

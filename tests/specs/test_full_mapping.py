@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from imcmap.models.evaluator import check
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.mapping_spec import SourceRef

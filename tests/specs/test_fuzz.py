@@ -7,6 +7,7 @@ from collections.abc import Callable
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from imcmap.specs.errors import SpecError
 from imcmap.specs.hardware import build_hardware_spec, load_accelerator
 from imcmap.specs.library import list_bundled, resolve
@@ -31,7 +32,8 @@ VOCAB = [
     "o_bits", "psum_bits", "B", "G", "K", "C", "OY", "OX", "FY", "FX", "mapping", "selector",
     "default", "spatial", "spatial_allowed", "diagonal", "operand_links", "constraints", "W", "I",
 ]
-TOKENS = VOCAB + [
+TOKENS = [
+    *VOCAB,
     ":", ": ", "- ", "\n", "\n  ", "\n    ", "  ", "[", "]", "{", "}", ",", "&a ", "*a", "!!int ",
     "!!float ", "!!str ", "!!python/object:os.system ", "!x ", "'", '"', "#", "? ", "<<: ", "~",
     "true", "no", "0", "-1", "8", "8.0", "1e10", "1.0e+400", ".nan", ".inf", "-.inf", "2024-01-01",

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from imcmap.models.hardware import DigitalArray, ImcArray, ImcType, MemoryKind
 from imcmap.models.memory import memory_cost
 from imcmap.specs.errors import SpecError
@@ -185,7 +186,10 @@ def test_imc_cross_checks() -> None:
     ]
     analog = digital.replace("digital", "analog").replace("  adc_bits: 4\n", "").replace("D2: 6", "D2: 8")
     analog = analog.replace("input_bits_per_cycle: 8", "input_bits_per_cycle: 2")
-    assert _build(analog) == "t.yaml:13:3: array: missing required key 'adc_bits'; an analog IMC array needs its ADC resolution"
+    assert (
+        _build(analog)
+        == "t.yaml:13:3: array: missing required key 'adc_bits'; an analog IMC array needs its ADC resolution"
+    )
 
 
 def test_every_memory_operand_needs_a_level() -> None:

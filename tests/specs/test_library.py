@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 import imcmap.specs
 from imcmap.specs.errors import SpecError

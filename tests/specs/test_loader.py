@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from imcmap.specs.errors import SpecError
 from imcmap.specs.loader import (
     YamlMap,

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+
 from imcmap.models.mapping import DEFAULT_OPERAND_LINKS
 from imcmap.models.mapping_spec import SourceRef
 from imcmap.models.workload import Layer, Operand

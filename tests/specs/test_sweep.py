@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from imcmap.specs.errors import SpecError
 from imcmap.specs.expressions import evaluate
 from imcmap.specs.library import LIBRARY, resolve
@@ -63,7 +64,6 @@ def test_bundled_macro_size_by_name() -> None:
 def test_package_data_ships_sweeps() -> None:
     """pyproject's package-data globs match the bundled sweep files."""
     import fnmatch
-
     import tomllib
 
     globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["imcmap.specs"]

@@ -17,13 +17,14 @@ from types import ModuleType
 
 import onnx
 import pytest
+from onnx import TensorProto, helper
+from rich.console import Console
+
 from imcmap import cli
 from imcmap.models.workload import Layer, Operand, Workload
 from imcmap.specs import load_workload, resolve
 from imcmap.specs.errors import SpecError
 from imcmap.specs.onnx_import import load_onnx
-from onnx import TensorProto, helper
-from rich.console import Console
 
 REPO = Path(__file__).resolve().parents[2]
 BUILDER = REPO / "specs" / "library" / "build_transformers.py"
@@ -315,7 +316,9 @@ class _HfBert:
         y = self.layer_norm("ln1", self.op("Add", "res1", [y, x]))
         h = self.linear("ffn_in", y, 768, 3072)
         erf = self.op("Erf", "gelu.erf", [self.op("Div", "gelu.div", [h, "sqrt2"])])
-        h = self.op("Mul", "gelu.mul_half", [self.op("Mul", "gelu.mul", [h, self.op("Add", "gelu.add", [erf, "one"])]), "half"])
+        h = self.op(
+            "Mul", "gelu.mul_half", [self.op("Mul", "gelu.mul", [h, self.op("Add", "gelu.add", [erf, "one"])]), "half"]
+        )
         out = self.layer_norm("ln2", self.op("Add", "res2", [self.linear("ffn_out", h, 3072, 768), y]))
         return _model(self.nodes, self.inputs, [_value(out, ["batch", 128, 768])], self.initializers, opset=14)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from imcmap.models.workload import LOOP_DIMS, Precision
 from imcmap.specs.errors import SpecError
 from imcmap.specs.library import list_bundled, resolve
@@ -50,8 +51,10 @@ def test_tiny_net_chains_its_layers() -> None:
 def test_optional_fields_are_read() -> None:
     """stride, dilation, padding and precision are read; missing precision keys keep defaults."""
     text = (
-        "layers:\n  - name: a\n" + CONV
-        + "    stride: [2, 1]\n    dilation: [1, 2]\n    padding: [1, 2, 3, 4]\n    precision: {w_bits: 4, psum_bits: 24}\n"
+        "layers:\n  - name: a\n"
+        + CONV
+        + "    stride: [2, 1]\n    dilation: [1, 2]\n    padding: [1, 2, 3, 4]\n"
+        + "    precision: {w_bits: 4, psum_bits: 24}\n"
     )
     workload = build_workload(parse_yaml(text, "net.yaml"))
     layer = workload.layers[0]

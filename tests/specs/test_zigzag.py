@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from imcmap.models.hardware import CostRules, DigitalArray, ImcArray, MemoryKind
 from imcmap.models.memory import memory_cost
 from imcmap.models.workload import LOOP_DIMS, Layer, Operand, Precision
@@ -138,7 +140,10 @@ def test_digital_array_without_systolic_dims() -> None:
     )
     assert [(d.name, d.size) for d in accel.array.dims] == [("D1", 32), ("D2", 32)]
     assert accel.memory("sram_2MB").read_bw_bits == 2048
-    assert _hw(TPU_PLAIN.replace("  sizes: [32, 32]\n", "  sizes: [32, 32]\n  systolic_dimensions: []\n")).accelerator == accel
+    assert (
+        _hw(TPU_PLAIN.replace("  sizes: [32, 32]\n", "  sizes: [32, 32]\n  systolic_dimensions: []\n")).accelerator
+        == accel
+    )
 
 
 def test_auto_cost_extraction_uses_imcmaps_memory_model() -> None:
@@ -176,7 +181,8 @@ def test_double_buffering_is_kept() -> None:
          "supported; give it as spatial_mapping in the mapping file")),
         # an unknown memory key, with ZigZag's valid keys and a suggestion
         ("    latency: 0\n", "    latency: 0\n    latncy_cycles: 2\n",
-         ("hw.yaml:11:5: memories.cells.latncy_cycles: unknown key 'latncy_cycles', did you mean 'latency'?; valid keys: area, "
+         ("hw.yaml:11:5: memories.cells.latncy_cycles: unknown key 'latncy_cycles', did you mean 'latency'?; "
+          "valid keys: area, "
          "auto_cost_extraction, force_double_buffering, latency, mem_type, operands, ports, r_cost, "
          "served_dimensions, size, w_cost")),
         # ZigZag's own IMC cell CACTI path fails; imcmap says so
@@ -469,10 +475,8 @@ def test_fuzz_only_spec_errors(data: object) -> None:
     text = yaml.safe_dump(data)
     doc = parse_yaml(text, "fuzz.yaml")
     for build in (build_zigzag_hardware, build_zigzag_mapping, build_zigzag_workload):
-        try:
+        with contextlib.suppress(SpecError):
             build(doc)
-        except SpecError:
-            pass
 
 
 @FUZZ
@@ -491,7 +495,5 @@ def test_fuzz_mutated_files(data: st.DataObject) -> None:
         except SpecError:
             continue
         for build in (build_zigzag_hardware, build_zigzag_mapping, build_zigzag_workload):
-            try:
+            with contextlib.suppress(SpecError):
                 build(doc)
-            except SpecError:
-                pass

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
+
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.specs import load_accelerator, load_workload, resolve
 from imcmap.sweep.engine import Progress, SchedulerUnreachable, execute
@@ -20,12 +21,22 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def _request(key: str, accelerator: str = "dimc", objective: str = "energy") -> RunRequest:
-    return RunRequest(key, {"name": key}, accelerator, "tiny_conv", load_accelerator(resolve("accelerator", accelerator)),
-                      load_workload(resolve("workload", "tiny_conv")), MappingSpec(), objective)
+    return RunRequest(
+        key=key,
+        point={"name": key},
+        accelerator_name=accelerator,
+        workload_name="tiny_conv",
+        accelerator=load_accelerator(resolve("accelerator", accelerator)),
+        workload=load_workload(resolve("workload", "tiny_conv")),
+        mapping=MappingSpec(),
+        objective=objective,
+    )
 
 
 def _quick(request: RunRequest) -> RunOutcome:
-    return RunOutcome(request.key, DONE, None, (), request.key.upper(), 0.0, {})
+    return RunOutcome(
+        key=request.key, status=DONE, figures=None, layers=(), message=request.key.upper(), wall_time_s=0.0, solver={}
+    )
 
 
 def _raises(request: RunRequest) -> RunOutcome:
@@ -38,7 +49,9 @@ def _dies_once(request: RunRequest) -> RunOutcome:
     if not marker.exists():
         marker.write_text("died")
         os.kill(os.getpid(), signal.SIGKILL)
-    return RunOutcome(request.key, DONE, None, (), "survived", 0.0, {})
+    return RunOutcome(
+        key=request.key, status=DONE, figures=None, layers=(), message="survived", wall_time_s=0.0, solver={}
+    )
 
 
 def _always_dies(request: RunRequest) -> RunOutcome:
@@ -89,7 +102,7 @@ def test_a_task_that_keeps_killing_workers_is_failed_with_the_reason() -> None:
 
 
 def test_an_unreachable_scheduler_is_one_clear_error() -> None:
-    with pytest.raises(SchedulerUnreachable, match="no Dask scheduler answered at tcp://127.0.0.1:9"):
+    with pytest.raises(SchedulerUnreachable, match=r"no Dask scheduler answered at tcp://127\.0\.0\.1:9"):
         execute([_request("u")], lambda r, o: None, scheduler="tcp://127.0.0.1:9")
 
 

@@ -25,7 +25,7 @@ from imcmap.sweep.store import RunRecord
 
 
 def brute_dominates(a, b) -> bool:
-    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+    return all(x <= y for x, y in zip(a, b, strict=True)) and any(x < y for x, y in zip(a, b, strict=True))
 
 
 def brute_front(values) -> list[bool]:
@@ -81,7 +81,10 @@ def test_a_point_never_proves_itself_dominated():
     """A bound above its own value (1.0000000000000002 > 1.0, one ulp from a float sum) is clipped to the
     value: the point is alone and stays unmarked; with lb clipped, a tie partner does not mark it either."""
     assert proven_dominated([[1.0, 2.0]], [[1.0000000000000002, 2.0]]).tolist() == [False]
-    assert proven_dominated([[1.0, 2.0], [1.0, 2.0]], [[1.0000000000000002, 2.0], [1.0, 2.0]]).tolist() == [False, False]
+    assert proven_dominated([[1.0, 2.0], [1.0, 2.0]], [[1.0000000000000002, 2.0], [1.0, 2.0]]).tolist() == [
+        False,
+        False,
+    ]
 
 
 def test_can_reach_front_prunes_only_a_strictly_dominated_bound():
@@ -217,7 +220,9 @@ def test_a_pruned_partial_point_is_off_the_front_once_finished(values, data):
     if len(values) == 0:
         return
     index = data.draw(st.integers(0, len(values) - 1))
-    partial = values[index] - data.draw(hnp.arrays(np.float64, values.shape[1], elements=st.sampled_from([0.0, 1.0, 2.5])))
+    partial = values[index] - data.draw(
+        hnp.arrays(np.float64, values.shape[1], elements=st.sampled_from([0.0, 1.0, 2.5]))
+    )
     on = front_mask(values)
     if not can_reach_front(partial, values):
         assert not on[index]

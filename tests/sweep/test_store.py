@@ -200,7 +200,7 @@ def test_records_refuse_values_sqlite_would_change():
         LayerRecord("l", "OPTIMAL", gap=float("inf"))
     with pytest.raises(ValueError, match="mapping_json: not JSON text"):
         LayerRecord("l", "OPTIMAL", mapping_json="{levels")
-    with pytest.raises(ValueError, match="energy_by_level_json: not JSON text .NaN is not standard JSON"):
+    with pytest.raises(ValueError, match=r"energy_by_level_json: not JSON text .NaN is not standard JSON"):
         replace(a_run(), energy_by_level_json='{"rf": NaN}')
     with pytest.raises(ValueError, match="'rows' appears twice"):
         replace(a_run(), point=(("rows", 1), ("rows", 2)))
@@ -231,7 +231,10 @@ def test_run_round_trip_is_bit_exact(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(value=st.floats(allow_nan=False, allow_infinity=False), point_value=st.floats(allow_nan=False, allow_infinity=False))
+@given(
+    value=st.floats(allow_nan=False, allow_infinity=False),
+    point_value=st.floats(allow_nan=False, allow_infinity=False),
+)
 def test_any_finite_float_round_trips_bit_exact(tmp_path_factory, value, point_value):
     """Every finite float, as a metric or a design-point value, comes back with the same bits (-0.0 as 0.0)."""
     run = replace(a_run(), energy_pj=value, point=(("x", point_value),))

@@ -14,8 +14,9 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from imcmap import api, cli
 from rich.console import Console
+
+from imcmap import api, cli
 
 SPEC = """\
 name: small
@@ -167,8 +168,13 @@ def test_the_page_draws_every_run_in_a_real_browser(tmp_path: Path) -> None:
     from imcmap.report.files import sweep_files, write_files
 
     write_files(folder, sweep_files(api_result, Console(file=StringIO())))
-    dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                          (folder / "sweep.html").as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", (folder / "sweep.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert 'data-drawn="4"' in dom  # the script ran and drew one circle per run
     assert dom.count('class="run"') == 4
 
