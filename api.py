@@ -12,8 +12,8 @@ object. Inputs are loaded and checked in one place (``load_inputs``): every prob
 exception: its ``LayerSolution`` has status ``SolveStatus.INFEASIBLE``, a ``message`` and the clashing
 user constraints in ``conflict`` (``SolveStatus`` lists every status with its meaning). Ctrl-C during
 ``solve`` or ``experiment`` returns what was found (``interrupted``), each layer in flight with its best
-mapping so far; a second Ctrl-C raises ``KeyboardInterrupt``. Notes on how an input was read (ZigZag's assumptions, entries left out)
-travel in the results' ``notes``.
+mapping so far; a second Ctrl-C raises ``KeyboardInterrupt``. Notes on how an input was read (ZigZag's
+assumptions, entries left out) travel in the results' ``notes``.
 
 * ``list_specs`` -> ``BundledKind``s; ``show`` -> ``ShowResult``; ``solve`` -> ``SolveResult``;
   ``evaluate`` (a full mapping file) -> ``Evaluation``; ``validate`` -> ``ValidationResult``;
@@ -92,11 +92,11 @@ __all__ = [
     "Inputs",
     "LayerDone",
     "LayerEvaluation",
+    "SchedulerUnreachable",
     "ShowResult",
     "SolveResult",
     "SolveStatus",
     "SpecError",
-    "SchedulerUnreachable",
     "SweepProgress",
     "SweepResult",
     "ValidationResult",
@@ -136,7 +136,9 @@ ProgressFn = Callable[[LayerDone], None]
 
 def load_accelerator(accelerator: str | Path | Accelerator) -> Accelerator:
     """A bundled name (``dimc``) or a path (imcmap or ZigZag 3.x YAML)."""
-    return accelerator if isinstance(accelerator, Accelerator) else _load_accelerator(resolve("accelerator", accelerator))
+    if isinstance(accelerator, Accelerator):
+        return accelerator
+    return _load_accelerator(resolve("accelerator", accelerator))
 
 
 def load_workload(workload: str | Path | Workload) -> Workload:
@@ -185,7 +187,8 @@ def _accelerator_and_notes(accelerator: str | Path | Accelerator) -> tuple[Accel
     return hardware.accelerator, (f"{hardware.source}: {ZIGZAG_NOTE}", *hardware.warnings)
 
 
-def _full_mapping(full_mapping: str | Path | FullMappingSpec, accel: Accelerator, workload: Workload | None) -> FullMappingSpec:
+def _full_mapping(full_mapping: str | Path | FullMappingSpec, accel: Accelerator,
+                  workload: Workload | None) -> FullMappingSpec:
     if isinstance(full_mapping, FullMappingSpec):
         return full_mapping
     return load_full_mapping_spec(Path(full_mapping).expanduser(), accel, workload)
@@ -354,7 +357,8 @@ def _priced(accel: Accelerator, workload: Workload, spec: FullMappingSpec, notes
         for layer in mapped
     )
     not_mapped = tuple(layer.name for layer in workload.layers if layer.name not in spec.mappings)
-    return Evaluation(accel, workload, spec, layers, not_mapped, accelerator_area_mm2(accel), clock_period_ns(accel), notes)
+    return Evaluation(accel, workload, spec, layers, not_mapped, accelerator_area_mm2(accel), clock_period_ns(accel),
+                      notes)
 
 
 def evaluate_full_mapping(accel: Accelerator, workload: Workload, spec: FullMappingSpec) -> Evaluation:
@@ -402,7 +406,8 @@ def experiment(
     seen: set[tuple[str, object]] = set()
 
     def run(name: str, accel: Accelerator, constraints: tuple[UserConstraint, ...]) -> SolveResult:
-        return _solve_result(solve_network(spec.workload, accel, spec.mapping, spec.objective, config, processes=processes,
+        return _solve_result(solve_network(spec.workload, accel, spec.mapping, spec.objective, config,
+                                           processes=processes,
                                            progress=_ticker(progress, name, spec.workload, total, seen),
                                            constraints=constraints))
 

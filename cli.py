@@ -26,7 +26,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import NoReturn, TextIO
+from typing import NoReturn, TextIO, cast
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from imcmap import __version__, api
 from imcmap.report.evaluate import render_evaluation
@@ -47,14 +56,6 @@ from imcmap.serialize import (
     validation_json,
 )
 from imcmap.specs import SpecError
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -80,6 +81,11 @@ class PiecewiseStream:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
+
+
+def _piecewise(stream: TextIO) -> TextIO:
+    # a PiecewiseStream is a TextIO by delegation (``__getattr__``), which the type system cannot see
+    return cast(TextIO, PiecewiseStream(stream))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +139,8 @@ def main(
     err_console: Console | None = None,
 ) -> int:
     """Run one command; return its exit code (tests pass consoles writing to StringIO)."""
-    consoles = Consoles(console if console is not None else Console(file=PiecewiseStream(sys.stdout)),
-                        err_console if err_console is not None else Console(file=PiecewiseStream(sys.stderr)))
+    consoles = Consoles(console if console is not None else Console(file=_piecewise(sys.stdout)),
+                        err_console if err_console is not None else Console(file=_piecewise(sys.stderr)))
     parser = build_parser()
     try:
         try:
@@ -217,7 +223,8 @@ def _run_list(args: argparse.Namespace, consoles: Consoles) -> int:
     return EXIT_OK
 
 
-register(Command("list", "list the bundled accelerators, workloads, mappings and experiments", _list_arguments, _run_list))
+register(Command("list", "list the bundled accelerators, workloads, mappings and experiments", _list_arguments,
+                 _run_list))
 
 
 # --- imcmap show --------------------------------------------------------------------------------
@@ -249,11 +256,13 @@ register(Command("show", "validate specs and show what was understood", _show_ar
 
 
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-a", "--accelerator", metavar="ACCEL", required=True, help="bundled accelerator name or a path")
+    parser.add_argument("-a", "--accelerator", metavar="ACCEL", required=True,
+                        help="bundled accelerator name or a path")
     parser.add_argument("-w", "--workload", metavar="WORKLOAD", required=True,
                         help="bundled workload name or a .yaml/.onnx path")
     parser.add_argument("-m", "--mapping", metavar="FULL_MAPPING", required=True,
-                        help="full mapping file (.yaml): spatial unrolling and every temporal loop of the layers it names")
+                        help="full mapping file (.yaml): spatial unrolling and every temporal loop of the layers it "
+                             "names")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
 
 
@@ -268,7 +277,8 @@ def _run_evaluate(args: argparse.Namespace, consoles: Consoles) -> int:
 
 
 register(Command("evaluate",
-                 "price a full mapping of a workload's layers on an accelerator (illegal mappings are explained, not priced)",
+                 "price a full mapping of a workload's layers on an accelerator (illegal mappings are explained, "
+                 "not priced)",
                  _evaluate_arguments, _run_evaluate))
 
 
@@ -305,12 +315,15 @@ def _solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective", choices=("energy", "latency", "edp"), default="energy")
     parser.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS",
                         help="per layer, in CP-SAT deterministic seconds (default 10; keeps runs repeatable)")
-    parser.add_argument("--total-time-limit", type=float, metavar="SECONDS", help="wall-clock limit for the whole network")
+    parser.add_argument("--total-time-limit", type=float, metavar="SECONDS",
+                        help="wall-clock limit for the whole network")
     parser.add_argument("--seed", type=int, default=0, help="CP-SAT random seed (default 0)")
     parser.add_argument("--processes", type=int, help="layers solved in parallel (default: all cores)")
-    parser.add_argument("--no-dataflow", action="store_true", help="do not keep a layer's output on chip for the next layer")
+    parser.add_argument("--no-dataflow", action="store_true",
+                        help="do not keep a layer's output on chip for the next layer")
     parser.add_argument("--diagonal", action="store_true",
-                        help="also search diagonal OX/OY unrolling over IMC columns where the mapping spec does not say")
+                        help="also search diagonal OX/OY unrolling over IMC columns where the mapping spec does not "
+                             "say")
     parser.add_argument("--detail", action="store_true", help="also print each layer's loop nest and energy breakdown")
     parser.add_argument("-o", "--output", metavar="DIR", help="write result.json, mappings.yaml and report.txt to DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -361,7 +374,8 @@ def _solve_exit_code(result: api.SolveResult) -> int:
     return EXIT_OK if result.complete else EXIT_NO_SOLUTION
 
 
-register(Command("solve", "find the optimal mapping of every layer (CP-SAT) and price it exactly", _solve_arguments, _run_solve))
+register(Command("solve", "find the optimal mapping of every layer (CP-SAT) and price it exactly", _solve_arguments,
+                 _run_solve))
 
 
 # --- imcmap experiment -------------------------------------------------------------------------
@@ -420,7 +434,8 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _sweep_progress(err: Console, quiet: bool) -> tuple[Progress, Callable[[api.SweepProgress], None]]:
     progress = Progress(
-        TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+        TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"),
         console=err, transient=True, disable=quiet or not err.is_terminal,
     )
     task = progress.add_task("", total=None)

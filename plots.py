@@ -168,7 +168,7 @@ def sweep_fronts_png(result: SweepResult) -> bytes:
             for r in mine:
                 ax.annotate(format(dict(r.record.point).get(first, ""), "g") if isinstance(
                     dict(r.record.point).get(first), float) else str(dict(r.record.point).get(first, "")),
-                    (r.record.energy_pj / 1e6, r.record.latency_s), fontsize=6, xytext=(3, 3),
+                    _solved(r), fontsize=6, xytext=(3, 3),
                     textcoords="offset points", color="dimgrey")
         ax.set_title(f"{result.spec.name}: {workload}" + (f" (labels: {first})" if first else ""))
         if mine:

@@ -33,7 +33,6 @@ import math
 import statistics
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -287,7 +286,7 @@ def report(rows: list[dict[str, Any]]) -> str:
         if not mine:
             continue
         lines += ["", f"== {part} ==", HEADER] + [row_line(row) for row in mine]
-        lines += [f"{part}:"] + part_summary(mine)
+        lines += [f"{part}:", *part_summary(mine)]
     return "\n".join(lines)
 
 

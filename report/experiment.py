@@ -24,8 +24,9 @@ def render_experiment(console: Console, result: ExperimentResult) -> None:
         f"objective {spec.objective}, {spec.time_limit_s:g} s per layer",
         markup=False, highlight=False, soft_wrap=True,
     )
-    for c in spec.constraints:
-        console.print(f"every run: `{c.text}` ({c.origin()})", markup=False, highlight=False, soft_wrap=True)
+    for constraint in spec.constraints:
+        console.print(f"every run: `{constraint.text}` ({constraint.origin()})", markup=False, highlight=False,
+                      soft_wrap=True)
     unit, scale = energy_unit(result.baseline.energy_pj)
     n_layers = len(result.baseline.layers)
     totals = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
@@ -40,12 +41,12 @@ def render_experiment(console: Console, result: ExperimentResult) -> None:
     totals.add_row("baseline", "-", in_unit(base.energy_pj, scale) + ("" if base.complete else "?"),
                    "", f"{base.latency_cycles:,.0f}", "", "")
     for run in result.variants:
-        r, cmp = run.result, run.comparison
-        failed = sum(1 for x in r.layers if x.solution.mapping is None)
+        solved, cmp = run.result, run.comparison
+        failed = sum(1 for x in solved.layers if x.solution.mapping is None)
         changed = f"{len(cmp.changed_layers)} of {n_layers}" + (f", {failed} unmapped" if failed else "")
-        energy = in_unit(r.energy_pj, scale) + ("" if r.complete else "?")
+        energy = in_unit(solved.energy_pj, scale) + ("" if solved.complete else "?")
         totals.add_row(run.variant.name, "\n".join(run.variant.changes()), energy, pct(cmp.energy_change),
-                       f"{r.latency_cycles:,.0f}", pct(cmp.latency_change), changed)
+                       f"{solved.latency_cycles:,.0f}", pct(cmp.latency_change), changed)
     console.print(totals)
     if not result.complete:
         console.print("?: a run has layers without a mapping (not counted); its change is not shown",

@@ -10,10 +10,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.console import Console
+
 from imcmap import plots
 from imcmap.results import ExperimentResult, SolveResult, SweepResult
 from imcmap.serialize import experiment_json, json_text, mappings_yaml, network_json, sweep_csv, sweep_json
-from rich.console import Console
 
 from .experiment import render_experiment
 from .solve import render_solve

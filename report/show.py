@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imcmap.models.hardware import ImcArray
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from imcmap.models.hardware import ImcArray
+
 from .text import dims_text, format_bits, say
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.results import BundledKind, ShowResult
     from imcmap.models.hardware import Accelerator, MemoryLevel
     from imcmap.models.mapping_spec import MappingSpec
     from imcmap.models.workload import Workload
+    from imcmap.results import BundledKind, ShowResult
 
 
 def render_listing(console: Console, kinds: tuple[BundledKind, ...]) -> None:
@@ -71,7 +72,8 @@ def render_accelerator(console: Console, accel: Accelerator) -> None:
     if isinstance(array, ImcArray):
         summary.add_row("type", f"IMC ({array.imc_type.value})")
         summary.add_row("dims", f"{dims}  (columns {array.cols}, rows {array.rows}, macros {array.macros})")
-        summary.add_row("bits in/weight/per cycle", f"{array.input_bits} / {array.weight_bits} / {array.input_bits_per_cycle}")
+        summary.add_row("bits in/weight/per cycle",
+                        f"{array.input_bits} / {array.weight_bits} / {array.input_bits_per_cycle}")
         summary.add_row("cycles per MAC", str(array.cycles_per_mac))
         summary.add_row("ADC / DAC bits", f"{array.adc_bits} / {array.dac_bits}")
         summary.add_row("cells per group", str(array.cells_per_group))

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from imcmap.models.workload import Operand
-from imcmap.solver.status import SolveStatus
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from imcmap.models.workload import Operand
+from imcmap.solver.status import SolveStatus
+
 from .text import dims_text, energy_unit, in_unit, plural, quote, say
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from imcmap.results import SolveResult
     from imcmap.models.hardware import Accelerator
     from imcmap.models.mapping import Mapping
     from imcmap.models.mapping_spec import UserConstraint
+    from imcmap.results import SolveResult
     from imcmap.solver.network import LayerResult
     from imcmap.solver.solve import LayerSolution
 
@@ -64,7 +65,8 @@ def render_solve(console: Console, result: SolveResult, *, detail: bool = False)
     accel = result.accelerator
     distinct = len({r.solved_as for r in result.layers})
     say(console, f"workload {result.workload.name} on {accel.name}, objective {result.objective}: "
-                 f"{plural(len(result.layers), 'layer')} ({distinct} distinct, each solved once) in {result.wall_time_s:.1f} s")
+                 f"{plural(len(result.layers), 'layer')} ({distinct} distinct, each solved once) "
+                 f"in {result.wall_time_s:.1f} s")
     applied: dict[tuple[str, str], tuple[UserConstraint, int]] = {}
     for r in result.layers:
         for c in r.solution.constraints:
@@ -164,7 +166,7 @@ def render_energy_bars(console: Console, parts: dict[str, float], unit: str, sca
     number = max(len(x) for x in values)
     bar = max(8, console.width - indent - label - number - len(unit) - 12)
     top = shown[0][1] / total
-    for (name, value), text in zip(shown, values):
+    for (name, value), text in zip(shown, values, strict=True):
         share = value / total
         cells = max(1, round(share / top * bar))
         name = name if len(name) <= label else name[: label - 1] + "…"

@@ -36,7 +36,9 @@ const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b
 const bases = [...new Set(doc.runs.map(r => r.accelerator))];
 const color = b => palette[bases.indexOf(b) % palette.length];
 const tip = document.getElementById("tip");
-const fmt = v => (typeof v === "number") ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(4) : +v.toPrecision(5)) : String(v);
+const fmt = v => (typeof v === "number")
+  ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(4) : +v.toPrecision(5))
+  : String(v);
 document.getElementById("summary").textContent =
   `${doc.runs.length} runs stored of ${doc.planned} planned; front over ${doc.front_metrics.join(", ")}; ` +
   `filled circles are on the front, rings are not; the dashed line joins the energy-latency front. ` +
@@ -54,7 +56,10 @@ for (const workload of Object.keys(doc.fronts)) {
   legend.innerHTML = bases.map(b => `<span><i class="swatch" style="background:${color(b)}"></i>${b}</span>`).join("");
   section.appendChild(legend);
   const svg = el("svg", {width: W, height: H, class: "plot", "data-workload": workload}, section);
-  if (!runs.length) { el("text", {x: W / 2, y: H / 2, "text-anchor": "middle"}, svg).textContent = "no solved runs"; continue; }
+  if (!runs.length) {
+    el("text", {x: W / 2, y: H / 2, "text-anchor": "middle"}, svg).textContent = "no solved runs";
+    continue;
+  }
   const lx = runs.map(r => Math.log10(r.energy_pj)), ly = runs.map(r => Math.log10(r.latency_s));
   const pad = (lo, hi) => hi - lo < 1e-9 ? [lo - 0.5, hi + 0.5] : [lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)];
   const [x0, x1] = pad(Math.min(...lx), Math.max(...lx)), [y0, y1] = pad(Math.min(...ly), Math.max(...ly));
@@ -62,10 +67,13 @@ for (const workload of Object.keys(doc.fronts)) {
   const sy = v => H - B - (Math.log10(v) - y0) / (y1 - y0) * (H - T - B);
   el("line", {x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#444"}, svg);
   el("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#444"}, svg);
-  el("text", {x: (L + W - R) / 2, y: H - 12, "text-anchor": "middle"}, svg).textContent = "energy per inference (pJ, log)";
-  const yl = el("text", {x: 18, y: (T + H - B) / 2, "text-anchor": "middle", transform: `rotate(-90 18 ${(T + H - B) / 2})`}, svg);
+  el("text", {x: (L + W - R) / 2, y: H - 12, "text-anchor": "middle"}, svg).textContent =
+    "energy per inference (pJ, log)";
+  const yl = el("text", {x: 18, y: (T + H - B) / 2, "text-anchor": "middle",
+                         transform: `rotate(-90 18 ${(T + H - B) / 2})`}, svg);
   yl.textContent = "latency (s, log)";
-  for (const [v, axis, anchor] of [[10 ** x0, "x", "start"], [10 ** x1, "x", "end"], [10 ** y0, "y"], [10 ** y1, "y"]]) {
+  for (const [v, axis, anchor] of [[10 ** x0, "x", "start"], [10 ** x1, "x", "end"],
+                                   [10 ** y0, "y"], [10 ** y1, "y"]]) {
     const t = axis === "x" ? el("text", {x: sx(v), y: H - B + 16, "text-anchor": anchor, "font-size": 11}, svg)
                            : el("text", {x: L - 6, y: sy(v) + 4, "text-anchor": "end", "font-size": 11}, svg);
     t.textContent = fmt(v);
@@ -87,7 +95,9 @@ for (const workload of Object.keys(doc.fronts)) {
                      "tops_per_mm2", "peak_tops_per_mm2", "utilization", "median_gap", "worst_gap"])
       if (r[k] !== null && r[k] !== undefined) lines.push(`${k} = ${fmt(r[k])}`);
     c.addEventListener("mouseenter", e => { tip.textContent = lines.join("\\n"); tip.style.display = "block"; });
-    c.addEventListener("mousemove", e => { tip.style.left = (e.clientX + 14) + "px"; tip.style.top = (e.clientY + 14) + "px"; });
+    c.addEventListener("mousemove", e => {
+      tip.style.left = (e.clientX + 14) + "px"; tip.style.top = (e.clientY + 14) + "px";
+    });
     c.addEventListener("mouseleave", () => { tip.style.display = "none"; });
   }
 }

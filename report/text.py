@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.console import Console
+
 from imcmap.models.workload import (
     LOOP_DIMS,  # the order dims are written in (Layer.dims may be in any)
 )
-from rich.console import Console
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from imcmap.models.mapping_spec import UserConstraint

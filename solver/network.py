@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from imcmap.models.constraints import Bypass
-from imcmap.models.hardware import Accelerator, MemoryKind
+from imcmap.models.hardware import Accelerator, MemoryKind, MemoryLevel
 from imcmap.models.mapping_spec import MappingSpec, ResolvedRule, UserConstraint
 from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload
 
@@ -53,6 +53,7 @@ TIME_LIMIT = "total time limit"
 # after a stop, how long the running searches have to hand back their best mapping (each stops within
 # ``solve.STOP_POLL_S`` and then only re-prices its candidates); whoever is later is killed
 STOP_GRACE_S = 1.0
+DEFAULT_CONFIG = SolverConfig()  # ``solve_network``'s (a frozen dataclass: one instance serves every call)
 RETRIES = 1  # a job whose worker process dies is run again this many times, each in a fresh process
 
 
@@ -154,7 +155,7 @@ def plan_dataflow(workload: Workload, accel: Accelerator, spec: MappingSpec,
             consumers.setdefault(src, []).append(layer.name)
     plan = {layer.name: Dataflow() for layer in workload.layers}
     layers = list(workload.layers)
-    for producer, consumer in zip(layers, layers[1:]):
+    for producer, consumer in pairwise(layers):
         if consumers.get(producer.name) != [consumer.name] or consumer.sources != (producer.name,):
             continue
         rule_p, rule_c = resolve_rule(producer, spec, constraints), resolve_rule(consumer, spec, constraints)
@@ -169,8 +170,9 @@ def plan_dataflow(workload: Workload, accel: Accelerator, spec: MappingSpec,
     return plan
 
 
-def _shared_on_chip_level(accel: Accelerator, out_operand: str, in_operand: str):  # noqa: ANN202
-    candidates = [m for m in accel.memories if m.holds(out_operand) and m.holds(in_operand) and m.kind is not MemoryKind.DRAM]
+def _shared_on_chip_level(accel: Accelerator, out_operand: str, in_operand: str) -> MemoryLevel | None:
+    candidates = [m for m in accel.memories
+                  if m.holds(out_operand) and m.holds(in_operand) and m.kind is not MemoryKind.DRAM]
     return candidates[-1] if candidates else None
 
 
@@ -199,7 +201,8 @@ def _used_whatever_the_plan(plan: dict[str, Dataflow], plain_key_of: dict[str, t
 
 
 def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[str, Dataflow],
-          constraints: tuple[UserConstraint, ...] = ()):
+          constraints: tuple[UserConstraint, ...] = (),
+          ) -> tuple[dict[tuple, tuple[Layer, Accelerator, ResolvedRule]], dict[str, tuple]]:
     """One job per distinct (layer signature, rule with its constraints, dataflow); ``key_of`` maps
     layer names to jobs."""
     jobs: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
@@ -213,15 +216,16 @@ def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[
     return jobs, key_of
 
 
-def _pair_cost(solutions, objective: str) -> float:  # noqa: ANN001 - LayerSolution | None
+def _pair_cost(solutions: Sequence[LayerSolution | None], objective: str) -> float:
     """The pair's summed cost by the objective; infinite when either side has no mapping."""
-    if any(sol is None or sol.report is None for sol in solutions):
+    reports = [sol.report for sol in solutions if sol is not None and sol.report is not None]
+    if len(reports) != len(solutions):
         return float("inf")
     from .solve import cost_of
 
     if objective == "edp":  # the network's EDP is not additive; compare energy x latency of the pair
-        return sum(s.report.energy_pj for s in solutions) * sum(s.report.latency_cycles for s in solutions)
-    return sum(cost_of(s.report, objective) for s in solutions)
+        return sum(r.energy_pj for r in reports) * sum(r.latency_cycles for r in reports)
+    return sum(cost_of(r, objective) for r in reports)
 
 
 # kept vs plain pair costs this close before the polish are judged after it: wider costs time, narrower
@@ -259,7 +263,7 @@ def _unpolished(jobs: dict[tuple, tuple], keys: set[tuple], results: dict[tuple,
 def _drop_pairs(workload: Workload, plan: dict[str, Dataflow], failed: set[str]) -> dict[str, Dataflow]:
     plan = dict(plan)
     layers = list(workload.layers)
-    for producer, consumer in zip(layers, layers[1:]):
+    for producer, consumer in pairwise(layers):
         if plan[producer.name].output_kept_in and (producer.name in failed or consumer.name in failed):
             plan[producer.name] = replace(plan[producer.name], output_kept_in=None)
             plan[consumer.name] = replace(plan[consumer.name], input_read_from=None)
@@ -297,8 +301,8 @@ class _Driver:
         self.stopped: str | None = None
         self.abandoned: set[tuple] = set()  # solves still running when the grace after a stop ran out
 
-    def run(self, jobs: dict[tuple, tuple], polish: bool = False, polish_now: frozenset[tuple] | set[tuple] = frozenset(),
-            until: set[tuple] | None = None) -> bool:
+    def run(self, jobs: dict[tuple, tuple], polish: bool = False,
+            polish_now: frozenset[tuple] | set[tuple] = frozenset(), until: set[tuple] | None = None) -> bool:
         """Solve ``jobs`` into ``results``; True if the run stopped (``stopped``). Jobs in ``polish_now``
         are polished in the same call. With ``polish``, finish the deferred polish of ``results[key]`` for
         each job instead. ``until`` returns as soon as those keys are done; the other jobs keep running and
@@ -402,7 +406,8 @@ class _Driver:
         self.runner.kill()
 
     def settle(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
-               plain_key_of: dict[str, tuple]):
+               plain_key_of: dict[str, tuple],
+               ) -> tuple[dict[str, Dataflow], dict[tuple, tuple], dict[str, tuple], bool]:
         """Drop the pairs whose kept hierarchy is not cheaper (close calls polished both ways first) until
         every kept pair pays, solving the hierarchies a drop newly needs. ``jobs`` and ``key_of`` are
         ``plan``'s (``_jobs``). Returns (plan, jobs, key_of, interrupted)."""
@@ -438,7 +443,7 @@ class _Driver:
 
 def _plan_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec, constraints: tuple[UserConstraint, ...],
                      plan: dict[str, Dataflow], results: dict[tuple, LayerSolution], plain_key_of: dict[str, tuple],
-                     objective: str):
+                     objective: str) -> tuple[dict[str, Dataflow], dict[tuple, tuple], dict[str, tuple]]:
     """The plan a stopped run reports: a pair stays on chip only where both its kept solutions came in
     with a mapping and the pair is cheaper so (or its plain pair is incomplete); the rest is dropped, as
     ``settle`` would, without solving anything. Returns (plan, jobs, key_of)."""
@@ -462,7 +467,8 @@ def _stopped_message(sol: LayerSolution, why: str) -> LayerSolution:
     if not sol.stopped:
         return sol
     if sol.mapping is not None:
-        return replace(sol, message=_joined(f"{why}: the best mapping found so far, its gap as proven then", sol.message))
+        return replace(sol, message=_joined(f"{why}: the best mapping found so far, its gap as proven then",
+                                            sol.message))
     if sol.status is SolveStatus.UNKNOWN:
         return replace(sol, message=f"{why} before a mapping was found")
     return replace(sol, message=_joined(why, sol.message))
@@ -473,7 +479,7 @@ def solve_network(
     accel: Accelerator,
     spec: MappingSpec,
     objective: str = "energy",
-    config: SolverConfig = SolverConfig(),
+    config: SolverConfig = DEFAULT_CONFIG,
     *,
     processes: int | None = None,
     total_time_limit_s: float | None = None,

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from math import ceil, exp
-from typing import Protocol
+from typing import Protocol, cast
+
+from ortools.sat.python import cp_model
+from ortools.sat.python.cp_model_helper import SatParameters
 
 from imcmap.models.constraints import (
     Bypass,
@@ -33,7 +37,6 @@ from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import ResolvedRule, UserConstraint
 from imcmap.models.report import CostReport
 from imcmap.models.workload import Layer
-from ortools.sat.python import cp_model
 
 from . import constraints as C
 from .decode import decode
@@ -96,7 +99,7 @@ class SolverConfig:
 SEARCH_PARAMETERS: dict[str, object] = {"cp_model_probing_level": 1, "add_lp_constraints_lazily": False, "cut_level": 0}
 
 
-def apply_search_parameters(params) -> None:  # noqa: ANN001 - a SatParameters proto
+def apply_search_parameters(params: SatParameters) -> None:
     for key, value in SEARCH_PARAMETERS.items():
         setattr(params, key, value)
 
@@ -110,8 +113,9 @@ class StopSignal(Protocol):
 STOP_POLL_S = 0.05  # how often a running search looks at its StopSignal: the stop's latency
 
 
-def search(solver: cp_model.CpSolver, model: cp_model.CpModel, callback: cp_model.CpSolverSolutionCallback | None = None,
-           stop: StopSignal | None = None) -> int:
+def search(solver: cp_model.CpSolver, model: cp_model.CpModel,
+           callback: cp_model.CpSolverSolutionCallback | None = None,
+           stop: StopSignal | None = None) -> cp_model.CpSolverStatus:
     """``solver.solve(model, callback)``, ended by the solver's own ``stop_search`` once ``stop`` is set
     (the search keeps what it found: its best solution and proven bound). The watch is a thread because
     CP-SAT calls back only on improving solutions; it repeats the stop, since one issued before the
@@ -180,7 +184,8 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         self.trace: list[tuple[float, float, float]] = []
 
     def on_solution_callback(self) -> None:
-        self.mappings.append(decode(self.problem, self.value, self.v))
+        # CP-SAT's value() is typed for its expression types only; decode reads it on our variables
+        self.mappings.append(decode(self.problem, cast(Callable[[object], int], self.value), self.v))
         self.trace.append((time.perf_counter() - self.start, self.objective_value, self.best_objective_bound))
 
 
@@ -198,7 +203,8 @@ def _scale(problem: MappingProblem, objective: str) -> tuple[float, float]:
     return unit_pj, unit_cycles
 
 
-def build_feasibility_model(problem: MappingProblem, canonical_cuts: bool = False) -> tuple[cp_model.CpModel, MappingVars]:
+def build_feasibility_model(problem: MappingProblem,
+                            canonical_cuts: bool = False) -> tuple[cp_model.CpModel, MappingVars]:
     """The legal space only: every constraint family, no objective; ``canonical_cuts``: see
     ``use_canonical_cuts``."""
     model = cp_model.CpModel()
@@ -223,7 +229,8 @@ def use_canonical_cuts(accel: Accelerator, objective: str, user: tuple[UserConst
 
 
 def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...] = (),
-                canonical_cuts: bool | None = None, policy: SolvePolicy | None = None):
+                canonical_cuts: bool | None = None,
+                policy: SolvePolicy | None = None) -> tuple[cp_model.CpModel, MappingVars, float]:
     """The layer's model; ``canonical_cuts`` None: as ``use_canonical_cuts`` decides; ``policy`` None:
     ``policy_of(problem.accel, objective)``."""
     if policy is None:
@@ -234,10 +241,10 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
     flows, corrections = build_flows(model, v, problem)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
-        model.Minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
+        model.minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
         unit = unit_pj
     elif objective == "latency":
-        model.Minimize(latency_objective(model, v, problem, flows, corrections, unit_cycles, policy))
+        model.minimize(latency_objective(model, v, problem, flows, corrections, unit_cycles, policy))
         unit = unit_cycles
     else:
         # EDP = E * L, each on a coarser integer scale so the product fits in 64 bits; each factor
@@ -245,18 +252,19 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
         cap = (1 << 31) - 1
         k_e = max(1, ceil(EDP_HEADROOM * TARGET_RANGE / cap))
         k_l = max(1, ceil(EDP_HEADROOM * TARGET_RANGE / cap))
-        energy = model.NewIntVar(0, cap, "edp.energy")
-        latency = model.NewIntVar(0, cap, "edp.latency")
-        model.Add(k_e * energy >= energy_objective(model, v, problem, flows, corrections, unit_pj, policy) - (k_e - 1))
-        model.Add(k_l * latency >= latency_objective(model, v, problem, flows, corrections, unit_cycles, policy) - (k_l - 1))
-        edp = model.NewIntVar(0, cap * cap, "edp")
-        model.AddMultiplicationEquality(edp, [energy, latency])
-        model.Minimize(edp)
+        energy = model.new_int_var(0, cap, "edp.energy")
+        latency = model.new_int_var(0, cap, "edp.latency")
+        model.add(k_e * energy >= energy_objective(model, v, problem, flows, corrections, unit_pj, policy) - (k_e - 1))
+        model.add(k_l * latency
+                  >= latency_objective(model, v, problem, flows, corrections, unit_cycles, policy) - (k_l - 1))
+        edp = model.new_int_var(0, cap * cap, "edp")
+        model.add_multiplication_equality(edp, [energy, latency])
+        model.minimize(edp)
         unit = unit_pj * k_e * unit_cycles * k_l
     return model, v, unit
 
 
-def configure_search(params, config: SolverConfig, policy: SolvePolicy) -> None:  # noqa: ANN001 - a SatParameters proto
+def configure_search(params: SatParameters, config: SolverConfig, policy: SolvePolicy) -> None:
     """CP-SAT's parameters for a layer: the user's budget and seed, the search parameters, the policy's stop."""
     params.random_seed = config.seed
     params.num_workers = config.workers
@@ -274,7 +282,8 @@ def configure_search(params, config: SolverConfig, policy: SolvePolicy) -> None:
             setattr(params, key, value)
 
 
-def applicable_constraints(layer: Layer, rule: ResolvedRule, extra: tuple[UserConstraint, ...] = ()) -> tuple[UserConstraint, ...]:
+def applicable_constraints(layer: Layer, rule: ResolvedRule,
+                           extra: tuple[UserConstraint, ...] = ()) -> tuple[UserConstraint, ...]:
     """The rule's and the extra constraints whose scope matches ``layer``, each once, in order."""
     out: list[UserConstraint] = []
     for c in (*rule.constraints, *extra):
@@ -312,7 +321,7 @@ def solve_layer(
     policy = policy_of(accel, objective)
     model, v, unit = build_model(problem, objective, user, policy=policy)
     for lit, _ in add_user_constraints(model, v, problem, user):
-        model.Add(lit == 1)
+        model.add(lit == 1)
     solver = cp_model.CpSolver()
     params = solver.parameters
     configure_search(params, config, policy)
@@ -343,7 +352,8 @@ def solve_layer(
     priced.sort(key=lambda item: (item[0], item[1]))
     best = priced[0] if priced else None
     if best is None:
-        return LayerSolution(layer, objective, SolveStatus.MODEL_ERROR, None, None, None, None, None, None, len(recorder.mappings), wall,
+        return LayerSolution(layer, objective, SolveStatus.MODEL_ERROR, None, None, None, None, None, None,
+                             len(recorder.mappings), wall,
                              "every candidate failed the evaluator's legality check or a user constraint",
                              tuple(recorder.trace), user, (), shown_accel)
     cost, _, mapping, report = best
@@ -421,7 +431,8 @@ def quote(constraints: tuple[UserConstraint, ...]) -> str:
 
 
 def _infeasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
-                user: tuple[UserConstraint, ...], start: float, reason: str, stop: StopSignal | None = None) -> LayerSolution:
+                user: tuple[UserConstraint, ...], start: float, reason: str,
+                stop: StopSignal | None = None) -> LayerSolution:
     conflict: tuple[UserConstraint, ...] = ()
     if not user:
         message = reason or "no legal mapping exists in the solver's space"
@@ -448,7 +459,7 @@ def _feasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, subset: tupl
         return False
     model, v = build_feasibility_model(problem)
     for lit, _ in add_user_constraints(model, v, problem, subset):
-        model.Add(lit == 1)
+        model.add(lit == 1)
     solver = cp_model.CpSolver()
     solver.parameters.random_seed = config.seed
     solver.parameters.num_workers = config.workers
@@ -469,7 +480,7 @@ def _core_by_assumptions(layer: Layer, accel: Accelerator, rule: ResolvedRule, u
         return bypasses  # the bypasses alone leave no problem to solve
     model, v = build_feasibility_model(problem)
     literals = add_user_constraints(model, v, problem, user)
-    model.AddAssumptions([lit for lit, _ in literals])
+    model.add_assumptions([lit for lit, _ in literals])
     solver = cp_model.CpSolver()
     solver.parameters.random_seed = config.seed
     solver.parameters.num_workers = 1  # assumptions need a single worker
@@ -477,7 +488,7 @@ def _core_by_assumptions(layer: Layer, accel: Accelerator, rule: ResolvedRule, u
     if search(solver, model, stop=stop) != cp_model.INFEASIBLE:
         return user
     core = set(solver.sufficient_assumptions_for_infeasibility())
-    return bypasses + tuple(c for lit, c in literals if lit.Index() in core)
+    return bypasses + tuple(c for lit, c in literals if lit.index in core)
 
 
 def explain_infeasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, user: tuple[UserConstraint, ...],
@@ -487,7 +498,8 @@ def explain_infeasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, use
     ``stop`` the set found so far is given, not shown smallest."""
     base = _feasible(layer, accel, rule, (), config, stop)
     if base is False:
-        return (), "no legal mapping exists even without the user constraints: the layer cannot be mapped on this hardware"
+        return (), ("no legal mapping exists even without the user constraints: the layer cannot be mapped on "
+                    "this hardware")
     core = _core_by_assumptions(layer, accel, rule, user, config, stop)
     minimal = base is True
     for c in list(core):

@@ -85,7 +85,7 @@ class ThreadRunner:
     """Tasks one after another in one helper thread, in the order submitted."""
 
     def __init__(self) -> None:
-        self.stop = threading.Event()
+        self.stop: StopEvent = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imcmap-solve")
         self._futures: list[Future] = []
 
@@ -132,11 +132,11 @@ def _work(fn: Callable[..., Any], args: tuple[Any, ...], stop: StopEvent, writer
     threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True).start()
     try:
         outcome: tuple[bool, Any] = (True, fn(*args, stop=stop))
-    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+    except Exception as exc:
         outcome = (False, exc)
     try:
         writer.send(outcome)
-    except Exception as exc:  # noqa: BLE001 - an exception or result that does not pickle
+    except Exception as exc:
         writer.send((False, RuntimeError(f"a worker's result could not be sent: {type(exc).__name__}: {exc}")))
     writer.close()
     # no interpreter teardown: a fork may have copied a lock another thread of the parent held (a
@@ -163,7 +163,7 @@ class ProcessRunner:
 
     def __init__(self, max_workers: int):
         self._context = multiprocessing.get_context()
-        self.stop = self._context.Event()
+        self.stop: StopEvent = self._context.Event()
         self._max = max_workers
         self._queue: deque[_Task] = deque()
         self._workers: list[_Worker] = []
@@ -195,7 +195,9 @@ class ProcessRunner:
             # SIGINT stays blocked until the worker ignores it: a Ctrl-C at the fork must not kill it; here
             # it is held until the worker is on the books, then raised as KeyboardInterrupt as usual
             masked = hasattr(signal, "pthread_sigmask")
-            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masked else None
+            old: set[int | signal.Signals] = set()
+            if masked:
+                old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
                 process.start()
                 writer.close()
@@ -235,7 +237,7 @@ class ProcessRunner:
                 outcome = worker.reader.recv()
         except (EOFError, OSError):
             outcome = None  # died while sending
-        except Exception as exc:  # noqa: BLE001 - a result that does not unpickle here
+        except Exception as exc:
             outcome = (False, RuntimeError(f"a worker's result could not be read: {type(exc).__name__}: {exc}"))
         finally:
             worker.reader.close()

@@ -60,5 +60,6 @@ def test_validate_reports_every_bad_chip_at_once(tmp_path: Path):
         api.validate(["dimc9", resolve("accelerator", "dimc")])
     messages = [str(issue) for issue in info.value.issues]
     assert len(messages) == 2
-    assert any("missing required key 'validation'; a chip file is a hardware file with a validation: section" in m for m in messages)
+    assert any("missing required key 'validation'; a chip file is a hardware file with a validation: section" in m
+               for m in messages)
     assert any(m.startswith("dimc9: no bundled chip of that name") for m in messages)

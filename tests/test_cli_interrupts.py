@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from imcmap import api
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds worker processes through /proc")
@@ -191,7 +192,8 @@ def test_ctrl_c_while_the_results_are_written_is_held_until_they_are_whole(tmp_p
     buffer. A SIGINT then is held: once the test reads, the document and the files come out whole, and
     the exit is 130."""
     workload = tmp_path / "net.yaml"
-    workload.write_text("name: net\nlayers:\n" + "".join(f"  - {{name: fc_{i}, {LAYERS['fc_a'][1:-1]}}}\n" for i in range(60)))
+    workload.write_text("name: net\nlayers:\n"
+                        + "".join(f"  - {{name: fc_{i}, {LAYERS['fc_a'][1:-1]}}}\n" for i in range(60)))
     out = tmp_path / "out"
     child = subprocess.Popen([*CLI, "solve", "-a", "digital", "-w", str(workload), "--objective", "latency", "--json",
                               "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -264,7 +266,7 @@ def test_a_worker_killed_twice_fails_its_layer_and_the_others_are_kept(tmp_path:
     child, out = _solve(tmp_path, "conv_a", "conv_b", "fc_a")
     killed: set[int] = set()
     for _ in range(2):
-        _wait_for(lambda: len(_children(child.pid) - killed) == 2, child)
+        _wait_for(lambda killed=killed: len(_children(child.pid) - killed) == 2, child)
         fresh = _children(child.pid) - killed
         time.sleep(0.3)
         for pid in fresh:
@@ -276,7 +278,8 @@ def test_a_worker_killed_twice_fails_its_layer_and_the_others_are_kept(tmp_path:
     statuses = _statuses(result)
     assert statuses == {"conv_a": "FAILED", "conv_b": "FAILED", "fc_a": "OPTIMAL"}
     for layer in result["layers"][:2]:
-        assert "died on its try and its retry (killed by signal 9 (SIGKILL); killed by signal 9 (SIGKILL))" in layer["message"]
+        assert ("died on its try and its retry (killed by signal 9 (SIGKILL); killed by signal 9 (SIGKILL))"
+                in layer["message"])
     assert "failed: conv_a" in stdout
 
 

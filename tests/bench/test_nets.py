@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from imcmap.specs import load_workload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,8 @@ def test_generated_network_imports_with_its_layer_count(tmp_path: Path, name: st
 def test_generated_layer_counts_are_the_hand_counted_ones() -> None:
     """The declared counts, counted by hand from each builder's layer list."""
     assert {net.name: net.compute_layers for net in NETS.GENERATED} == {
-        "cnn48": 8, "cnn45": 8, "prime97": 10, "prime85": 9, "dwsep75": 12, "invres59": 14, "res113": 10, "incept71": 12,
+        "cnn48": 8, "cnn45": 8, "prime97": 10, "prime85": 9, "dwsep75": 12, "invres59": 14, "res113": 10,
+        "incept71": 12,
     }
 
 
@@ -84,7 +86,8 @@ def test_each_part_covers_every_awkward_shape(tmp_path: Path) -> None:
     channel counts with factors 3 and 5, and prime feature maps."""
     wanted = {"5x5", "7x7", "depthwise", "channels 3*5", "prime map"}
     for part in NETS.PARTS:
-        workloads = [load_workload(NETS.build(net.name, tmp_path)) for net in NETS.select(part) if net.kind == "generated"]
+        workloads = [load_workload(NETS.build(net.name, tmp_path))
+                     for net in NETS.select(part) if net.kind == "generated"]
         assert _features(workloads) >= wanted, part
 
 

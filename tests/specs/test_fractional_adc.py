@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from imcmap.models.hardware import ImcArray
 from imcmap.models.imc import accumulator_bits, imc_peak, place_value_shape
 from imcmap.serialize import accelerator_json
@@ -67,7 +68,9 @@ def test_fractional_adc_bits_on_a_digital_array() -> None:
     digital = ANALOG.replace("analog", "digital").replace("  dac_bits: 2\n", "").replace(
         "input_bits_per_cycle: 2", "input_bits_per_cycle: 1"
     )
-    assert _error("4.5", digital) == "t.yaml:19:13: array.adc_bits: must be 0 or absent for a digital IMC array (got 4.5)"
+    assert _error("4.5", digital) == (
+        "t.yaml:19:13: array.adc_bits: must be 0 or absent for a digital IMC array (got 4.5)"
+    )
 
 
 def test_fractional_adc_enters_every_formula() -> None:

@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 
 import pytest
+
 from imcmap.models.hardware import ArrayDim, ImcArray
 from imcmap.models.imc import imc_area_mm2, imc_peak, imc_tclk_ns
 from imcmap.specs.hardware import load_accelerator
