@@ -126,7 +126,10 @@ def add_diagonal(
     """OX or OY over the IMC columns (D1), required or forbidden."""
     d1 = problem.accel.array_dims[0].name
     if not isinstance(problem.accel.array, ImcArray):
-        model.add(lit == 0)
+        # no mapping of a digital array is diagonal (the judge, models.constraints, says the same): a
+        # requirement cannot hold, a prohibition always does
+        if body.required:
+            model.add(lit == 0)
         return
 
     def diagonal(c: Unrolling) -> bool:

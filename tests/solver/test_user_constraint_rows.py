@@ -150,9 +150,6 @@ def test_each_family_is_both_met_and_broken_in_the_table():
                         ("SpatialBound", "DiagonalRule", "UtilizationBound", "Stationary", "LoopOrder", "TileBound")}
 
 
-@pytest.mark.xfail(strict=True, reason="add_diagonal sets u = 0 on a digital array, while constraint_holds says "
-                   "'diagonal forbidden' holds there (no mapping is diagonal); specs.constraints.check_constraints "
-                   "rejects the constraint on digital arrays, so only solve_layer called directly meets this")
 def test_diagonal_forbidden_on_a_digital_array_agrees_with_the_judge():
     """The judge: a digital array is never diagonal, so 'diagonal forbidden' holds for every mapping;
     the rows should then accept the digital case's mapping with u = 1."""
@@ -160,3 +157,5 @@ def test_diagonal_forbidden_on_a_digital_array_agrees_with_the_judge():
     problem = problem_of("digital")
     assert constraint_holds(parse_constraint("diagonal forbidden").parsed, layer, accel, decoded(problem, m))
     assert status_with(problem, m, extra=_with("diagonal forbidden", fixed=True)) == "OPTIMAL"
+    assert not constraint_holds(parse_constraint("diagonal required").parsed, layer, accel, decoded(problem, m))
+    assert status_with(problem, m, extra=_with("diagonal required", fixed=True)) == "INFEASIBLE"
