@@ -156,7 +156,7 @@ def plan_dataflow(workload: Workload, accel: Accelerator, spec: MappingSpec,
     plan = {layer.name: Dataflow() for layer in workload.layers}
     layers = list(workload.layers)
     for producer, consumer in pairwise(layers):
-        if consumers.get(producer.name) != [consumer.name] or consumer.sources != (producer.name,):
+        if consumers.get(producer.name) != [consumer.name] or _input_sources(consumer) != (producer.name,):
             continue
         rule_p, rule_c = resolve_rule(producer, spec, constraints), resolve_rule(consumer, spec, constraints)
         level = _shared_on_chip_level(accel, rule_p.operand_links[Operand.O], rule_c.operand_links[Operand.I])
@@ -168,6 +168,12 @@ def plan_dataflow(workload: Workload, accel: Accelerator, spec: MappingSpec,
         plan[producer.name] = replace(plan[producer.name], output_kept_in=level.name)
         plan[consumer.name] = replace(plan[consumer.name], input_read_from=level.name)
     return plan
+
+
+def _input_sources(layer: Layer) -> tuple[str, ...]:
+    """The producers of the layer's input operand: its sources less those of a dynamic W (attention's
+    K and V), which the pair's kept tensor does not replace."""
+    return tuple(s for s in layer.sources if s not in layer.weight_sources)
 
 
 def _shared_on_chip_level(accel: Accelerator, out_operand: str, in_operand: str) -> MemoryLevel | None:

@@ -10,9 +10,10 @@ from dataclasses import replace
 import pytest
 
 from imcmap.models.mapping_spec import MappingSpec
-from imcmap.models.workload import Layer, Workload
+from imcmap.models.workload import Layer, Operand, Workload
 from imcmap.solver.network import Dataflow, capped, plan_dataflow, resolve_rule, solve_network, variant
 from imcmap.solver.solve import SolverConfig
+from imcmap.specs import load_accelerator, load_workload, resolve
 from imcmap.specs.constraints import parse_constraint
 
 from .fixtures import tiny_imc
@@ -98,3 +99,16 @@ def test_identical_layers_are_solved_once_and_reported_under_their_own_names(net
     )
     assert network.complete and not network.timed_out
     assert [r.solution.report.layer for r in network.layers] == names
+
+
+def test_attention_context_reads_its_scores_on_chip_whatever_feeds_its_dynamic_w():
+    """GPT-2's decode step: P.V takes I from the scores layer just before it (through Softmax) and W (V,
+    the cache with the new token) from c_attn. Only I's producer decides the pair: the scores (G12 x K129
+    at 8 bits = 12,384 bits) fit dimc's 262,144-bit SRAM, so they stay there for P.V."""
+    workload = load_workload(resolve("workload", "gpt2_decode"))
+    scores, context = workload.layers[1], workload.layers[2]
+    assert context.weight_sources and set(context.sources) == {scores.name, *context.weight_sources}
+    assert scores.operand_size(Operand.O) * scores.precision.o_bits == 12 * 129 * 8 == 12_384
+    plan = plan_dataflow(workload, load_accelerator(resolve("accelerator", "dimc")), MappingSpec())
+    assert plan[scores.name].output_kept_in == "sram_256KB"
+    assert plan[context.name].input_read_from == "sram_256KB"
