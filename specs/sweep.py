@@ -173,6 +173,8 @@ class SweepSpec:
     filters: tuple[Filter, ...]
     grid_size: int  # points in the full grid, before filters
     design_points: tuple[DesignPoint, ...] = field(repr=False)
+    # every (point index, base name)'s accelerator, built once while the file is checked
+    accelerators: dict[tuple[int, str], Accelerator] = field(default_factory=dict, repr=False, compare=False)
 
     def points(self) -> tuple[DesignPoint, ...]:
         """The design points in grid order, less those a parameter-only filter rejects."""
@@ -194,15 +196,10 @@ class SweepSpec:
 
 
 def point_accelerator(spec: SweepSpec, point: DesignPoint, base: str) -> Accelerator:
-    """The base accelerator with the point's overrides, built by the experiment's override machinery."""
-    entry = spec.base(base)
-    overrides = point.overrides[base]
-    if not overrides:
-        return entry.accelerator
-    origins = _origins(spec.parameters, spec.derived, entry.derived)
-    return _overridden(
-        spec.file, entry.document, [_placed(o, origins[o.path]) for o in overrides], own_paths=_OWN_PATHS
-    )
+    """The base accelerator with the point's overrides (built by the experiment's override machinery
+    when the file was read: a point whose accelerator cannot be built fails the load)."""
+    spec.base(base)  # an unknown base is a KeyError that names the bases
+    return spec.accelerators[(point.index, base)]
 
 
 def load_sweep(path: str | Path, metric_names: Collection[str] = POINT_METRICS) -> SweepSpec:
@@ -261,6 +258,7 @@ class _Reader:
         derived = self._derived(top, parameters)
         filters = self._filters(top, parameters, derived)
         points: tuple[DesignPoint, ...] = ()
+        accelerators: dict[tuple[int, str], Accelerator] = {}
         grid_size = 0
         # the grid is expanded whenever its own parts are valid, so its issues show with the others
         ready = (parameters is not None and zip_groups is not None and derived is not None and filters is not None
@@ -268,7 +266,7 @@ class _Reader:
         if ready:
             assert parameters is not None and zip_groups is not None and derived is not None and filters is not None
             grid_size, points = self._points(top, parts.bases, parameters, zip_groups, derived, filters)
-            self._check_points(parts, constraints, parameters, derived, points)
+            accelerators = self._check_points(parts, constraints, parameters, derived, points)
         if (issues or name is None or objectives is None or time_limit is None or seed is None or constraints is None
                 or not ready or not (parts.bases_ok and parts.workloads_ok and parts.mapping_ok)):
             issues.fail()
@@ -292,6 +290,7 @@ class _Reader:
             filters=filters,
             grid_size=grid_size,
             design_points=points,
+            accelerators=accelerators,
         )
 
     # --- inputs: bases, workloads, mapping -------------------------------------------------------
@@ -802,14 +801,15 @@ class _Reader:
 
     def _check_points(self, parts: _Parts, constraints: tuple[UserConstraint, ...] | None,
                       parameters: tuple[Parameter, ...], derived: tuple[Derived, ...],
-                      points: tuple[DesignPoint, ...]) -> None:
-        """Build every point's accelerator on every base; check the mapping and constraints (when
-        they and the workloads are valid) on each distinct one. A bad value is reported once per
-        place, at its first point."""
+                      points: tuple[DesignPoint, ...]) -> dict[tuple[int, str], Accelerator]:
+        """Build every point's accelerator on every base (returned by point index and base name); check
+        the mapping and constraints (when they and the workloads are valid) on each distinct one. A bad
+        value is reported once per place, at its first point."""
         check_against = parts.workloads_ok and parts.mapping_ok and constraints is not None
         mapping = parts.mapping or MappingSpec()
         reported: dict[tuple[str, int, int, str], int] = {}
         checked: set[Accelerator] = set()
+        built: dict[tuple[int, str], Accelerator] = {}
         for base in parts.bases:
             origins = _origins(parameters, derived, base.derived)
             for point in points:
@@ -827,12 +827,14 @@ class _Reader:
                                 issue.file, issue.line, issue.col, issue.key_path,
                                 f"{issue.message} (at the point {point.label} on base '{base.name}')", issue.hint))
                     continue
+                built[(point.index, base.name)] = accel
                 if accel in checked or not check_against:
                     continue
                 checked.add(accel)
                 for workload in parts.workloads:
                     self.issues.found.extend(check_mapping_against(mapping, accel, workload))
                     self.issues.found.extend(check_constraints(constraints or (), accel, workload, mapping))
+        return built
 
 
 # --- helpers ------------------------------------------------------------------------------------
