@@ -67,6 +67,16 @@ class Flow:
     readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
 
 
+def _flow(level: MemoryLevel, operand: Operand, direction: str, bits: int, parts: tuple[Exps, Exps, list, list, Exps],
+          correction: Correction | None, link: str, readback: bool = False) -> Flow:
+    """A Flow from ``parts``, what ``_elements`` returns: (exps, instance exps, halo, instance logs,
+    transfers)."""
+    exps, inst_exps, halo, inst_logs, transfers = parts
+    return Flow(level=level, operand=operand, direction=direction, bits=bits, exps=exps, inst_exps=inst_exps,
+                halo=halo, correction=correction, inst_logs=inst_logs, transfers=transfers, link=link,
+                readback=readback)
+
+
 def _instances(
     model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, level: MemoryLevel
 ) -> tuple[Exps, list]:
@@ -140,59 +150,16 @@ def build_flows(
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
         elements = partial(_elements, model, v, problem, op, nonhalo_relevant(v, op))
         bottom = levels[0]
-        exps, inst, halo, logs, moves = elements(PE, bottom, v.refill_exps(op, PE))
+        parts = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
             cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]",
                              FROM_LOWER)
             cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER)
-            flows.append(
-                Flow(
-                    level=bottom,
-                    operand=op,
-                    direction="write",
-                    bits=prec.psum_bits,
-                    exps=exps,
-                    inst_exps=inst,
-                    halo=halo,
-                    correction=cw,
-                    inst_logs=logs,
-                    transfers=moves,
-                    link=FROM_LOWER,
-                )
-            )
-            flows.append(
-                Flow(
-                    level=bottom,
-                    operand=op,
-                    direction="read",
-                    bits=prec.psum_bits,
-                    exps=exps,
-                    inst_exps=inst,
-                    halo=halo,
-                    correction=cr,
-                    inst_logs=logs,
-                    transfers=moves,
-                    link=TO_LOWER,
-                    readback=True,
-                )
-            )
+            flows.append(_flow(bottom, op, "write", prec.psum_bits, parts, cw, FROM_LOWER))
+            flows.append(_flow(bottom, op, "read", prec.psum_bits, parts, cr, TO_LOWER, readback=True))
             corrections += [cw, cr]
         else:
-            flows.append(
-                Flow(
-                    level=bottom,
-                    operand=op,
-                    direction="read",
-                    bits=prec.bits(op),
-                    exps=exps,
-                    inst_exps=inst,
-                    halo=halo,
-                    correction=None,
-                    inst_logs=logs,
-                    transfers=moves,
-                    link=TO_LOWER,
-                )
-            )
+            flows.append(_flow(bottom, op, "read", prec.bits(op), parts, None, TO_LOWER))
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
@@ -206,69 +173,15 @@ def build_flows(
                     tag = f"c[O{i}/{lvl.name}"
                     c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0])
                     c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1])
-                    flows.append(
-                        Flow(
-                            level=lvl,
-                            operand=op,
-                            direction=first,
-                            bits=prec.psum_bits,
-                            exps=e,
-                            inst_exps=ins,
-                            halo=h,
-                            correction=c1,
-                            inst_logs=lg,
-                            transfers=mv,
-                            link=links[0],
-                        )
-                    )
-                    flows.append(
-                        Flow(
-                            level=lvl,
-                            operand=op,
-                            direction=second,
-                            bits=prec.psum_bits,
-                            exps=e,
-                            inst_exps=ins,
-                            halo=h,
-                            correction=c2,
-                            inst_logs=lg,
-                            transfers=mv,
-                            link=links[1],
-                            readback=True,
-                        )
-                    )
+                    flows.append(_flow(lvl, op, first, prec.psum_bits, (e, ins, h, lg, mv), c1, links[0]))
+                    flows.append(_flow(lvl, op, second, prec.psum_bits, (e, ins, h, lg, mv), c2, links[1],
+                                       readback=True))
                     corrections += [c1, c2]
             else:
-                flows.append(
-                    Flow(
-                        level=child,
-                        operand=op,
-                        direction="write",
-                        bits=prec.bits(op),
-                        exps=c_exps,
-                        inst_exps=c_inst,
-                        halo=c_halo,
-                        correction=None,
-                        inst_logs=c_logs,
-                        transfers=c_moves,
-                        link=FROM_HIGHER,
-                    )
-                )
-                flows.append(
-                    Flow(
-                        level=parent,
-                        operand=op,
-                        direction="read",
-                        bits=prec.bits(op),
-                        exps=p_exps,
-                        inst_exps=p_inst,
-                        halo=p_halo,
-                        correction=None,
-                        inst_logs=p_logs,
-                        transfers=p_moves,
-                        link=TO_LOWER,
-                    )
-                )
+                child_parts = (c_exps, c_inst, c_halo, c_logs, c_moves)
+                parent_parts = (p_exps, p_inst, p_halo, p_logs, p_moves)
+                flows.append(_flow(child, op, "write", prec.bits(op), child_parts, None, FROM_HIGHER))
+                flows.append(_flow(parent, op, "read", prec.bits(op), parent_parts, None, TO_LOWER))
     return flows, corrections
 
 
