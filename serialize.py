@@ -411,8 +411,8 @@ def experiment_json(result: ExperimentResult) -> dict[str, object]:
 
 
 RUN_FIGURES = ("status", "energy_pj", "latency_cycles", "latency_s", "area_mm2", "tops_per_w", "tops_per_mm2",
-               "peak_tops_per_w", "peak_tops_per_mm2", "utilization", "median_gap", "worst_gap", "lower_bound",
-               "wall_time_s")
+               "peak_tops_per_w", "peak_tops_per_mm2", "peak_system_tops_per_mm2", "utilization", "median_gap",
+               "worst_gap", "lower_bound", "wall_time_s")
 
 
 def sweep_run_json(run: SweepRun) -> dict[str, object]:

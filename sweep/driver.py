@@ -72,6 +72,7 @@ def record_of(planned: PlannedRun, outcome: RunOutcome) -> tuple[RunRecord, tupl
         tops_per_mm2=figures.tops_per_mm2 if figures else None,
         peak_tops_per_w=peak.macro_tops_per_w,
         peak_tops_per_mm2=peak.macro_tops_per_mm2,
+        peak_system_tops_per_mm2=peak.system_tops_per_mm2,
         utilization=figures.utilization if figures else None,
         median_gap=figures.median_gap if figures else None,
         worst_gap=figures.worst_gap if figures else None,

@@ -202,6 +202,7 @@ class RunRecord:
     tops_per_mm2: float | None = None
     peak_tops_per_w: float | None = None
     peak_tops_per_mm2: float | None = None
+    peak_system_tops_per_mm2: float | None = None  # the macro's peak over the whole accelerator's area
     utilization: float | None = None
     median_gap: float | None = None
     worst_gap: float | None = None

@@ -87,6 +87,8 @@ def test_json_contract_files_and_fronts(tmp_path: Path) -> None:
         # 2 ops per MAC: tiny_conv has 4,608 MACs, so TOPS/W = 9,216 ops / energy in pJ
         assert run["tops_per_w"] == pytest.approx(9216 / run["energy_pj"])
         assert run["latency_s"] > 0 and run["peak_tops_per_w"] > 0
+        # the system peak spreads the macro's peak over the whole accelerator's area (memories too)
+        assert 0 < run["peak_system_tops_per_mm2"] <= run["peak_tops_per_mm2"]
     front = doc["fronts"]["tiny_conv"]
     assert front and all(doc["runs"][i]["on_front"] for i in front)
     assert {p.name for p in folder.iterdir()} >= {"sweep.sqlite", "sweep.json", "runs.csv", "report.txt", "sweep.html"}
