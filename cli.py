@@ -33,6 +33,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -196,13 +197,18 @@ def _processes(command: str, value: int | None) -> None:
         raise UsageError(f"imcmap {command}: error: --processes must be >= 1 (got {value})")
 
 
-def _progress(err: Console, quiet: bool) -> tuple[Progress, Callable[[api.LayerDone], None]]:
-    """A bar on stderr while layers solve (only on a terminal, and not under --json)."""
+def _bar(err: Console, quiet: bool, label: str) -> tuple[Progress, TaskID]:
+    """A bar on stderr while work runs (only on a terminal, and not under --json)."""
     progress = Progress(
-        TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
         console=err, transient=True, disable=quiet or not err.is_terminal,
     )
-    task = progress.add_task("", total=None)
+    return progress, progress.add_task("", total=None)
+
+
+def _progress(err: Console, quiet: bool) -> tuple[Progress, Callable[[api.LayerDone], None]]:
+    """The bar of layers solved."""
+    progress, task = _bar(err, quiet, "solving")
 
     def advance(tick: api.LayerDone) -> None:
         where = f"{tick.run}: {tick.layer}" if tick.run else tick.layer
@@ -433,12 +439,8 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sweep_progress(err: Console, quiet: bool) -> tuple[Progress, Callable[[api.SweepProgress], None]]:
-    progress = Progress(
-        TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err, transient=True, disable=quiet or not err.is_terminal,
-    )
-    task = progress.add_task("", total=None)
+    """The bar of runs stored, with those running, failed and the time left."""
+    progress, task = _bar(err, quiet, "sweeping")
 
     def advance(tick: api.SweepProgress) -> None:
         eta = "" if tick.eta_s is None else f", about {tick.eta_s:.0f} s left"
