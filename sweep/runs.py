@@ -81,8 +81,9 @@ def outcome_of(key: str, result: NetworkResult, wall_time_s: float) -> RunOutcom
         status = INFEASIBLE
         message = "; ".join(f"{item.name}: {item.message}" for item in infeasible[:3])
     elif not result.complete:
-        status, message = INCOMPLETE, "time limit before a mapping was found: " + ", ".join(
-            item.name for item in layers if item.energy_pj is None)
+        # each unmapped layer with its status: a time limit (UNKNOWN) or a worker that died twice (FAILED)
+        status, message = INCOMPLETE, "layers without a mapping: " + ", ".join(
+            f"{item.name} ({item.status})" for item in layers if item.energy_pj is None)
     else:
         status, message = DONE, ""
     return RunOutcome(

@@ -109,3 +109,22 @@ def test_an_unreachable_scheduler_is_one_clear_error() -> None:
 def test_nothing_to_run_starts_no_cluster() -> None:
     execution = execute([], lambda r, o: None)
     assert execution.completed == 0 and execution.workers == 0
+
+
+def test_an_unmapped_layer_makes_the_run_incomplete_and_says_why() -> None:
+    """A layer without a mapping (here: its solution replaced by a FAILED one, as after two worker deaths)
+    leaves the run INCOMPLETE, and the message names the layer with its status."""
+    from dataclasses import replace
+
+    from imcmap.solver.network import solve_network
+    from imcmap.solver.status import SolveStatus
+    from imcmap.sweep.runs import INCOMPLETE, outcome_of
+
+    request = _request("i")
+    result = solve_network(request.workload, request.accelerator, request.mapping, "energy", request.config,
+                           processes=1)
+    layer = result.layers[0]
+    failed = replace(layer, solution=replace(layer.solution, status=SolveStatus.FAILED, mapping=None, report=None))
+    outcome = outcome_of("i", replace(result, layers=(failed,)), 0.0)
+    assert outcome.status == INCOMPLETE
+    assert outcome.message == "layers without a mapping: conv (FAILED)"
