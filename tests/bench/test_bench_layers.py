@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str):  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-LAYERS = _load("bench_layers")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import bench_layers as LAYERS  # a bench script, not a package
 
 
 def _run(status: str, det: float, cost: float | None, gap: float | None = None):  # type: ignore[no-untyped-def]
