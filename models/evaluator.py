@@ -364,6 +364,43 @@ def _weight_cells(ctx: Context) -> MemoryLevel | None:
     return None
 
 
+def _cell_write_cycles(ctx: Context, cells: MemoryLevel, write_bits: float) -> float:
+    """The macro stalls while its cells are written: every cell group in use is written in parallel."""
+    n = max(ctx.instances_used(cells, Operand.W), 1)
+    return write_bits / n / cells.write_bw_bits
+
+
+@dataclass(frozen=True, slots=True)
+class CellWrites:
+    """Writing the operand held in an IMC macro's cells (the layer's W), per inference: ``bits`` written,
+    their ``energy_pj`` (already in the report's energy, as the cells level's W writes) and the macro's
+    ``stall_cycles`` meanwhile (already in its latency; None under ZigZag's rules, which fold them into
+    their port stalls). Every evaluation is one inference, so a stored weight pays them as a dynamic
+    operand does: these are the same figures, reported apart for the layers whose cells hold a tensor
+    computed during inference."""
+
+    bits: float
+    energy_pj: float
+    stall_cycles: float | None
+
+
+def cell_writes(layer: Layer, accel: Accelerator, mapping: Mapping,
+                report: CostReport | None = None) -> CellWrites | None:
+    """The cell writes of a legal mapping (``report``: its ``evaluate`` report, if at hand); None on a
+    digital array, which has no cells."""
+    if not isinstance(accel.array, ImcArray):
+        return None
+    if report is None:
+        report = evaluate(layer, accel, mapping)
+    ctx = Context(layer, accel, mapping)
+    cells = ctx.chain(Operand.W)[0]
+    bits = sum(a.write_bits for a in report.accesses if a.level == cells.name and a.operand is Operand.W)
+    energy = sum(item.energy_pj for item in report.energy_breakdown
+                 if item.component == "mem_write" and item.level == cells.name and item.operand == Operand.W.value)
+    stall = _cell_write_cycles(ctx, cells, bits) if accel.rules is CostRules.IMCMAP else None
+    return CellWrites(bits, energy, stall)
+
+
 class MemoryAndLatency(NamedTuple):
     """What a rule set adds to the array energy: memory energy items, accesses, and the latency's parts."""
 
@@ -425,10 +462,10 @@ def _own_memory_and_latency(ctx: Context) -> MemoryAndLatency:
                     "mem_write", level.name, operand.value, t.write_bits / level.write_bw_bits * level.write_energy_pj
                 )
             )
-            n = max(ctx.instances_used(level, operand), 1)
             if level is cells and operand is Operand.W:
-                weight_load_cycles += t.write_bits / n / level.write_bw_bits
+                weight_load_cycles += _cell_write_cycles(ctx, cells, t.write_bits)
                 continue  # reading the cells is the computation itself
+            n = max(ctx.instances_used(level, operand), 1)
             bits = by_level.setdefault(level.name, [0.0, 0.0])
             bits[0] += t.read_bits / n
             bits[1] += t.write_bits / n

@@ -35,7 +35,7 @@ from itertools import pairwise
 from imcmap.models.constraints import Bypass
 from imcmap.models.hardware import Accelerator, MemoryKind, MemoryLevel
 from imcmap.models.mapping_spec import MappingSpec, ResolvedRule, UserConstraint
-from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload
+from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload, exchangeable, operands_exchanged
 
 from .solve import (
     LayerSolution,
@@ -44,6 +44,7 @@ from .solve import (
     applicable_constraints,
     finish_polish,
     solve_layer,
+    solve_oriented,
 )
 from .status import SolveStatus
 from .workers import ProcessRunner, Runner, ThreadRunner, WorkerDied
@@ -59,18 +60,37 @@ RETRIES = 1  # a job whose worker process dies is run again this many times, eac
 
 @dataclass(frozen=True, slots=True)
 class Dataflow:
-    """Where a layer's output stays and where its input comes from (None: the top level)."""
+    """Where a layer's output stays and where its input comes from (None: the top level).
+
+    For attention's dynamic W (``plan_dynamic_weights``): ``weight_read_from`` is the on-chip level
+    the W is read from (its producer left it there), ``output_held_in`` the level a producer's output
+    stays in for a later layer's W, and ``reserved`` (level, bits) the room such held tensors take
+    while this layer runs (its own W's share of them excepted: its tiles count that)."""
 
     output_kept_in: str | None = None
     input_read_from: str | None = None
+    weight_read_from: str | None = None
+    output_held_in: str | None = None
+    reserved: tuple[str, int] | None = None
 
     def describe(self) -> str:
         parts = []
         if self.input_read_from:
             parts.append(f"input from {self.input_read_from}")
+        if self.weight_read_from:
+            parts.append(f"W from {self.weight_read_from}")
         if self.output_kept_in:
             parts.append(f"output kept in {self.output_kept_in}")
+        if self.output_held_in and self.output_held_in != self.output_kept_in:
+            parts.append(f"output held in {self.output_held_in}")
+        if self.reserved:
+            parts.append(f"{self.reserved[1]} b of {self.reserved[0]} held for a later layer")
         return ", ".join(parts) or "-"
+
+
+def exchanged_flow(flow: Dataflow) -> Dataflow:
+    """The dataflow of the layer with its operands exchanged: the W becomes the input and the other way."""
+    return replace(flow, input_read_from=flow.weight_read_from, weight_read_from=flow.input_read_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +152,35 @@ def capped(accel: Accelerator, memory_operand: str, level_name: str) -> Accelera
     return replace(accel, memories=memories)
 
 
+def weight_moved_to(accel: Accelerator, memory_operand: str, level_name: str) -> Accelerator:
+    """The accelerator with ``memory_operand`` held in ``level_name`` and in no level above it (a dynamic
+    W read where its producer left it: the level need not have held it before)."""
+    names = [m.name for m in accel.memories]
+    top = names.index(level_name)
+
+    def moved(i: int, m: MemoryLevel) -> MemoryLevel:
+        if i == top and not m.holds(memory_operand):
+            return replace(m, operands=(*m.operands, memory_operand))
+        if i > top:
+            return replace(m, operands=tuple(o for o in m.operands if o != memory_operand))
+        return m
+
+    return replace(accel, memories=tuple(moved(i, m) for i, m in enumerate(accel.memories)))
+
+
+def _effective_capacity(level: MemoryLevel) -> int:
+    return level.capacity_bits // (2 if level.double_buffered else 1)
+
+
+def reserved_room(accel: Accelerator, level_name: str, bits: int) -> Accelerator:
+    """The accelerator with ``bits`` of ``level_name`` taken by tensors other layers keep there."""
+    level = accel.memory(level_name)
+    taken = bits * (2 if level.double_buffered else 1)
+    memories = tuple(replace(m, capacity_bits=max(0, m.capacity_bits - taken)) if m.name == level_name else m
+                     for m in accel.memories)
+    return replace(accel, memories=memories)
+
+
 def resolve_rule(layer: Layer, spec: MappingSpec, constraints: tuple[UserConstraint, ...] = ()) -> ResolvedRule:
     """The layer's rule, carrying exactly the user constraints (the spec's and ``constraints``) whose
     scope matches the layer: two layers share a solve only when these agree too."""
@@ -187,17 +236,148 @@ def variant(accel: Accelerator, rule: ResolvedRule, flow: Dataflow) -> Accelerat
         accel = capped(accel, rule.operand_links[Operand.O], flow.output_kept_in)
     if flow.input_read_from:
         accel = capped(accel, rule.operand_links[Operand.I], flow.input_read_from)
+    return _dynamic_variant(accel, rule, flow)
+
+
+def _dynamic_variant(accel: Accelerator, rule: ResolvedRule, flow: Dataflow) -> Accelerator:
+    if flow.output_held_in:
+        accel = capped(accel, rule.operand_links[Operand.O], flow.output_held_in)
+    if flow.weight_read_from:
+        accel = weight_moved_to(accel, rule.operand_links[Operand.W], flow.weight_read_from)
+    if flow.reserved:
+        accel = reserved_room(accel, *flow.reserved)
     return accel
+
+
+def plan_dynamic_weights(workload: Workload, accel: Accelerator, spec: MappingSpec,
+                         constraints: tuple[UserConstraint, ...] = (),
+                         plan: dict[str, Dataflow] | None = None,
+                         excluded: frozenset[str] | set[str] = frozenset()) -> dict[str, Dataflow]:
+    """``plan`` (default: the plain one) with each dynamic W read on chip where that can work: its one
+    producer's output (which holds the whole W: a KV cache from DRAM is not) stays in the highest on-chip
+    level holding that output and the consumer's input (so either operand can sit in the cells), from
+    the producer until its last such consumer. The layers in between run beside it: their room in that
+    level shrinks by the held bits (``Dataflow.reserved``), and a tensor is held only while every layer
+    of its span keeps room for its own tiles (the held tensors take at most the level's capacity at each
+    layer). Their solves decide whether the hierarchies are legal; the driver drops a hold that leaves a
+    layer without a mapping or costs more than the plain hierarchy. Producers in ``excluded`` hold nothing."""
+    plan = dict(plan) if plan is not None else {layer.name: Dataflow() for layer in workload.layers}
+    layers = list(workload.layers)
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    held: dict[str, tuple[str, int, list[str]]] = {}  # producer -> (level, bits, consumers)
+    for consumer in layers:
+        if Operand.W not in consumer.dynamic_operands or len(consumer.weight_sources) != 1:
+            continue
+        producer = layers[index[consumer.weight_sources[0]]]
+        if producer.name in excluded or index[producer.name] >= index[consumer.name]:
+            continue
+        if consumer.operand_size(Operand.W) > producer.operand_size(Operand.O):
+            continue  # part of the W comes from elsewhere (a cache in DRAM)
+        rule_p, rule_c = resolve_rule(producer, spec, constraints), resolve_rule(consumer, spec, constraints)
+        level = _shared_on_chip_level(accel, rule_p.operand_links[Operand.O], rule_c.operand_links[Operand.I])
+        if level is None or any(_bypassed(rule, op, level.name) for rule, op in
+                                ((rule_p, Operand.O), (rule_c, Operand.I), (rule_c, Operand.W))):
+            continue
+        if producer.name in held and held[producer.name][0] != level.name:
+            continue
+        bits = producer.operand_size(Operand.O) * producer.precision.o_bits
+        trial = {**held, producer.name: (level.name, bits, [*held.get(producer.name, (None, 0, []))[2],
+                                                              consumer.name])}
+        if _holds_fit(layers, index, trial, accel):
+            held = trial
+    for producer_name, (level_name, _, consumers) in held.items():
+        plan[producer_name] = replace(plan[producer_name], output_held_in=level_name)
+        for name in consumers:
+            plan[name] = replace(plan[name], weight_read_from=level_name)
+    for layer, room in _reservations(layers, index, held).items():
+        if room[1]:
+            plan[layer] = replace(plan[layer], reserved=room)
+    return plan
+
+
+def _reservations(layers: list[Layer], index: dict[str, int],
+                  held: dict[str, tuple[str, int, list[str]]]) -> dict[str, tuple[str, int]]:
+    """Per layer, (level, bits) of the held tensors alive while it runs, less the part it reads as its W."""
+    out: dict[str, tuple[str, int]] = {}
+    for producer, (level, bits, consumers) in held.items():
+        last = max(index[c] for c in consumers)
+        for layer in layers[index[producer] + 1:last + 1]:
+            own = layer.operand_size(Operand.W) * layer.precision.w_bits if layer.name in consumers else 0
+            before = out.get(layer.name, (level, 0))
+            if before[0] == level:
+                out[layer.name] = (level, before[1] + bits - own)
+            else:  # held in two levels at once: take the bigger (a layer reserves one level)
+                out[layer.name] = max(before, (level, bits - own), key=lambda r: r[1])
+    return out
+
+
+def _holds_fit(layers: list[Layer], index: dict[str, int], held: dict[str, tuple[str, int, list[str]]],
+               accel: Accelerator) -> bool:
+    """Every layer of each span still has room in the level: what the held tensors take there, plus the
+    whole W of a consumer reading it, stays within the level's capacity (the producer's own output tile
+    is the held tensor itself: at most the capacity)."""
+    for level, bits, _ in held.values():
+        if bits > _effective_capacity(accel.memory(level)):
+            return False
+    for name, (level, bits) in _reservations(layers, index, held).items():
+        layer = layers[index[name]]
+        own = layer.operand_size(Operand.W) * layer.precision.w_bits if any(
+            name in consumers for _, _, consumers in held.values()) else 0
+        if bits + own >= _effective_capacity(accel.memory(level)):
+            return False
+    return True
+
+
+def _held_spans(layers: list[Layer], plan: dict[str, Dataflow]) -> Iterator[tuple[str, list[str]]]:
+    """(producer, the layers its held output spans: from it to the last layer reading it as W)."""
+    for i, layer in enumerate(layers):
+        if not plan[layer.name].output_held_in:
+            continue
+        readers = [j for j in range(i + 1, len(layers))
+                   if plan[layers[j].name].weight_read_from and layer.name in layers[j].weight_sources]
+        if readers:
+            yield layer.name, [other.name for other in layers[i:max(readers) + 1]]
+
+
+def _holds_not_paying(layers: list[Layer], plan: dict[str, Dataflow], results: dict[tuple, LayerSolution],
+                      key_of: dict[str, tuple], plain_key_of: dict[str, tuple], objective: str) -> set[str]:
+    """Producers whose held output leaves a layer of its span without a mapping, or whose span costs no
+    less than on the plain hierarchy."""
+    out = set()
+    for producer, span in _held_spans(layers, plan):
+        kept = _pair_cost([results.get(key_of[name]) for name in span], objective)
+        if kept == float("inf") or kept >= _pair_cost([results.get(plain_key_of[name]) for name in span], objective):
+            out.add(producer)
+    return out
+
+
+def _replanned(workload: Workload, accel: Accelerator, spec: MappingSpec, constraints: tuple[UserConstraint, ...],
+               plan: dict[str, Dataflow], dropped: set[str]) -> dict[str, Dataflow]:
+    """``plan`` with its dynamic-W holds planned again, none for a producer in ``dropped``."""
+    base = {name: replace(flow, weight_read_from=None, output_held_in=None, reserved=None)
+            for name, flow in plan.items()}
+    return plan_dynamic_weights(workload, accel, spec, constraints, base, excluded=dropped)
 
 
 ProgressFn = Callable[[str, LayerSolution], None]
 
 
 def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
-          polish_now: bool, *, stop: StopSignal | None = None) -> LayerSolution:
+          polish_now: bool, exchanged: Accelerator | None = None, *, stop: StopSignal | None = None) -> LayerSolution:
     # the polish of a hierarchy the plan may drop waits for the plan: of a pair's two only the kept one
     # is walked; a hierarchy that is used whatever the plan decides is walked at once, in the same worker
+    if exchanged is not None:
+        return solve_oriented(layer, accel, exchanged, rule, objective, config, polish_now=polish_now, stop=stop)
     return solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
+
+
+def exchanged_variant(accel: Accelerator, layer: Layer, rule: ResolvedRule, flow: Dataflow) -> Accelerator | None:
+    """The hierarchy the layer with exchanged operands is solved on, when it has a second orientation
+    (``exchangeable``) and its rule says nothing that names its dims or operands (a fixed unrolling, user
+    constraints: they were written for the layer as imported); else None."""
+    if not exchangeable(layer) or rule.fixed_spatial is not None or rule.constraints:
+        return None
+    return variant(accel, rule, exchanged_flow(flow))
 
 
 def _used_whatever_the_plan(plan: dict[str, Dataflow], plain_key_of: dict[str, tuple]) -> set[tuple]:
@@ -216,7 +396,7 @@ def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[
     for layer in workload.layers:
         rule = resolve_rule(layer, spec, constraints)
         flow = plan[layer.name]
-        key = (layer.signature(), repr(rule), flow.output_kept_in, flow.input_read_from)
+        key = (layer.signature(), repr(rule), flow)
         key_of[layer.name] = key
         jobs.setdefault(key, (layer, variant(accel, rule, flow), rule))
     return jobs, key_of
@@ -323,7 +503,8 @@ class _Driver:
             if polish:
                 call: tuple = (finish_polish, self.results[key], acc)
             else:
-                call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
+                call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now,
+                        exchanged_variant(self.accel, layer, rule, key[2]))
             future = self._submit(_Job(key, None if polish else layer.name, call))
             if until is None or key in until:
                 submitted.add(future)
@@ -411,6 +592,22 @@ class _Driver:
         self.pending.clear()
         self.runner.kill()
 
+    def settle_holds(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
+                     plain_key_of: dict[str, tuple],
+                     ) -> tuple[dict[str, Dataflow], dict[tuple, tuple], dict[str, tuple], bool]:
+        """Drop the dynamic-W holds that do not pay (``_holds_not_paying``), solving the hierarchies a
+        drop newly needs, until every hold pays. Returns (plan, jobs, key_of, interrupted)."""
+        layers = list(self.workload.layers)
+        dropped: set[str] = set()
+        while worse := _holds_not_paying(layers, plan, self.results, key_of, plain_key_of, self.objective):
+            dropped |= worse
+            plan = _replanned(self.workload, self.accel, self.spec, self.constraints, plan, dropped)
+            jobs, key_of = _jobs(self.workload, self.accel, self.spec, plan, self.constraints)
+            missing = {key: job for key, job in jobs.items() if key not in self.results}
+            if missing and self.run(missing):
+                return plan, jobs, key_of, True
+        return plan, jobs, key_of, False
+
     def settle(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
                plain_key_of: dict[str, tuple],
                ) -> tuple[dict[str, Dataflow], dict[tuple, tuple], dict[str, tuple], bool]:
@@ -468,6 +665,23 @@ def _plan_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec, 
         jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
 
 
+def _holds_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec,
+                      constraints: tuple[UserConstraint, ...], plan: dict[str, Dataflow],
+                      results: dict[tuple, LayerSolution], plain_key_of: dict[str, tuple],
+                      objective: str) -> dict[str, Dataflow]:
+    """The plan a stopped run reports for dynamic W: a hold stays only where every layer of its span came
+    in with a mapping and pays (as ``settle_holds`` would judge), without solving anything."""
+    layers = list(workload.layers)
+    dropped: set[str] = set()
+    while True:
+        _, key_of = _jobs(workload, accel, spec, plan, constraints)
+        worse = _holds_not_paying(layers, plan, results, key_of, plain_key_of, objective)
+        if not worse:
+            return plan
+        dropped |= worse
+        plan = _replanned(workload, accel, spec, constraints, plan, dropped)
+
+
 def _stopped_message(sol: LayerSolution, why: str) -> LayerSolution:
     """A solution whose search the stop ended says so, and why."""
     if not sol.stopped:
@@ -500,6 +714,8 @@ def solve_network(
     start = time.perf_counter()
     plain = {layer.name: Dataflow() for layer in workload.layers}
     plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
+    if dataflow:
+        plan = plan_dynamic_weights(workload, accel, spec, constraints, plan)
     # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
@@ -511,11 +727,13 @@ def solve_network(
     alone = _used_whatever_the_plan(plan, plain_key_of)
     # the plan settles as soon as the jobs of its pairs are in: the jobs of layers in no pair (polished in
     # their own task) run on meanwhile, so the plan's polish fills the pool while the last of them finish
-    paired = {key for name, flow in plan.items() if flow.output_kept_in or flow.input_read_from
+    paired = {key for name, flow in plan.items() if flow != Dataflow()
               for key in (key_of[name], plain_key_of[name])}
     try:
         try:
             stopped = driver.run(first, polish_now=alone, until=paired)
+            if not stopped:
+                plan, jobs, key_of, stopped = driver.settle_holds(plan, jobs, key_of, plain_key_of)
             if not stopped:
                 plan, jobs, key_of, stopped = driver.settle(plan, jobs, key_of, plain_key_of)
             if not stopped:
@@ -530,6 +748,7 @@ def solve_network(
         runner.close()
     why = driver.stopped
     if why is not None:
+        plan = _holds_after_stop(workload, accel, spec, constraints, plan, driver.results, plain_key_of, objective)
         plan, jobs, key_of = _plan_after_stop(workload, accel, spec, constraints, plan, driver.results, plain_key_of,
                                               objective)
     layer_results = []
@@ -546,7 +765,8 @@ def solve_network(
         elif sol.layer.name != layer.name:
             # the result may come from any layer of the same signature, not only from ``solved_layer``:
             # a plain hierarchy solved for one layer while the plan still kept the other's pair on chip
-            sol = replace(sol, layer=layer, report=replace(sol.report, layer=layer.name) if sol.report else None)
+            as_solved = operands_exchanged(layer) if sol.operands_exchanged else layer
+            sol = replace(sol, layer=as_solved, report=replace(sol.report, layer=layer.name) if sol.report else None)
         if why is not None:
             sol = _stopped_message(sol, why)
         solved_on = sol.accelerator if sol.accelerator is not None else jobs[key][1]
