@@ -66,7 +66,8 @@ def layer_jobs(workload_name: str, accelerator: str, mapping: str) -> tuple[list
     plain_jobs, _ = network._jobs(workload, accel, spec, plain)
     out = []
     for key, (layer, solved_on, rule) in {**plain_jobs, **jobs}.items():
-        kept, read = key[2], key[3]
+        flow = key[2]  # the job's dataflow (network._jobs keys on it whole)
+        kept, read = flow.output_kept_in, flow.input_read_from
         tag = "".join(f" {s}" for s in (f"out@{kept}" if kept else "", f"in@{read}" if read else "") if s)
         out.append((layer.name + tag, layer, solved_on, rule))
     return out, accel
