@@ -128,3 +128,45 @@ def test_the_network_reads_the_held_w_on_chip_and_picks_an_orientation(attention
     else:
         assert (layer.size("B"), layer.size("K")) == (4, 8)
         assert [m.name for m in accel.chain("I2")] == ["cells", "sram"]
+
+
+def test_a_hold_that_does_not_pay_or_leaves_a_layer_unmapped_is_dropped():
+    """k's output is held across v for s. Judged on the span k, v, s: kept 10 + 10 + 10 = 30 against plain
+    10 + 10 + 20 pays; against plain 30 it does not (a tie keeps the plain hierarchy); a layer of the
+    span without a mapping drops it too. Replanned without k, nothing is held."""
+    from types import SimpleNamespace
+
+    from imcmap.solver.network import _holds_not_paying, _jobs, _replanned
+
+    workload = Workload("w", (proj("q", 4, 8), proj("k", 4, 8), proj("v", 4, 8), scores("s", "q", "k")))
+    layers, spec = list(workload.layers), MappingSpec()
+    plan = plan_dynamic_weights(workload, ACCEL, spec)
+    _, key_of = _jobs(workload, ACCEL, spec, plan)
+    _, plain_key_of = _jobs(workload, ACCEL, spec, {n: Dataflow() for n in plan})
+
+    def results(plain_s: float, kept_s: float | None) -> dict:
+        sol = {n: SimpleNamespace(report=SimpleNamespace(energy_pj=10.0)) for n in ("q", "k", "v")}
+        out = {key_of[n]: s for n, s in sol.items()} | {plain_key_of[n]: s for n, s in sol.items()}
+        out[plain_key_of["s"]] = SimpleNamespace(report=SimpleNamespace(energy_pj=plain_s))
+        out[key_of["s"]] = SimpleNamespace(report=None if kept_s is None else SimpleNamespace(energy_pj=kept_s))
+        return out
+
+    assert _holds_not_paying(layers, plan, results(20.0, 10.0), key_of, plain_key_of, "energy") == set()
+    assert _holds_not_paying(layers, plan, results(10.0, 10.0), key_of, plain_key_of, "energy") == {"k"}
+    assert _holds_not_paying(layers, plan, results(20.0, None), key_of, plain_key_of, "energy") == {"k"}
+    assert all(f == Dataflow() for f in _replanned(workload, ACCEL, spec, (), plan, {"k"}).values())
+
+
+def test_one_output_held_for_two_readers():
+    """GPT-2's fused projection: qkv (4 x 24 = 96 el x 8 b = 768 b) feeds the scores' W (K^T, 4 x 8 = 32
+    el) and the context's W (V, 8 x 4 = 32 el). It is held until the context runs; while each reader
+    runs, the rest of it takes 768 - 256 = 512 b of sram beside the reader's own W."""
+    qkv = proj("qkv", 4, 24)
+    s = Layer("s", "MatMul", {"B": 4, "K": 4, "C": 8}, sources=("qkv",), dynamic_operands=DYNAMIC,
+              weight_sources=("qkv",))
+    pv = Layer("pv", "MatMul", {"B": 4, "K": 8, "C": 4}, sources=("qkv", "s"), dynamic_operands=DYNAMIC,
+               weight_sources=("qkv",))
+    plan = plan_dynamic_weights(Workload("w", (qkv, s, pv)), ACCEL, MappingSpec())
+    assert plan["qkv"] == Dataflow(output_held_in="sram")
+    assert plan["s"] == Dataflow(weight_read_from="sram", reserved=("sram", 512))
+    assert plan["pv"] == Dataflow(weight_read_from="sram", reserved=("sram", 512))
