@@ -207,9 +207,7 @@ def render_layer_detail(console: Console, index: int, r: LayerResult, diagonal: 
         say(console, f"dataflow: {r.dataflow.describe()}")
     dynamic = dynamic_operands(r)
     if dynamic is not None:
-        exchanged = " (operands exchanged: B and K, W and I as shown are the layer's I and W)" if (
-            dynamic.operands_exchanged) else ""
-        say(console, f"{dynamic.describe()}{exchanged}")
+        say(console, dynamic.describe(explain=True))
     render_loop_nest(console, mapping, accel)
     say(console, "energy by component and level (level/operand):")
     render_energy_bars(console, report.energy_by_component(), unit, scale)

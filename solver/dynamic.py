@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imcmap.models.evaluator import CellWrites, cell_writes
-from imcmap.models.workload import Operand
+from imcmap.models.hardware import Accelerator
+from imcmap.models.mapping import Mapping
+from imcmap.models.report import CostReport
+from imcmap.models.workload import Layer, Operand
 
 from .network import LayerResult
 
@@ -19,10 +22,12 @@ class DynamicOperands:
     operands_exchanged: bool
     cells_hold: str
     cell_writes: CellWrites | None
-    weight_read_from: str | None
 
-    def describe(self) -> str:
+    def describe(self, explain: bool = False) -> str:
+        """One line for reports; ``explain``: also say how to read the dims shown when exchanged."""
         parts = ["dynamic W", f"cells hold {self.cells_hold}" if self.cell_writes is not None else ""]
+        if explain and self.operands_exchanged:
+            parts[-1] += " (operands exchanged: B and K, W and I as shown are the layer's I and W)"
         writes = self.cell_writes
         if writes is not None:
             stall = f", {writes.stall_cycles:,.0f} cycles" if writes.stall_cycles is not None else ""
@@ -30,13 +35,16 @@ class DynamicOperands:
         return "; ".join(p for p in parts if p)
 
 
+def dynamic_of(layer: Layer, exchanged: bool, accel: Accelerator, mapping: Mapping | None,
+               report: CostReport | None) -> DynamicOperands | None:
+    """None for a layer whose W is a stored weight; ``layer`` as mapped (exchanged when ``exchanged``)."""
+    if Operand.W not in layer.dynamic_operands:
+        return None
+    writes = cell_writes(layer, accel, mapping, report) if mapping is not None and report is not None else None
+    return DynamicOperands(exchanged, "I" if exchanged else "W", writes)
+
+
 def dynamic_operands(result: LayerResult) -> DynamicOperands | None:
     """None for a layer whose W is a stored weight."""
     sol = result.solution
-    if Operand.W not in sol.layer.dynamic_operands:
-        return None
-    writes = None
-    if sol.mapping is not None and sol.report is not None:
-        writes = cell_writes(sol.layer, result.accelerator, sol.mapping, sol.report)
-    return DynamicOperands(sol.operands_exchanged, "I" if sol.operands_exchanged else "W", writes,
-                           result.dataflow.weight_read_from)
+    return dynamic_of(sol.layer, sol.operands_exchanged, result.accelerator, sol.mapping, sol.report)

@@ -65,3 +65,17 @@ def test_mappings_yaml_prices_the_same_again(solved: api.SolveResult, tmp_path):
     exchanged = {r.solution.layer.name for r in solved.layers if r.solution.operands_exchanged}
     assert "pv" in exchanged and evaluation.spec.exchanged == exchanged
     assert "operands_exchanged: true" in path.read_text()
+
+
+def test_the_evaluate_report_marks_dynamic_layers(solved: api.SolveResult, tmp_path):
+    """``imcmap evaluate`` says which operand the cells hold, and how to read an exchanged layer's dims."""
+    from imcmap.report.evaluate import render_evaluation
+
+    path = tmp_path / "mappings.yaml"
+    path.write_text(serialize.mappings_yaml(solved))
+    out = io.StringIO()
+    render_evaluation(Console(file=out, width=200, color_system=None), api.evaluate("dimc", ATTENTION, path))
+    text = out.getvalue()
+    assert "dynamic W; cells hold W; cell writes " in text
+    assert "dynamic W; cells hold I (operands exchanged: B and K, W and I as shown are the layer's I and W)" in text
+    assert text.count("dynamic W") == 2  # the projections are not marked
