@@ -253,36 +253,29 @@ def plan_dynamic_weights(workload: Workload, accel: Accelerator, spec: MappingSp
                          constraints: tuple[UserConstraint, ...] = (),
                          plan: dict[str, Dataflow] | None = None,
                          excluded: frozenset[str] | set[str] = frozenset()) -> dict[str, Dataflow]:
-    """``plan`` (default: the plain one) with each dynamic W read on chip where that can work: its one
-    producer's output (which holds the whole W: a KV cache from DRAM is not) stays in the highest on-chip
-    level holding that output and the consumer's input (so either operand can sit in the cells), from
-    the producer until its last such consumer. The layers in between run beside it: their room in that
-    level shrinks by the held bits (``Dataflow.reserved``), and a tensor is held only while every layer
-    of its span keeps room for its own tiles (the held tensors take at most the level's capacity at each
-    layer). Their solves decide whether the hierarchies are legal; the driver drops a hold that leaves a
-    layer without a mapping or costs more than the plain hierarchy. Producers in ``excluded`` hold nothing."""
+    """``plan`` (default: the plain one) with each dynamic W read on chip where that can work: a producer's
+    output stays in the highest on-chip level holding it and its readers' inputs (so either operand can
+    sit in the cells), from the producer until its last reader, when every layer reading it reads it
+    as the whole of its dynamic W (a KV cache from DRAM is not the producer's alone) and has an input
+    of its own producer (else the output may be its I too, which the plan does not place: GPT-2's fused
+    projection), so no reader wants it from DRAM. The layers in between run beside it: their room in
+    that level shrinks by the held bits (``Dataflow.reserved``), and a tensor is held only while every
+    layer of its span keeps room for its own tiles. Their solves decide whether the hierarchies are
+    legal; the driver drops a hold that leaves a layer without a mapping or costs more than the plain
+    hierarchy. Producers in ``excluded`` hold nothing."""
     plan = dict(plan) if plan is not None else {layer.name: Dataflow() for layer in workload.layers}
     layers = list(workload.layers)
     index = {layer.name: i for i, layer in enumerate(layers)}
-    held: dict[str, tuple[str, int, list[str]]] = {}  # producer -> (level, bits, consumers)
-    for consumer in layers:
-        if Operand.W not in consumer.dynamic_operands or len(consumer.weight_sources) != 1:
+    held: dict[str, tuple[str, int, list[str]]] = {}  # producer -> (level, bits, readers)
+    for producer in layers:
+        readers = [layer for layer in layers if producer.name in layer.sources]
+        if producer.name in excluded or not readers:
             continue
-        producer = layers[index[consumer.weight_sources[0]]]
-        if producer.name in excluded or index[producer.name] >= index[consumer.name]:
-            continue
-        if consumer.operand_size(Operand.W) > producer.operand_size(Operand.O):
-            continue  # part of the W comes from elsewhere (a cache in DRAM)
-        rule_p, rule_c = resolve_rule(producer, spec, constraints), resolve_rule(consumer, spec, constraints)
-        level = _shared_on_chip_level(accel, rule_p.operand_links[Operand.O], rule_c.operand_links[Operand.I])
-        if level is None or any(_bypassed(rule, op, level.name) for rule, op in
-                                ((rule_p, Operand.O), (rule_c, Operand.I), (rule_c, Operand.W))):
-            continue
-        if producer.name in held and held[producer.name][0] != level.name:
+        level = _hold_level(producer, readers, index, accel, spec, constraints)
+        if level is None:
             continue
         bits = producer.operand_size(Operand.O) * producer.precision.o_bits
-        trial = {**held, producer.name: (level.name, bits, [*held.get(producer.name, (None, 0, []))[2],
-                                                              consumer.name])}
+        trial = {**held, producer.name: (level.name, bits, [r.name for r in readers])}
         if _holds_fit(layers, index, trial, accel):
             held = trial
     for producer_name, (level_name, _, consumers) in held.items():
@@ -293,6 +286,28 @@ def plan_dynamic_weights(workload: Workload, accel: Accelerator, spec: MappingSp
         if room[1]:
             plan[layer] = replace(plan[layer], reserved=room)
     return plan
+
+
+def _hold_level(producer: Layer, readers: list[Layer], index: dict[str, int], accel: Accelerator,
+                spec: MappingSpec, constraints: tuple[UserConstraint, ...]) -> MemoryLevel | None:
+    """The on-chip level ``producer``'s output can stay in for ``readers`` (all of its readers), or None
+    when one of them reads it otherwise than as the whole of its dynamic W (see ``plan_dynamic_weights``),
+    or bypasses the level."""
+    rule_p = resolve_rule(producer, spec, constraints)
+    level: MemoryLevel | None = None
+    for reader in readers:
+        if (Operand.W not in reader.dynamic_operands or reader.weight_sources != (producer.name,)
+                or not _input_sources(reader) or index[reader.name] <= index[producer.name]
+                or reader.operand_size(Operand.W) > producer.operand_size(Operand.O)):
+            return None
+        rule_c = resolve_rule(reader, spec, constraints)
+        here = _shared_on_chip_level(accel, rule_p.operand_links[Operand.O], rule_c.operand_links[Operand.I])
+        if here is None or (level is not None and here.name != level.name) or any(
+                _bypassed(rule, op, here.name) for rule, op in
+                ((rule_p, Operand.O), (rule_c, Operand.I), (rule_c, Operand.W))):
+            return None
+        level = here
+    return level
 
 
 def _reservations(layers: list[Layer], index: dict[str, int],
