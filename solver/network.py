@@ -282,9 +282,10 @@ def plan_dynamic_weights(workload: Workload, accel: Accelerator, spec: MappingSp
         plan[producer_name] = replace(plan[producer_name], output_held_in=level_name)
         for name in consumers:
             plan[name] = replace(plan[name], weight_read_from=level_name)
-    for layer, room in _reservations(layers, index, held).items():
-        if room[1]:
-            plan[layer] = replace(plan[layer], reserved=room)
+    for layer, rooms in _reservations(layers, index, held).items():
+        for level_name, bits in rooms.items():  # one level per layer (``_holds_fit``)
+            if bits:
+                plan[layer] = replace(plan[layer], reserved=(level_name, bits))
     return plan
 
 
@@ -311,35 +312,37 @@ def _hold_level(producer: Layer, readers: list[Layer], index: dict[str, int], ac
 
 
 def _reservations(layers: list[Layer], index: dict[str, int],
-                  held: dict[str, tuple[str, int, list[str]]]) -> dict[str, tuple[str, int]]:
-    """Per layer, (level, bits) of the held tensors alive while it runs, less the part it reads as its W."""
-    out: dict[str, tuple[str, int]] = {}
-    for producer, (level, bits, consumers) in held.items():
-        last = max(index[c] for c in consumers)
+                  held: dict[str, tuple[str, int, list[str]]]) -> dict[str, dict[str, int]]:
+    """Per layer and level, the bits of the held tensors alive while it runs (after their producer, up to
+    their last reader), less the part it reads as its own W (its tiles count that)."""
+    out: dict[str, dict[str, int]] = {}
+    for producer, (level, bits, readers) in held.items():
+        last = max(index[r] for r in readers)
         for layer in layers[index[producer] + 1:last + 1]:
-            own = layer.operand_size(Operand.W) * layer.precision.w_bits if layer.name in consumers else 0
-            before = out.get(layer.name, (level, 0))
-            if before[0] == level:
-                out[layer.name] = (level, before[1] + bits - own)
-            else:  # held in two levels at once: take the bigger (a layer reserves one level)
-                out[layer.name] = max(before, (level, bits - own), key=lambda r: r[1])
+            own = layer.operand_size(Operand.W) * layer.precision.w_bits if layer.name in readers else 0
+            room = out.setdefault(layer.name, {})
+            room[level] = room.get(level, 0) + bits - own
     return out
 
 
 def _holds_fit(layers: list[Layer], index: dict[str, int], held: dict[str, tuple[str, int, list[str]]],
                accel: Accelerator) -> bool:
-    """Every layer of each span still has room in the level: what the held tensors take there, plus the
-    whole W of a consumer reading it, stays within the level's capacity (the producer's own output tile
-    is the held tensor itself: at most the capacity)."""
-    for level, bits, _ in held.values():
-        if bits > _effective_capacity(accel.memory(level)):
+    """Every layer of each span keeps room in the level for tiles of its own: what the held tensors take
+    there while it runs, plus the whole W it reads from them and the output it holds itself, stays
+    below the level's capacity; a layer reserves room in one level only (``Dataflow.reserved``)."""
+    reserved = _reservations(layers, index, held)
+    for layer in layers:
+        rooms = dict(reserved.get(layer.name, {}))
+        if layer.name in held:
+            level, bits, _ = held[layer.name]
+            rooms[level] = rooms.get(level, 0) + bits
+        if len(rooms) > 1:
             return False
-    for name, (level, bits) in _reservations(layers, index, held).items():
-        layer = layers[index[name]]
-        own = layer.operand_size(Operand.W) * layer.precision.w_bits if any(
-            name in consumers for _, _, consumers in held.values()) else 0
-        if bits + own >= _effective_capacity(accel.memory(level)):
-            return False
+        for level, bits in rooms.items():
+            reads = any(layer.name in readers for lv, _, readers in held.values() if lv == level)
+            own = layer.operand_size(Operand.W) * layer.precision.w_bits if reads else 0
+            if bits + own >= _effective_capacity(accel.memory(level)):
+                return False
     return True
 
 
@@ -355,13 +358,14 @@ def _held_spans(layers: list[Layer], plan: dict[str, Dataflow]) -> Iterator[tupl
 
 
 def _holds_not_paying(layers: list[Layer], plan: dict[str, Dataflow], results: dict[tuple, LayerSolution],
-                      key_of: dict[str, tuple], plain_key_of: dict[str, tuple], objective: str) -> set[str]:
+                      key_of: dict[str, tuple], unheld_key_of: dict[str, tuple], objective: str) -> set[str]:
     """Producers whose held output leaves a layer of its span without a mapping, or whose span costs no
-    less than on the plain hierarchy."""
+    less than with no output held (``unheld_key_of``: the jobs of the plan before ``plan_dynamic_weights``)."""
     out = set()
     for producer, span in _held_spans(layers, plan):
         kept = _pair_cost([results.get(key_of[name]) for name in span], objective)
-        if kept == float("inf") or kept >= _pair_cost([results.get(plain_key_of[name]) for name in span], objective):
+        if kept == float("inf") or kept >= _pair_cost([results.get(unheld_key_of[name]) for name in span],
+                                                      objective):
             out.add(producer)
     return out
 
@@ -608,13 +612,13 @@ class _Driver:
         self.runner.kill()
 
     def settle_holds(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
-                     plain_key_of: dict[str, tuple],
+                     unheld_key_of: dict[str, tuple],
                      ) -> tuple[dict[str, Dataflow], dict[tuple, tuple], dict[str, tuple], bool]:
         """Drop the dynamic-W holds that do not pay (``_holds_not_paying``), solving the hierarchies a
         drop newly needs, until every hold pays. Returns (plan, jobs, key_of, interrupted)."""
         layers = list(self.workload.layers)
         dropped: set[str] = set()
-        while worse := _holds_not_paying(layers, plan, self.results, key_of, plain_key_of, self.objective):
+        while worse := _holds_not_paying(layers, plan, self.results, key_of, unheld_key_of, self.objective):
             dropped |= worse
             plan = _replanned(self.workload, self.accel, self.spec, self.constraints, plan, dropped)
             jobs, key_of = _jobs(self.workload, self.accel, self.spec, plan, self.constraints)
@@ -682,7 +686,7 @@ def _plan_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec, 
 
 def _holds_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec,
                       constraints: tuple[UserConstraint, ...], plan: dict[str, Dataflow],
-                      results: dict[tuple, LayerSolution], plain_key_of: dict[str, tuple],
+                      results: dict[tuple, LayerSolution], unheld_key_of: dict[str, tuple],
                       objective: str) -> dict[str, Dataflow]:
     """The plan a stopped run reports for dynamic W: a hold stays only where every layer of its span came
     in with a mapping and pays (as ``settle_holds`` would judge), without solving anything."""
@@ -690,7 +694,7 @@ def _holds_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec,
     dropped: set[str] = set()
     while True:
         _, key_of = _jobs(workload, accel, spec, plan, constraints)
-        worse = _holds_not_paying(layers, plan, results, key_of, plain_key_of, objective)
+        worse = _holds_not_paying(layers, plan, results, key_of, unheld_key_of, objective)
         if not worse:
             return plan
         dropped |= worse
@@ -728,13 +732,14 @@ def solve_network(
     by their scope."""
     start = time.perf_counter()
     plain = {layer.name: Dataflow() for layer in workload.layers}
-    plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
-    if dataflow:
-        plan = plan_dynamic_weights(workload, accel, spec, constraints, plan)
-    # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch
+    unheld = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
+    plan = plan_dynamic_weights(workload, accel, spec, constraints, unheld) if dataflow else plain
+    # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch; a layer
+    # in the span of a held output also without it
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
-    first = {**plain_jobs, **jobs}
+    unheld_jobs, unheld_key_of = _jobs(workload, accel, spec, unheld, constraints)
+    first = {**plain_jobs, **unheld_jobs, **jobs}
     n_proc = max(1, min(processes or os.cpu_count() or 1, len(first)))
     # one runner for every phase; in one process the solves run in a helper thread (see workers)
     runner: Runner = ProcessRunner(n_proc) if n_proc > 1 else ThreadRunner()
@@ -743,12 +748,12 @@ def solve_network(
     # the plan settles as soon as the jobs of its pairs are in: the jobs of layers in no pair (polished in
     # their own task) run on meanwhile, so the plan's polish fills the pool while the last of them finish
     paired = {key for name, flow in plan.items() if flow != Dataflow()
-              for key in (key_of[name], plain_key_of[name])}
+              for key in (key_of[name], plain_key_of[name], unheld_key_of[name])}
     try:
         try:
             stopped = driver.run(first, polish_now=alone, until=paired)
             if not stopped:
-                plan, jobs, key_of, stopped = driver.settle_holds(plan, jobs, key_of, plain_key_of)
+                plan, jobs, key_of, stopped = driver.settle_holds(plan, jobs, key_of, unheld_key_of)
             if not stopped:
                 plan, jobs, key_of, stopped = driver.settle(plan, jobs, key_of, plain_key_of)
             if not stopped:
@@ -763,7 +768,7 @@ def solve_network(
         runner.close()
     why = driver.stopped
     if why is not None:
-        plan = _holds_after_stop(workload, accel, spec, constraints, plan, driver.results, plain_key_of, objective)
+        plan = _holds_after_stop(workload, accel, spec, constraints, plan, driver.results, unheld_key_of, objective)
         plan, jobs, key_of = _plan_after_stop(workload, accel, spec, constraints, plan, driver.results, plain_key_of,
                                               objective)
     layer_results = []

@@ -135,8 +135,9 @@ def test_the_network_reads_the_held_w_on_chip_and_picks_an_orientation(attention
 
 
 def test_a_hold_that_does_not_pay_or_leaves_a_layer_unmapped_is_dropped():
-    """k's output is held across v for s. Judged on the span k, v, s: kept 10 + 10 + 10 = 30 against plain
-    10 + 10 + 20 pays; against plain 30 it does not (a tie keeps the plain hierarchy); a layer of the
+    """k's output is held across v for s. Judged on the span k, v, s against the same layers with nothing
+    held (here the plain hierarchy: no pair): kept 10 + 10 + 10 = 30 against 10 + 10 + 20 pays; against
+    30 it does not (a tie keeps the plain hierarchy); a layer of the
     span without a mapping drops it too. Replanned without k, nothing is held."""
     from types import SimpleNamespace
 
@@ -146,18 +147,18 @@ def test_a_hold_that_does_not_pay_or_leaves_a_layer_unmapped_is_dropped():
     layers, spec = list(workload.layers), MappingSpec()
     plan = plan_dynamic_weights(workload, ACCEL, spec)
     _, key_of = _jobs(workload, ACCEL, spec, plan)
-    _, plain_key_of = _jobs(workload, ACCEL, spec, {n: Dataflow() for n in plan})
+    _, unheld_key_of = _jobs(workload, ACCEL, spec, {n: Dataflow() for n in plan})
 
     def results(plain_s: float, kept_s: float | None) -> dict:
         sol = {n: SimpleNamespace(report=SimpleNamespace(energy_pj=10.0)) for n in ("q", "k", "v")}
-        out = {key_of[n]: s for n, s in sol.items()} | {plain_key_of[n]: s for n, s in sol.items()}
-        out[plain_key_of["s"]] = SimpleNamespace(report=SimpleNamespace(energy_pj=plain_s))
+        out = {key_of[n]: s for n, s in sol.items()} | {unheld_key_of[n]: s for n, s in sol.items()}
+        out[unheld_key_of["s"]] = SimpleNamespace(report=SimpleNamespace(energy_pj=plain_s))
         out[key_of["s"]] = SimpleNamespace(report=None if kept_s is None else SimpleNamespace(energy_pj=kept_s))
         return out
 
-    assert _holds_not_paying(layers, plan, results(20.0, 10.0), key_of, plain_key_of, "energy") == set()
-    assert _holds_not_paying(layers, plan, results(10.0, 10.0), key_of, plain_key_of, "energy") == {"k"}
-    assert _holds_not_paying(layers, plan, results(20.0, None), key_of, plain_key_of, "energy") == {"k"}
+    assert _holds_not_paying(layers, plan, results(20.0, 10.0), key_of, unheld_key_of, "energy") == set()
+    assert _holds_not_paying(layers, plan, results(10.0, 10.0), key_of, unheld_key_of, "energy") == {"k"}
+    assert _holds_not_paying(layers, plan, results(20.0, None), key_of, unheld_key_of, "energy") == {"k"}
     assert all(f == Dataflow() for f in _replanned(workload, ACCEL, spec, (), plan, {"k"}).values())
 
 
@@ -179,3 +180,18 @@ def test_one_output_held_for_two_readers():
     fused = replace(s, sources=("kv",))
     assert all(f == Dataflow() for f in plan_dynamic_weights(Workload("w", (q, kv, fused, pv)), ACCEL,
                                                              MappingSpec()).values())
+
+
+def test_a_producer_running_beside_a_held_output_counts_its_own():
+    """k and v (16 x 8 = 128 el x 8 b = 1024 b each) for the scores and the context, sram 2048 b: k is
+    held; v, running while k is held, would hold its own 1024 b beside k's 1024 b, no room left for its
+    tiles, so V comes from DRAM."""
+    q, k, v = proj("q", 4, 8), proj("k", 16, 8), proj("v", 16, 8)
+    s = scores("s", "q", "k", keys=16)
+    pv = Layer("pv", "MatMul", {"B": 4, "K": 8, "C": 16}, sources=("s", "v"), dynamic_operands=DYNAMIC,
+               weight_sources=("v",))
+    plan = plan_dynamic_weights(Workload("w", (q, k, v, s, pv)), ACCEL, MappingSpec())
+    assert plan["k"] == Dataflow(output_held_in="sram")
+    assert plan["v"] == Dataflow(reserved=("sram", 1024))
+    assert plan["s"] == Dataflow(weight_read_from="sram")  # all of k is its W: nothing else reserved
+    assert plan["pv"] == Dataflow()
