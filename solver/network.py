@@ -6,6 +6,12 @@ inputs, the output stays there: the producer is solved with outputs capped at th
 consumer with inputs capped there, so neither pays the DRAM round trip. If either layer has no
 legal mapping that way, both fall back to the plain hierarchy. Each layer reports what was done.
 
+Attention's dynamic W (``plan_dynamic_weights``): a producer's output that its readers all take as
+their whole W stays on chip until the last of them when it fits beside every layer running meanwhile
+(their room shrinks by it); a hold that leaves a layer unmapped or does not pay is dropped. A layer
+whose operands are both computed during inference is solved in both orientations in its job
+(``solve.solve_oriented``; the cells hold its I in the exchanged one).
+
 On hardware whose rules the model does not encode (ZigZag files) the polish of a layer in a pair
 the plan could keep waits for the plan: only the hierarchies the plan keeps are walked, and pairs
 whose two costs are within ``CLOSE_CALL`` are polished both ways before they are judged (on ZigZag's
