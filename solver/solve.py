@@ -399,7 +399,11 @@ def solve_oriented(layer: Layer, accel: Accelerator, exchanged_accel: Accelerato
     full ``solve_layer``; the better one is returned (``better_orientation``)."""
     as_imported = solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
     if _stopped(stop):
-        return as_imported
+        # the other orientation was never searched: nothing is proven about it, so no bound either
+        return replace(as_imported, lower_bound=None, gap=None,
+                       status=SolveStatus.FEASIBLE if as_imported.status is SolveStatus.OPTIMAL else as_imported.status,
+                       message="; ".join(m for m in (as_imported.message, "stopped before the other orientation was "
+                                                     "searched") if m))
     twin = solve_layer(operands_exchanged(layer), exchanged_accel, rule, objective, config, polish_now=polish_now,
                        stop=stop)
     # the exchanged hierarchy is named on the solution, so a deferred polish and the reports use it
