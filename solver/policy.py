@@ -93,6 +93,7 @@ class SolvePolicy:
     proves_optimality: bool  # CP-SAT's OPTIMAL is reported as OPTIMAL (else FEASIBLE)
     reports_bound: bool  # the model's bound is a lower bound on the evaluator's cost, so it is reported
     bound_source: str  # what the reported gaps rest on (``solver.bound_source`` in the JSON)
+    axis_symmetry: bool = False  # the X/Y mirror cut may apply (``solve.use_axis_symmetry`` adds the layer's part)
 
 
 def array_kind(accel: Accelerator) -> str:
@@ -108,11 +109,12 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
         raise ValueError(f"unknown array kind {kind!r}; expected one of {', '.join(ARRAY_KINDS)}")
     imc = kind == "imc"
     if rules is CostRules.IMCMAP:
-        # the canonical cut rule only on IMC arrays: on digital ones it made the proofs slower (bench/README.md)
+        # the canonical cut rule only on IMC arrays: on digital ones it made the proofs slower (bench/README.md);
+        # the X/Y mirror cut as measured: IMC arrays, where the proofs are the choice among mirrored unrollings
         return SolvePolicy(
             rules, objective, kind, tangent_step=TANGENT_STEP, relative_gap_limit=None, surrogate_stop=None,
             canonical_cuts=imc, transfer_floors=False, physical_ports=False, weight_refill_stalls=False, polish=None,
-            proves_optimality=True, reports_bound=True, bound_source=MODEL_BOUND_SOURCE,
+            proves_optimality=True, reports_bound=True, bound_source=MODEL_BOUND_SOURCE, axis_symmetry=imc,
         )
     if rules is CostRules.ZIGZAG:
         energy = objective is Objective.ENERGY
