@@ -238,7 +238,7 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
     if canonical_cuts is None:
         canonical_cuts = use_canonical_cuts(problem.accel, objective, user, policy)
     model, v = build_feasibility_model(problem, canonical_cuts)
-    flows, corrections = build_flows(model, v, problem)
+    flows, corrections = build_flows(model, v, problem, policy)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
         model.minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
