@@ -253,7 +253,7 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
     model, v = build_feasibility_model(problem, canonical_cuts)
     if axis_symmetry:
         C.add_axis_symmetry(model, v, problem)
-    flows, corrections = build_flows(model, v, problem)
+    flows, corrections = build_flows(model, v, problem, policy)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
         model.minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
