@@ -217,17 +217,19 @@ def layer_result_json(
         dynamic = dynamic_operands(result)
         if dynamic is not None:
             writes = dynamic.cell_writes
-            out.update(_dynamic_json(layer, dynamic.operands_exchanged))
+            out.update(_dynamic_json(layer, dynamic.operands_exchanged, accel))
             out["cell_writes"] = None if writes is None else {
                 "bits": writes.bits, "energy_pj": writes.energy_pj, "stall_cycles": writes.stall_cycles}
     return out
 
 
-def _dynamic_json(layer: Layer, exchanged: bool) -> dict[str, object]:
-    """For a layer with attention's dynamic W (nothing for others): which operand the cells hold."""
+def _dynamic_json(layer: Layer, exchanged: bool, accel: Accelerator) -> dict[str, object]:
+    """For a layer with attention's dynamic W (nothing for others): which operand the IMC cells hold
+    (None on a digital array, which has none)."""
     if Operand.W not in layer.dynamic_operands:
         return {}
-    return {"dynamic_operands": ["W"], "operands_exchanged": exchanged, "cells_hold": "I" if exchanged else "W"}
+    cells = ("I" if exchanged else "W") if isinstance(accel.array, ImcArray) else None
+    return {"dynamic_operands": ["W"], "operands_exchanged": exchanged, "cells_hold": cells}
 
 
 def bound_source(accel: Accelerator, objective: str) -> str:
@@ -321,7 +323,7 @@ def evaluation_json(result: Evaluation) -> dict[str, object]:
                     for a in r.accesses
                 ],
                 "mapping": full_mapping_plain(item.mapping, result.accelerator),
-                **_dynamic_json(item.layer, item.layer.name in result.spec.exchanged),
+                **_dynamic_json(item.layer, item.layer.name in result.spec.exchanged, result.accelerator),
             }
         )
     return {

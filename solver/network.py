@@ -9,8 +9,8 @@ legal mapping that way, both fall back to the plain hierarchy. Each layer report
 Attention's dynamic W (``plan_dynamic_weights``): a producer's output that its readers all take as
 their whole W stays on chip until the last of them when it fits beside every layer running meanwhile
 (their room shrinks by it); a hold that leaves a layer unmapped or does not pay is dropped. A layer
-whose operands are both computed during inference is solved in both orientations in its job
-(``solve.solve_oriented``; the cells hold its I in the exchanged one).
+whose operands are both computed during inference is solved in both orientations, as two jobs whose
+results ``_Driver._put`` joins (``solve.better_orientation``; the cells hold its I in the exchanged one).
 
 On hardware whose rules the model does not encode (ZigZag files) the polish of a layer in a pair
 the plan could keep waits for the plan: only the hierarchies the plan keeps are walked, and pairs
@@ -48,9 +48,11 @@ from .solve import (
     SolverConfig,
     StopSignal,
     applicable_constraints,
+    better_orientation,
     finish_polish,
+    one_orientation,
+    solve_exchanged,
     solve_layer,
-    solve_oriented,
 )
 from .status import SolveStatus
 from .workers import ProcessRunner, Runner, ThreadRunner, WorkerDied
@@ -388,11 +390,9 @@ ProgressFn = Callable[[str, LayerSolution], None]
 
 
 def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
-          polish_now: bool, exchanged: Accelerator | None = None, *, stop: StopSignal | None = None) -> LayerSolution:
+          polish_now: bool, *, stop: StopSignal | None = None) -> LayerSolution:
     # the polish of a hierarchy the plan may drop waits for the plan: of a pair's two only the kept one
     # is walked; a hierarchy that is used whatever the plan decides is walked at once, in the same worker
-    if exchanged is not None:
-        return solve_oriented(layer, accel, exchanged, rule, objective, config, polish_now=polish_now, stop=stop)
     return solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
 
 
@@ -493,6 +493,7 @@ class _Job:
     layer: str | None  # the layer to report progress for (None: a polish)
     call: tuple  # (fn, *args) as submitted
     deaths: list[str] = field(default_factory=list)  # the causes, one per worker process it has lost
+    half: int | None = None  # of an exchangeable layer's two orientations: 0 as imported, 1 exchanged
 
 
 class _Driver:
@@ -511,6 +512,7 @@ class _Driver:
         self.pending: dict[Future, _Job] = {}
         self.stopped: str | None = None
         self.abandoned: set[tuple] = set()  # solves still running when the grace after a stop ran out
+        self.halves: dict[tuple, dict[int, LayerSolution]] = {}  # orientations solved so far, by job key
 
     def run(self, jobs: dict[tuple, tuple], polish: bool = False,
             polish_now: frozenset[tuple] | set[tuple] = frozenset(), until: set[tuple] | None = None) -> bool:
@@ -528,11 +530,16 @@ class _Driver:
             if polish:
                 call: tuple = (finish_polish, self.results[key], acc)
             else:
-                call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now,
-                        exchanged_variant(self.accel, layer, rule, key[2]))
-            future = self._submit(_Job(key, None if polish else layer.name, call))
+                call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
+            twin = None if polish else exchanged_variant(self.accel, layer, rule, key[2])
+            if twin is None:
+                futures = [self._submit(_Job(key, None if polish else layer.name, call))]
+            else:  # both orientations, as two jobs (``_put`` keeps the better)
+                exchanged = (solve_exchanged, layer, twin, rule, self.objective, self.config, key in polish_now)
+                futures = [self._submit(_Job(key, layer.name, call, half=0)),
+                           self._submit(_Job(key, layer.name, exchanged, half=1))]
             if until is None or key in until:
-                submitted.add(future)
+                submitted.update(futures)
         return self.collect(submitted)
 
     def _submit(self, job: _Job, first: bool = False) -> Future:
@@ -576,7 +583,7 @@ class _Driver:
             if job.deaths:
                 solution = replace(solution, message=_joined(
                     solution.message, f"solved again after its worker process died ({'; '.join(job.deaths)})"))
-            self.results[job.key] = solution
+            self._put(job, solution)
         if self.progress and job.layer is not None and job.key in self.results:
             self.progress(job.layer, self.results[job.key])
         return None
@@ -590,9 +597,19 @@ class _Driver:
             return
         layer = self.every_job[job.key][0]
         tries = "on its try and its retry" if len(job.deaths) > RETRIES else "and the run was stopped before a retry"
-        self.results[job.key] = LayerSolution(
+        self._put(job, LayerSolution(
             layer, self.objective, SolveStatus.FAILED, None, None, None, None, None, None, 0, 0.0,
-            f"the worker process solving it died {tries} ({causes})")
+            f"the worker process solving it died {tries} ({causes})"))
+
+    def _put(self, job: _Job, solution: LayerSolution) -> None:
+        """A solve's result: the layer's, or one of its two orientations, kept until the other is in."""
+        if job.half is None:
+            self.results[job.key] = solution
+            return
+        halves = self.halves.setdefault(job.key, {})
+        halves[job.half] = solution
+        if len(halves) == 2:
+            self.results[job.key] = better_orientation(halves[0], halves[1])
 
     def halt(self, why: str) -> None:
         """Stop the run (Ctrl-C or the total time limit): nothing more starts, every running search is
@@ -614,6 +631,9 @@ class _Driver:
             self.runner.kill()
             raise
         self.abandoned = {job.key for job in self.pending.values() if job.layer is not None}
+        for key, halves in self.halves.items():  # one orientation in: it stands, its bound unproven
+            if key not in self.results and halves:
+                self.results[key] = one_orientation(next(iter(halves.values())))
         self.pending.clear()
         self.runner.kill()
 

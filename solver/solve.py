@@ -406,21 +406,33 @@ def solve_layer(
 def solve_oriented(layer: Layer, accel: Accelerator, exchanged_accel: Accelerator, rule: ResolvedRule,
                    objective: str = "energy", config: SolverConfig = SolverConfig(), polish_now: bool = True,
                    stop: StopSignal | None = None) -> LayerSolution:
-    """An exchangeable layer in both orientations: as imported on ``accel`` and with its operands
-    exchanged on ``exchanged_accel`` (the hierarchy its dataflow gives the exchanged operands), each a
-    full ``solve_layer``; the better one is returned (``better_orientation``)."""
+    """An exchangeable layer in both orientations, one after the other: as imported on ``accel`` and with
+    its operands exchanged on ``exchanged_accel`` (the hierarchy its dataflow gives the exchanged
+    operands), each a full ``solve_layer``; the better one is returned (``better_orientation``). The
+    network driver runs the two as separate jobs instead."""
     as_imported = solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
     if _stopped(stop):
-        # the other orientation was never searched: nothing is proven about it, so no bound either
-        return replace(as_imported, lower_bound=None, gap=None,
-                       status=SolveStatus.FEASIBLE if as_imported.status is SolveStatus.OPTIMAL else as_imported.status,
-                       message="; ".join(m for m in (as_imported.message, "stopped before the other orientation was "
-                                                     "searched") if m))
-    twin = solve_layer(operands_exchanged(layer), exchanged_accel, rule, objective, config, polish_now=polish_now,
-                       stop=stop)
-    # the exchanged hierarchy is named on the solution, so a deferred polish and the reports use it
-    twin = replace(twin, operands_exchanged=True, accelerator=twin.accelerator or exchanged_accel)
+        return one_orientation(as_imported)
+    twin = solve_exchanged(layer, exchanged_accel, rule, objective, config, polish_now=polish_now, stop=stop)
     return better_orientation(as_imported, twin)
+
+
+def solve_exchanged(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str = "energy",
+                    config: SolverConfig = SolverConfig(), polish_now: bool = True,
+                    stop: StopSignal | None = None) -> LayerSolution:
+    """``solve_layer`` of the layer with its operands exchanged, on ``accel`` (its hierarchy), marked
+    so; the hierarchy is named on the solution, so a deferred polish and the reports use it."""
+    sol = solve_layer(operands_exchanged(layer), accel, rule, objective, config, polish_now=polish_now, stop=stop)
+    return replace(sol, operands_exchanged=True, accelerator=sol.accelerator or accel)
+
+
+def one_orientation(solution: LayerSolution) -> LayerSolution:
+    """An exchangeable layer's solution when the other orientation was never searched (a stop came
+    first): nothing is proven about that one, so no bound either, and OPTIMAL at most FEASIBLE."""
+    status = SolveStatus.FEASIBLE if solution.status is SolveStatus.OPTIMAL else solution.status
+    return replace(solution, lower_bound=None, gap=None, status=status,
+                   message="; ".join(m for m in (solution.message, "stopped before the other orientation was "
+                                                 "searched") if m))
 
 
 def better_orientation(as_imported: LayerSolution, exchanged: LayerSolution) -> LayerSolution:

@@ -79,3 +79,11 @@ def test_the_evaluate_report_marks_dynamic_layers(solved: api.SolveResult, tmp_p
     assert "dynamic W; cells hold W; cell writes " in text
     assert "dynamic W; cells hold I (operands exchanged: B and K, W and I as shown are the layer's I and W)" in text
     assert text.count("dynamic W") == 2  # the projections are not marked
+
+
+def test_on_a_digital_array_no_cells_hold_anything():
+    """The digital PE array has no cells: the document says so (cells_hold None, no cell writes)."""
+    result = api.solve("digital", Workload("head", ATTENTION.layers[3:4]), time_limit_s=1, processes=1,
+                       dataflow=False)
+    doc = serialize.network_json(result)["layers"][0]  # type: ignore[index]
+    assert doc["dynamic_operands"] == ["W"] and doc["cells_hold"] is None and doc["cell_writes"] is None

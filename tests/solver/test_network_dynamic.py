@@ -195,3 +195,26 @@ def test_a_producer_running_beside_a_held_output_counts_its_own():
     assert plan["v"] == Dataflow(reserved=("sram", 1024))
     assert plan["s"] == Dataflow(weight_read_from="sram")  # all of k is its W: nothing else reserved
     assert plan["pv"] == Dataflow()
+
+
+def test_the_driver_joins_the_two_orientations_of_a_layer():
+    """The two orientation jobs of one key: the first result waits for the second, then the better one
+    stands, with the bound of both; a stop with one of them in keeps it without a bound."""
+    from imcmap.solver.network import _Driver, _Job
+    from imcmap.solver.status import SolveStatus
+    from imcmap.solver.workers import ThreadRunner
+
+    from .test_orientation import solution
+
+    driver = _Driver(Workload("w", ()), ACCEL, MappingSpec(), "energy", SolverConfig(), (), None, None,
+                     ThreadRunner(), 0.0)
+    a, b = solution(SolveStatus.OPTIMAL, 100.0, 95.0), solution(SolveStatus.OPTIMAL, 90.0, 89.0)
+    driver._put(_Job(("k",), "s", (), half=1), replace(b, operands_exchanged=True))
+    assert ("k",) not in driver.results
+    driver._put(_Job(("k",), "s", (), half=0), a)
+    joined = driver.results[("k",)]
+    assert joined.operands_exchanged and joined.lower_bound == 89.0 and joined.status is SolveStatus.OPTIMAL
+    driver._put(_Job(("j",), "t", (), half=0), a)
+    driver.halt("interrupted")
+    alone = driver.results[("j",)]
+    assert alone.exact_cost == 100.0 and alone.lower_bound is None and alone.status is SolveStatus.FEASIBLE
