@@ -58,7 +58,7 @@ from .polish import (
     polish,
 )
 from .problem import MappingProblem, ProblemError, build_problem
-from .seed import seed_incumbent
+from .seed import SEED_TIME_S, SEED_TRIES, seed_incumbent
 from .status import SolveStatus
 from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
 from .user_constraints import add_user_constraints
@@ -91,6 +91,7 @@ class SolverConfig:
             "polish_starts": POLISH_STARTS,
             "polish_start_window": POLISH_WINDOW,
             "log_scale": 10_000,
+            "incumbent_seed": {"tries": SEED_TRIES, "max_deterministic_time": SEED_TIME_S},  # where the policy seeds
             **SEARCH_PARAMETERS,
         }
 

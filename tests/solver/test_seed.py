@@ -13,7 +13,7 @@ from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer
 from imcmap.solver.policy import policy_of
 from imcmap.solver.problem import build_problem
-from imcmap.solver.seed import SEED_TRIES, by_pes_used, seed_incumbent
+from imcmap.solver.seed import SEED_TIME_S, SEED_TRIES, by_pes_used, seed_incumbent
 from imcmap.solver.solve import SolverConfig, _Recorder, build_model, configure_search, search_layer, use_seed
 from imcmap.specs.constraints import parse_constraint
 
@@ -134,3 +134,8 @@ def test_where_the_seed_applies() -> None:
     assert [use_seed(policy_of(imc, o), ()) for o in ("energy", "latency", "edp")] == [True, False, False]
     assert not use_seed(policy_of(digital, "energy"), ())
     assert not use_seed(policy_of(imc, "energy"), (parse_constraint("stationary W at cells"),))
+
+
+def test_the_seed_parameters_are_recorded() -> None:
+    """Outputs record every solver parameter: the seed's tries and per-try budget too."""
+    assert SolverConfig().as_dict()["incumbent_seed"] == {"tries": SEED_TRIES, "max_deterministic_time": SEED_TIME_S}
