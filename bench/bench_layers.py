@@ -3,17 +3,18 @@
 The layers are the jobs ``solve_network`` hands its workers: one per distinct (layer signature, rule,
 dataflow), plain hierarchies and the variants the dataflow plan may keep. Each is built and searched
 here in this process, one after the other (``SolverConfig`` as given: one CP-SAT worker, fixed seed),
-exactly as ``solve_layer`` builds and searches it, so the deterministic time is CP-SAT's own count
-for that model; wall time is around the search alone. The certified gap is the evaluator's cost of
-the cheapest mapping the search found against CP-SAT's proven bound (no polish: on imcmap's own rules
-there is none).
+exactly as ``solve_layer`` builds and searches it (``solve.search_layer``: the seed, then the proof),
+so the deterministic time is CP-SAT's own count over those searches; wall time is around them alone.
+The certified gap is the evaluator's cost of the cheapest mapping the searches found against CP-SAT's
+proven bound (no polish: on imcmap's own rules there is none).
 
-``--compare FIELD`` solves every layer twice, with the policy's boolean FIELD false (A) and true (B),
-interleaved per layer, and prints both with the ratio B/A of the deterministic times and whether the
-optima agree (evaluator's costs within 1e-9 where both are proven)::
+``--compare FIELD[,FIELD...]`` solves every layer twice, with the policy's boolean FIELDs all false (A)
+and all true (B), interleaved per layer, and prints both with the ratio B/A of the deterministic times
+and whether the optima agree (evaluator's costs within 1e-9 where both are proven)::
 
     python3 bench/bench_layers.py -w resnet18 -a dimc
     python3 bench/bench_layers.py -w resnet18 -a aimc --compare axis_symmetry --json out.json
+    python3 bench/bench_layers.py -w resnet18 -a dimc --compare axis_symmetry,seed_incumbent
     python3 bench/bench_layers.py -w vgg19 -a dimc       # an onnx light model (bench/nets.py)
 """
 
@@ -76,26 +77,23 @@ def layer_jobs(workload_name: str, accelerator: str, mapping: str) -> tuple[list
 def solve_one(label: str, layer: object, accel: object, rule: object, objective: str, policy: object,
               time_limit_s: float) -> LayerRun:
     """One layer's model as ``solve_layer`` builds it, searched once; the evaluator prices what it found."""
-    from ortools.sat.python import cp_model
-
     from imcmap.models.evaluator import check, evaluate
     from imcmap.solver.problem import build_problem
-    from imcmap.solver.solve import SolverConfig, _Recorder, build_model, configure_search, cost_of
+    from imcmap.solver.solve import SolverConfig, _Recorder, build_model, cost_of, search_layer
 
     problem = build_problem(layer, accel, rule)  # type: ignore[arg-type]
     model, v, unit = build_model(problem, objective, policy=policy)  # type: ignore[arg-type]
-    solver = cp_model.CpSolver()
-    configure_search(solver.parameters, SolverConfig(time_limit_s=time_limit_s), policy)  # type: ignore[arg-type]
-    recorder = _Recorder(problem, v, time.perf_counter())
     start = time.perf_counter()
-    status = solver.solve(model, recorder)
+    recorder = _Recorder(problem, v, start)
+    solver, status, deterministic_s = search_layer(model, v, problem, SolverConfig(time_limit_s=time_limit_s),
+                                                   policy, (), recorder)  # type: ignore[arg-type]
     wall = time.perf_counter() - start
     costs = [cost_of(evaluate(layer, accel, m), objective) for m in recorder.mappings  # type: ignore[arg-type]
              if not check(layer, accel, m)]  # type: ignore[arg-type]
     cost = min(costs) if costs else None
     bound = max(0.0, solver.best_objective_bound * unit) if costs else None
     gap = None if cost is None or bound is None else (max(0.0, (cost - bound) / cost) if cost > 0 else 0.0)
-    return LayerRun(label, solver.status_name(status), solver.deterministic_time, wall, cost, bound, gap)
+    return LayerRun(label, solver.status_name(status), deterministic_s, wall, cost, bound, gap)
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -152,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objective", default="energy", choices=("energy", "latency", "edp"))
     parser.add_argument("--time-limit", type=float, default=10.0, help="per layer, CP-SAT deterministic seconds")
     bool_fields = [f.name for f in fields(SolvePolicy) if f.type in ("bool", bool)]
-    parser.add_argument("--compare", choices=bool_fields, help="solve each layer with this policy field off and on")
+    parser.add_argument("--compare", help="solve each layer with these boolean policy fields (comma-separated) "
+                        f"all off and all on: {', '.join(bool_fields)}")
     parser.add_argument("--only", help="comma-separated substrings: only jobs whose label contains one")
     parser.add_argument("--json", type=Path, help="write every layer's record and the summaries here")
     args = parser.parse_args(argv)
@@ -162,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         keys = args.only.split(",")
         jobs = [j for j in jobs if any(k in j[0] for k in keys)]
     base = policy_of(accel, args.objective)  # type: ignore[arg-type]
-    variants = {"": base} if not args.compare else {
-        "A": replace(base, **{args.compare: False}), "B": replace(base, **{args.compare: True})}
+    compared = args.compare.split(",") if args.compare else []
+    unknown = [f for f in compared if f not in bool_fields]
+    if unknown:
+        parser.error(f"--compare: no boolean policy field {', '.join(unknown)} (fields: {', '.join(bool_fields)})")
+    variants = {"": base} if not compared else {
+        "A": replace(base, **dict.fromkeys(compared, False)), "B": replace(base, **dict.fromkeys(compared, True))}
     print(f"{args.workload} on {args.accelerator}, {args.objective}, {len(jobs)} jobs, limit {args.time_limit} det-s"
           + (f"; A: {args.compare}=False, B: {args.compare}=True" if args.compare else ""))
     runs: dict[str, list[LayerRun]] = {k: [] for k in variants}

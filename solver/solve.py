@@ -58,6 +58,7 @@ from .polish import (
     polish,
 )
 from .problem import MappingProblem, ProblemError, build_problem
+from .seed import SEED_TIME_S, SEED_TRIES, seed_incumbent
 from .status import SolveStatus
 from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
 from .user_constraints import add_user_constraints
@@ -90,6 +91,7 @@ class SolverConfig:
             "polish_starts": POLISH_STARTS,
             "polish_start_window": POLISH_WINDOW,
             "log_scale": 10_000,
+            "incumbent_seed": {"tries": SEED_TRIES, "max_deterministic_time": SEED_TIME_S},  # where the policy seeds
             **SEARCH_PARAMETERS,
         }
 
@@ -311,6 +313,37 @@ def _bypasses(constraints: tuple[UserConstraint, ...]) -> list[Bypass]:
     return [c.parsed.body for c in constraints if c.parsed is not None and isinstance(c.parsed.body, Bypass)]
 
 
+def use_seed(policy: SolvePolicy, user: tuple[UserConstraint, ...]) -> bool:
+    """Whether the search starts from ``seed.seed_incumbent``: where the policy says so, and under no user
+    constraint (there the most-PEs unrolling may be illegal, and nothing was measured)."""
+    return policy.seed_incumbent and not user
+
+
+def search_layer(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, config: SolverConfig,
+                 policy: SolvePolicy, user: tuple[UserConstraint, ...], recorder: _Recorder,
+                 stop: StopSignal | None = None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus, float]:
+    """``solve_layer``'s search: the seed where ``use_seed``, then the whole model within what is left of
+    the budget. Returns the main solver, its status and the deterministic seconds of every search; the
+    seed's mappings are in ``recorder.mappings`` first, but not in its trace (their bounds are the
+    subproblem's)."""
+    solver = cp_model.CpSolver()
+    configure_search(solver.parameters, config, policy)
+    spent = 0.0
+    if use_seed(policy, user):
+        seeds = _Recorder(problem, v, recorder.start)
+
+        def run(sub: cp_model.CpModel, seconds: float) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
+            trial = cp_model.CpSolver()
+            configure_search(trial.parameters, replace(config, time_limit_s=seconds), policy)
+            return trial, search(trial, sub, seeds, stop)
+
+        spent = seed_incumbent(model, v, problem, run, config.time_limit_s / 2)
+        recorder.mappings.extend(seeds.mappings)
+        solver.parameters.max_deterministic_time = max(0.0, solver.parameters.max_deterministic_time - spent)
+    status = search(solver, model, recorder, stop)
+    return solver, status, spent + solver.deterministic_time
+
+
 def solve_layer(
     layer: Layer,
     accel: Accelerator,
@@ -337,11 +370,9 @@ def solve_layer(
     model, v, unit = build_model(problem, objective, user, policy=policy)
     for lit, _ in add_user_constraints(model, v, problem, user):
         model.add(lit == 1)
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    configure_search(params, config, policy)
     recorder = _Recorder(problem, v, start)
-    status = search(solver, model, recorder, stop)
+    solver, status, _ = search_layer(model, v, problem, config, policy, user, recorder, stop)
+    params = solver.parameters
     # a surrogate's early stop must not leave the layer without a mapping: then the whole budget
     if (policy.surrogate_stop is not None and not recorder.mappings and status == cp_model.UNKNOWN
             and config.time_limit_s > params.max_deterministic_time and not _stopped(stop)):
