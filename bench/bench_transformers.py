@@ -6,11 +6,13 @@ check issue 17's targets: median certified gap at most 1% and at most 10 s per b
     python bench/bench_transformers.py                      # the 4 blocks x dimc, aimc
     python bench/bench_transformers.py --json out.json      # also every run's figures as JSON
 
-Energy groups (µJ): ``cell writes`` is what the cells level is written (the macro's weights, and the
-dynamic W of attention where the cost model prices it so); ``macro`` the array's compute (multipliers,
+Energy groups (µJ): ``cell writes`` is what the cells level is written per inference (the stored
+weights, and the operand attention's products keep in the cells); ``macro`` the array's compute (multipliers,
 bitlines, DACs, place-value trees, accumulators); ``adc/tree`` the ADCs (analog) or adder trees
 (digital); then each other memory level of the accelerator, all operands together; ``dram`` split by
-operand. ``attn`` is the share of the energy in the layers with a dynamic operand (q k^T, p v).
+operand. ``attn`` is the share of the energy in the layers with a dynamic operand (q k^T, p v); for
+each of them the operand its cells hold (the solver may exchange I and W), the level its W is read
+from, and its cell writes (energy and macro stall cycles) are listed.
 Wall times include loading the inputs; on a shared machine they are noisy (the load is printed).
 """
 
@@ -66,6 +68,19 @@ def groups(components: dict[str, float], levels: Sequence[str], cells: str, dram
 
 
 @dataclass(frozen=True, slots=True)
+class Attention:
+    """One layer with a dynamic W (q k^T or p v) as solved: which of its operands the cells hold, where
+    its W is read from, and what writing the cells costs per inference."""
+
+    layer: str
+    cells_hold: str  # "W", or "I" when the solver exchanged the operands
+    weight_read_from: str
+    cell_write_pj: float
+    cell_write_stall_cycles: float
+    energy_pj: float
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     accelerator: str
     workload: str
@@ -80,6 +95,7 @@ class Run:
     attention_share: float  # of the energy, in the layers with a dynamic operand
     energy_by_group_pj: dict[str, float]
     energy_by_component_pj: dict[str, float]
+    attention: tuple[Attention, ...]
 
     def misses(self) -> list[str]:
         out = [] if self.complete else ["incomplete"]
@@ -94,6 +110,7 @@ def run(accelerator: str, workload: str, time_limit_s: float, processes: int | N
     from imcmap import api
     from imcmap.models.hardware import MemoryKind
     from imcmap.models.workload import Operand
+    from imcmap.solver.dynamic import dynamic_operands
 
     start = time.perf_counter()
     result = api.solve(accelerator, workload, objective="energy", time_limit_s=time_limit_s, processes=processes)
@@ -113,6 +130,20 @@ def run(accelerator: str, workload: str, time_limit_s: float, processes: int | N
     cells = accel.chain(mapped.operand_links[Operand.W])[0].name  # the lowest W level: the macro's cells
     dram = next((level.name for level in accel.memories if level.kind is MemoryKind.DRAM), "dram")
     gaps = [r.solution.gap for r in result.layers if r.solution.gap is not None]
+    attention_layers = []
+    for r in result.layers:
+        dynamic = dynamic_operands(r)
+        if dynamic is None or r.solution.report is None:
+            continue
+        writes = dynamic.cell_writes
+        attention_layers.append(Attention(
+            layer=r.solution.layer.name,
+            cells_hold=dynamic.cells_hold,
+            weight_read_from=dynamic.weight_read_from or dram,
+            cell_write_pj=writes.energy_pj if writes is not None else 0.0,
+            cell_write_stall_cycles=(writes.stall_cycles or 0.0) if writes is not None else 0.0,
+            energy_pj=r.solution.report.energy_pj,
+        ))
     return Run(
         accelerator=accelerator,
         workload=workload,
@@ -127,6 +158,7 @@ def run(accelerator: str, workload: str, time_limit_s: float, processes: int | N
         attention_share=attention / result.energy_pj if result.energy_pj else 0.0,
         energy_by_group_pj=groups(components, [level.name for level in accel.memories], cells, dram),
         energy_by_component_pj=dict(sorted(components.items())),
+        attention=tuple(attention_layers),
     )
 
 
@@ -171,6 +203,12 @@ def main() -> int:
     for r in runs:
         print(f"{r.workload:16s} {r.accelerator:6s} "
               + " ".join(f"{r.energy_by_group_pj.get(name, 0.0) / 1e6:12.3f}" for name in names))
+    print("\nattention products: the operand in the cells, where the W is read from, cell writes per inference")
+    for r in runs:
+        for a in r.attention:
+            print(f"{r.workload:16s} {r.accelerator:6s} {a.layer:32s} cells hold {a.cells_hold}, W from "
+                  f"{a.weight_read_from:12s} writes {a.cell_write_pj / 1e6:8.4f} µJ {a.cell_write_stall_cycles:8,.0f} "
+                  f"cycles; layer {a.energy_pj / 1e6:9.3f} µJ")
     load_after = os.getloadavg()
     print(f"\nload after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if args.json:
