@@ -108,9 +108,9 @@ class Run:
 
 def run(accelerator: str, workload: str, time_limit_s: float, processes: int | None) -> Run:
     from imcmap import api
+    from imcmap.models.evaluator import cell_writes
     from imcmap.models.hardware import MemoryKind
     from imcmap.models.workload import Operand
-    from imcmap.solver.dynamic import dynamic_operands
 
     start = time.perf_counter()
     result = api.solve(accelerator, workload, objective="energy", time_limit_s=time_limit_s, processes=processes)
@@ -132,17 +132,17 @@ def run(accelerator: str, workload: str, time_limit_s: float, processes: int | N
     gaps = [r.solution.gap for r in result.layers if r.solution.gap is not None]
     attention_layers = []
     for r in result.layers:
-        dynamic = dynamic_operands(r)
-        if dynamic is None or r.solution.report is None:
+        sol = r.solution
+        if Operand.W not in sol.layer.dynamic_operands or sol.report is None or sol.mapping is None:
             continue
-        writes = dynamic.cell_writes
+        writes = cell_writes(sol.layer, r.accelerator, sol.mapping, sol.report)
         attention_layers.append(Attention(
-            layer=r.solution.layer.name,
-            cells_hold=dynamic.cells_hold,
-            weight_read_from=dynamic.weight_read_from or dram,
+            layer=sol.layer.name,
+            cells_hold="I" if sol.operands_exchanged else "W",
+            weight_read_from=r.dataflow.weight_read_from or dram,
             cell_write_pj=writes.energy_pj if writes is not None else 0.0,
             cell_write_stall_cycles=(writes.stall_cycles or 0.0) if writes is not None else 0.0,
-            energy_pj=r.solution.report.energy_pj,
+            energy_pj=sol.report.energy_pj,
         ))
     return Run(
         accelerator=accelerator,
