@@ -13,7 +13,8 @@ bitlines, DACs, place-value trees, accumulators); ``adc/tree`` the ADCs (analog)
 operand. ``attn`` is the share of the energy in the layers with a dynamic operand (q k^T, p v); for
 each of them the operand its cells hold (the solver may exchange I and W), the level its W is read
 from, and its cell writes (energy and macro stall cycles) are listed.
-Wall times include loading the inputs; on a shared machine they are noisy (the load is printed).
+Wall times include loading the inputs; on a shared machine they are noisy (the load is printed), so
+the CPU seconds of the process and its solver workers are printed beside them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -85,6 +87,7 @@ class Run:
     accelerator: str
     workload: str
     wall_s: float
+    cpu_s: float  # this process and its worker processes
     energy_pj: float
     latency_cycles: float
     latency_s: float
@@ -106,15 +109,24 @@ class Run:
         return out
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its finished children (the solve's worker processes): less
+    sensitive to other jobs on the machine than the wall time."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run(accelerator: str, workload: str, time_limit_s: float, processes: int | None) -> Run:
     from imcmap import api
     from imcmap.models.evaluator import cell_writes
     from imcmap.models.hardware import MemoryKind
     from imcmap.models.workload import Operand
 
+    cpu_before = _cpu_s()
     start = time.perf_counter()
     result = api.solve(accelerator, workload, objective="energy", time_limit_s=time_limit_s, processes=processes)
     wall = time.perf_counter() - start
+    cpu = _cpu_s() - cpu_before
     components: dict[str, float] = {}
     attention = 0.0
     for r in result.layers:
@@ -148,6 +160,7 @@ def run(accelerator: str, workload: str, time_limit_s: float, processes: int | N
         accelerator=accelerator,
         workload=workload,
         wall_s=wall,
+        cpu_s=cpu,
         energy_pj=result.energy_pj,
         latency_cycles=result.latency_cycles,
         latency_s=result.latency_cycles * result.tclk_ns * 1e-9,
@@ -183,7 +196,7 @@ def main() -> int:
           f"load {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     print(f"objective energy, per-layer limit {args.time_limit} det-s, targets: median gap <= "
           f"{MAX_MEDIAN_GAP:.0%}, wall <= {MAX_WALL_S:.0f} s")
-    print(f"{'workload':16s} {'accel':6s} {'wall s':>7s} {'energy µJ':>11s} {'latency ms':>11s} "
+    print(f"{'workload':16s} {'accel':6s} {'wall s':>7s} {'cpu s':>6s} {'energy µJ':>11s} {'latency ms':>11s} "
           f"{'median gap':>10s} {'worst gap':>10s} {'attn':>6s}  target")
     runs: list[Run] = []
     misses: list[str] = []
@@ -193,7 +206,7 @@ def main() -> int:
             runs.append(r)
             misses += [f"{workload} on {accelerator}: {miss}" for miss in r.misses()]
             verdict = "MISS " + ",".join(r.misses()) if r.misses() else "ok"
-            print(f"{workload:16s} {accelerator:6s} {r.wall_s:7.1f} {r.energy_pj / 1e6:11.3f} "
+            print(f"{workload:16s} {accelerator:6s} {r.wall_s:7.1f} {r.cpu_s:6.1f} {r.energy_pj / 1e6:11.3f} "
                   f"{r.latency_s * 1e3:11.3f} {_gap(r.median_gap):>10s} {_gap(r.worst_gap):>10s} "
                   f"{r.attention_share:6.1%}  {verdict}", flush=True)
 
