@@ -6,12 +6,15 @@ check issue 17's targets: median certified gap at most 1% and at most 10 s per b
     python bench/bench_transformers.py                      # the 4 blocks x dimc, aimc
     python bench/bench_transformers.py --json out.json      # also every run's figures as JSON
 
-Energy groups (µJ): ``cell writes`` is what the cells level is written (the macro's weights, and the
-dynamic W of attention where the cost model prices it so); ``macro`` the array's compute (multipliers,
+Energy groups (µJ): ``cell writes`` is what the cells level is written per inference (the stored
+weights, and the operand attention's products keep in the cells); ``macro`` the array's compute (multipliers,
 bitlines, DACs, place-value trees, accumulators); ``adc/tree`` the ADCs (analog) or adder trees
 (digital); then each other memory level of the accelerator, all operands together; ``dram`` split by
-operand. ``attn`` is the share of the energy in the layers with a dynamic operand (q k^T, p v).
-Wall times include loading the inputs; on a shared machine they are noisy (the load is printed).
+operand. ``attn`` is the share of the energy in the layers with a dynamic operand (q k^T, p v); for
+each of them the operand its cells hold (the solver may exchange I and W), the level its W is read
+from, and its cell writes (energy and macro stall cycles) are listed.
+Wall times include loading the inputs; on a shared machine they are noisy (the load is printed), so
+the CPU seconds of the process and its solver workers are printed beside them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,10 +70,24 @@ def groups(components: dict[str, float], levels: Sequence[str], cells: str, dram
 
 
 @dataclass(frozen=True, slots=True)
+class Attention:
+    """One layer with a dynamic W (q k^T or p v) as solved: which of its operands the cells hold, where
+    its W is read from, and what writing the cells costs per inference."""
+
+    layer: str
+    cells_hold: str  # "W", or "I" when the solver exchanged the operands
+    weight_read_from: str
+    cell_write_pj: float
+    cell_write_stall_cycles: float
+    energy_pj: float
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     accelerator: str
     workload: str
     wall_s: float
+    cpu_s: float  # this process and its worker processes
     energy_pj: float
     latency_cycles: float
     latency_s: float
@@ -80,6 +98,7 @@ class Run:
     attention_share: float  # of the energy, in the layers with a dynamic operand
     energy_by_group_pj: dict[str, float]
     energy_by_component_pj: dict[str, float]
+    attention: tuple[Attention, ...]
 
     def misses(self) -> list[str]:
         out = [] if self.complete else ["incomplete"]
@@ -90,14 +109,24 @@ class Run:
         return out
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its finished children (the solve's worker processes): less
+    sensitive to other jobs on the machine than the wall time."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run(accelerator: str, workload: str, time_limit_s: float, processes: int | None) -> Run:
     from imcmap import api
+    from imcmap.models.evaluator import cell_writes
     from imcmap.models.hardware import MemoryKind
     from imcmap.models.workload import Operand
 
+    cpu_before = _cpu_s()
     start = time.perf_counter()
     result = api.solve(accelerator, workload, objective="energy", time_limit_s=time_limit_s, processes=processes)
     wall = time.perf_counter() - start
+    cpu = _cpu_s() - cpu_before
     components: dict[str, float] = {}
     attention = 0.0
     for r in result.layers:
@@ -113,10 +142,25 @@ def run(accelerator: str, workload: str, time_limit_s: float, processes: int | N
     cells = accel.chain(mapped.operand_links[Operand.W])[0].name  # the lowest W level: the macro's cells
     dram = next((level.name for level in accel.memories if level.kind is MemoryKind.DRAM), "dram")
     gaps = [r.solution.gap for r in result.layers if r.solution.gap is not None]
+    attention_layers = []
+    for r in result.layers:
+        sol = r.solution
+        if Operand.W not in sol.layer.dynamic_operands or sol.report is None or sol.mapping is None:
+            continue
+        writes = cell_writes(sol.layer, r.accelerator, sol.mapping, sol.report)
+        attention_layers.append(Attention(
+            layer=sol.layer.name,
+            cells_hold="I" if sol.operands_exchanged else "W",
+            weight_read_from=r.dataflow.weight_read_from or dram,
+            cell_write_pj=writes.energy_pj if writes is not None else 0.0,
+            cell_write_stall_cycles=(writes.stall_cycles or 0.0) if writes is not None else 0.0,
+            energy_pj=sol.report.energy_pj,
+        ))
     return Run(
         accelerator=accelerator,
         workload=workload,
         wall_s=wall,
+        cpu_s=cpu,
         energy_pj=result.energy_pj,
         latency_cycles=result.latency_cycles,
         latency_s=result.latency_cycles * result.tclk_ns * 1e-9,
@@ -127,6 +171,7 @@ def run(accelerator: str, workload: str, time_limit_s: float, processes: int | N
         attention_share=attention / result.energy_pj if result.energy_pj else 0.0,
         energy_by_group_pj=groups(components, [level.name for level in accel.memories], cells, dram),
         energy_by_component_pj=dict(sorted(components.items())),
+        attention=tuple(attention_layers),
     )
 
 
@@ -151,7 +196,7 @@ def main() -> int:
           f"load {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     print(f"objective energy, per-layer limit {args.time_limit} det-s, targets: median gap <= "
           f"{MAX_MEDIAN_GAP:.0%}, wall <= {MAX_WALL_S:.0f} s")
-    print(f"{'workload':16s} {'accel':6s} {'wall s':>7s} {'energy µJ':>11s} {'latency ms':>11s} "
+    print(f"{'workload':16s} {'accel':6s} {'wall s':>7s} {'cpu s':>6s} {'energy µJ':>11s} {'latency ms':>11s} "
           f"{'median gap':>10s} {'worst gap':>10s} {'attn':>6s}  target")
     runs: list[Run] = []
     misses: list[str] = []
@@ -161,7 +206,7 @@ def main() -> int:
             runs.append(r)
             misses += [f"{workload} on {accelerator}: {miss}" for miss in r.misses()]
             verdict = "MISS " + ",".join(r.misses()) if r.misses() else "ok"
-            print(f"{workload:16s} {accelerator:6s} {r.wall_s:7.1f} {r.energy_pj / 1e6:11.3f} "
+            print(f"{workload:16s} {accelerator:6s} {r.wall_s:7.1f} {r.cpu_s:6.1f} {r.energy_pj / 1e6:11.3f} "
                   f"{r.latency_s * 1e3:11.3f} {_gap(r.median_gap):>10s} {_gap(r.worst_gap):>10s} "
                   f"{r.attention_share:6.1%}  {verdict}", flush=True)
 
@@ -171,6 +216,12 @@ def main() -> int:
     for r in runs:
         print(f"{r.workload:16s} {r.accelerator:6s} "
               + " ".join(f"{r.energy_by_group_pj.get(name, 0.0) / 1e6:12.3f}" for name in names))
+    print("\nattention products: the operand in the cells, where the W is read from, cell writes per inference")
+    for r in runs:
+        for a in r.attention:
+            print(f"{r.workload:16s} {r.accelerator:6s} {a.layer:32s} cells hold {a.cells_hold}, W from "
+                  f"{a.weight_read_from:12s} writes {a.cell_write_pj / 1e6:8.4f} µJ {a.cell_write_stall_cycles:8,.0f} "
+                  f"cycles; layer {a.energy_pj / 1e6:9.3f} µJ")
     load_after = os.getloadavg()
     print(f"\nload after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if args.json:
