@@ -46,6 +46,7 @@ from .policy import (
     OBJECTIVES,  # noqa: F401 - api, cli and bench import it from here
     SURROGATE_GAP,
     SURROGATE_LATENCY,
+    ZIGZAG_ENERGY_GAP,
     SolvePolicy,
     policy_of,
 )
@@ -60,7 +61,7 @@ from .polish import (
 from .problem import MappingProblem, ProblemError, build_problem
 from .seed import SEED_TIME_S, SEED_TRIES, seed_incumbent
 from .status import SolveStatus
-from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
+from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP, ZIGZAG_ENERGY_TANGENT_STEP
 from .user_constraints import add_user_constraints
 from .variables import MappingVars
 
@@ -84,7 +85,9 @@ class SolverConfig:
             "max_time_in_seconds": self.wall_limit_s,
             "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
             "surrogate_tangent_step": f"ln({exp(SURROGATE_TANGENT_STEP):.4g})",
+            "zigzag_energy_tangent_step": f"ln({exp(ZIGZAG_ENERGY_TANGENT_STEP):.4g})",
             "surrogate_relative_gap": SURROGATE_GAP,
+            "zigzag_energy_relative_gap": ZIGZAG_ENERGY_GAP,
             "surrogate_latency": {kind: stop.as_dict() for kind, stop in SURROGATE_LATENCY.items()},
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,
