@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from typing import Protocol
 
 from imcmap.models.constraints import Bypass
 from imcmap.models.hardware import Accelerator, MemoryKind, MemoryLevel
@@ -50,6 +51,7 @@ from .workers import ProcessRunner, Runner, ThreadRunner, WorkerDied
 
 INTERRUPTED = "interrupted"  # why a run stopped early (``NetworkResult.stopped_by``)
 TIME_LIMIT = "total time limit"
+GIVEN_UP = "given up"  # the caller's ``JobHook`` gave up on the run
 # after a stop, how long the running searches have to hand back their best mapping (each stops within
 # ``solve.STOP_POLL_S`` and then only re-prices its candidates); whoever is later is killed
 STOP_GRACE_S = 1.0
@@ -192,6 +194,31 @@ def variant(accel: Accelerator, rule: ResolvedRule, flow: Dataflow) -> Accelerat
 
 ProgressFn = Callable[[str, LayerSolution], None]
 
+# what a layer job does (``JobCall.phase``): solve and polish at once, solve leaving the polish for later
+# (``solve_layer(polish_now=False)``), or finish that polish
+SOLVE, SOLVE_DEFERRED, POLISH = "solve", "solve, polish deferred", "polish"
+
+
+@dataclass(frozen=True, slots=True)
+class JobCall:
+    """One layer job as ``solve_network`` runs it: everything its result depends on besides the
+    network's objective and solver settings (the hardware as this layer sees it carries the dataflow)."""
+
+    layer: Layer
+    accel: Accelerator
+    rule: ResolvedRule
+    phase: str
+
+
+class JobHook(Protocol):
+    """Sees the layer jobs of one network solve (the sweep's layer cache and pruning): ``known`` may
+    answer a job before it runs with the solution it would return; ``finished`` gets every job's
+    solution as it comes in and returns True to give up on the run (it then stops as on Ctrl-C)."""
+
+    def known(self, job: JobCall) -> LayerSolution | None: ...
+
+    def finished(self, job: JobCall, solution: LayerSolution) -> bool: ...
+
 
 def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
           polish_now: bool, *, stop: StopSignal | None = None) -> LayerSolution:
@@ -287,6 +314,7 @@ class _Job:
     key: tuple
     layer: str | None  # the layer to report progress for (None: a polish)
     call: tuple  # (fn, *args) as submitted
+    phase: str = SOLVE
     deaths: list[str] = field(default_factory=list)  # the causes, one per worker process it has lost
 
 
@@ -297,10 +325,11 @@ class _Driver:
 
     def __init__(self, workload: Workload, accel: Accelerator, spec: MappingSpec, objective: str, config: SolverConfig,
                  constraints: tuple[UserConstraint, ...], total_time_limit_s: float | None, progress: ProgressFn | None,
-                 runner: Runner, start: float):
+                 runner: Runner, start: float, hook: JobHook | None = None):
         self.workload, self.accel, self.spec, self.objective = workload, accel, spec, objective
         self.config, self.constraints, self.limit_s, self.progress = config, constraints, total_time_limit_s, progress
-        self.runner, self.start = runner, start
+        self.runner, self.start, self.hook = runner, start, hook
+        self.given_up = False  # the hook gave up on the run
         self.results: dict[tuple, LayerSolution] = {}
         self.every_job: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
         self.pending: dict[Future, _Job] = {}
@@ -320,14 +349,30 @@ class _Driver:
             if running:  # a solve of this hierarchy is in flight already: wait for that one
                 submitted.update(running)
                 continue
+            phase = POLISH if polish else SOLVE if key in polish_now else SOLVE_DEFERRED
+            if self._answered(key, JobCall(layer, acc, rule, phase)):
+                continue
             if polish:
                 call: tuple = (finish_polish, self.results[key], acc)
             else:
                 call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
-            future = self._submit(_Job(key, None if polish else layer.name, call))
+            future = self._submit(_Job(key, None if polish else layer.name, call, phase))
             if until is None or key in until:
                 submitted.add(future)
         return self.collect(submitted)
+
+    def _answered(self, key: tuple, job: JobCall) -> bool:
+        """Whether the hook knows the job's solution (then it is taken as the job's result), or has given
+        up on the run (then nothing more is started)."""
+        if self.hook is None:
+            return False
+        solution = None if self.given_up else self.hook.known(job)
+        if solution is not None:
+            self.results[key] = solution
+            self.given_up |= self.hook.finished(job, solution)
+            if self.progress and job.phase != POLISH:
+                self.progress(job.layer.name, solution)
+        return self.given_up or solution is not None
 
     def _submit(self, job: _Job, first: bool = False) -> Future:
         future = self.runner.submit(*job.call, first=first)
@@ -340,7 +385,7 @@ class _Driver:
         if self.stopped:
             return True
         futures = set(futures) if futures is not None else None
-        while self.pending and (futures is None or futures & self.pending.keys()):
+        while self.pending and (futures is None or futures & self.pending.keys()) and not self.given_up:
             remaining = None if self.limit_s is None else self.limit_s - (time.perf_counter() - self.start)
             if remaining is not None and remaining <= 0:
                 self.halt(TIME_LIMIT)
@@ -349,6 +394,9 @@ class _Driver:
                 again = self._store(future)
                 if again is not None and futures is not None and future in futures:
                     futures.add(again)
+        if self.given_up:
+            self.halt(GIVEN_UP)
+            return True
         return False
 
     def _store(self, future: Future) -> Future | None:
@@ -371,6 +419,9 @@ class _Driver:
                 solution = replace(solution, message=_joined(
                     solution.message, f"solved again after its worker process died ({'; '.join(job.deaths)})"))
             self.results[job.key] = solution
+            if self.hook is not None and not self.stopped:
+                layer, acc, rule = self.every_job[job.key]
+                self.given_up |= self.hook.finished(JobCall(layer, acc, rule, job.phase), solution)
         if self.progress and job.layer is not None and job.key in self.results:
             self.progress(job.layer, self.results[job.key])
         return None
@@ -492,11 +543,12 @@ def solve_network(
     dataflow: bool = True,
     progress: ProgressFn | None = None,
     constraints: tuple[UserConstraint, ...] = (),
+    hook: JobHook | None = None,
 ) -> NetworkResult:
     """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done
     and the best mapping of each layer in flight (see the module docstring); a second Ctrl-C raises
     KeyboardInterrupt. ``constraints`` (parsed, e.g. from the command line) apply on top of the spec's,
-    by their scope."""
+    by their scope. ``hook`` sees every layer job (``JobHook``); with it the largest layers go first."""
     start = time.perf_counter()
     plain = {layer.name: Dataflow() for layer in workload.layers}
     plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
@@ -504,10 +556,13 @@ def solve_network(
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
     first = {**plain_jobs, **jobs}
+    if hook is not None:  # the largest layers first: a hook that prunes learns the most the soonest
+        first = dict(sorted(first.items(), key=lambda item: -item[1][0].macs))
     n_proc = max(1, min(processes or os.cpu_count() or 1, len(first)))
     # one runner for every phase; in one process the solves run in a helper thread (see workers)
     runner: Runner = ProcessRunner(n_proc) if n_proc > 1 else ThreadRunner()
-    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress, runner, start)
+    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress, runner, start,
+                     hook)
     alone = _used_whatever_the_plan(plan, plain_key_of)
     # the plan settles as soon as the jobs of its pairs are in: the jobs of layers in no pair (polished in
     # their own task) run on meanwhile, so the plan's polish fills the pool while the last of them finish

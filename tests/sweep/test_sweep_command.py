@@ -47,12 +47,13 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def _stored(folder: Path) -> list[tuple[object, ...]]:
-    """Every stored run's figures, timing left out, in key order."""
+def _stored(folder: Path, table: str = "runs") -> list[tuple[object, ...]]:
+    """Every stored run's figures (or, with ``table="run_layers"``, its layers'), timing left out, in
+    key order."""
     with sqlite3.connect(folder / "sweep.sqlite") as db:
-        columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
         keep = [c for c in columns if "time" not in c]
-        return sorted(db.execute(f"SELECT {', '.join(keep)} FROM runs").fetchall(), key=repr)
+        return sorted(db.execute(f"SELECT {', '.join(keep)} FROM {table}").fetchall(), key=repr)
 
 
 def test_a_sweep_stores_every_run_and_a_rerun_solves_nothing(tmp_path: Path) -> None:
@@ -74,6 +75,35 @@ def test_one_and_two_workers_store_identical_results(tmp_path: Path) -> None:
     api.sweep(spec, tmp_path / "one", workers=1)
     api.sweep(spec, tmp_path / "two", workers=2)
     assert _stored(tmp_path / "one") == _stored(tmp_path / "two")
+
+
+COPY = """\
+name: conv_copy
+layers:
+  - name: first
+    op: Conv
+    dims: {K: 8, C: 4, OY: 4, OX: 4, FY: 3, FX: 3}
+    padding: [1, 1, 1, 1]
+"""
+
+
+def test_a_layer_solved_by_one_sweep_is_not_solved_again_by_the_next_in_the_folder(tmp_path: Path) -> None:
+    """conv_copy's one layer is tiny_conv's under another name: a sweep of it into tiny_conv's folder takes
+    all four from the layer cache and stores, bit for bit, what a sweep of it into an empty folder does."""
+    (tmp_path / "copy.yaml").write_text(COPY)
+    copy = tmp_path / "copy_sweep.yaml"
+    copy.write_text(SPEC.replace("tiny_conv", "copy.yaml"))
+    shared, alone = tmp_path / "shared", tmp_path / "alone"
+    first = api.sweep(_spec(tmp_path), shared, workers=1)
+    assert first.outcome.layers_reused == 0
+    again = api.sweep(copy, shared, workers=1)
+    assert again.outcome.solved == 4 and again.outcome.layers_reused == 4
+    assert api.sweep(copy, alone, workers=1).outcome.layers_reused == 0
+    copies = {r.planned.request.key for r in again.runs}
+    for table in ("runs", "run_layers"):
+        assert [row for row in _stored(shared, table) if row[0] in copies] == _stored(alone, table)
+    code, out, _ = _run("sweep", str(copy), "-o", str(tmp_path / "third"), "--workers", "1", "--json")
+    assert code == 0 and json.loads(out)["layer_solves_saved"] == {"layer_cache": 0, "pruning": 0}
 
 
 def test_json_contract_files_and_fronts(tmp_path: Path) -> None:

@@ -1,0 +1,92 @@
+"""The sweep's layer cache and pruning at the level of one network solve (``sweep.layer_jobs.RunJobs`` as
+``solve_network``'s hook): what a key separates, that a network answered from the cache is the network
+solved, and that a run is given up exactly when a finished run dominates the layers it has so far."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from imcmap.models.hardware import Accelerator
+from imcmap.models.mapping_spec import MappingSpec
+from imcmap.models.workload import Layer, Workload
+from imcmap.solver.network import SOLVE, SOLVE_DEFERRED, JobCall, NetworkResult, capped, resolve_rule, solve_network
+from imcmap.solver.solve import LayerSolution, SolverConfig, solve_layer
+from imcmap.specs import load_accelerator, load_workload, resolve
+from imcmap.sweep.driver import layer_keys
+from imcmap.sweep.layer_jobs import PruneTarget, RunJobs, job_key
+from imcmap.sweep.runs import RunRequest
+
+CONFIG = SolverConfig(time_limit_s=2)
+SPEC = MappingSpec()
+
+
+def _accel(name: str) -> Accelerator:
+    return load_accelerator(resolve("accelerator", name) if "/" not in name else name)
+
+
+def _solve(workload: Workload, accel: Accelerator, objective: str = "energy", known: tuple = (),
+           prune: PruneTarget | None = None) -> tuple[NetworkResult, RunJobs]:
+    jobs = RunJobs(workload, accel, SPEC, objective, CONFIG, (), True, known, prune)
+    return solve_network(workload, accel, SPEC, objective, CONFIG, processes=1, hook=jobs), jobs
+
+
+def _facts(solution: LayerSolution) -> tuple[object, ...]:
+    """Everything of a solution a sweep stores or the network driver decides by (not its timing)."""
+    s = solution
+    return (s.layer, s.status, s.mapping, s.report, s.exact_cost, s.lower_bound, s.gap, s.model_objective,
+            s.candidates, s.message, s.constraints, s.conflict, s.accelerator, s.unpolished, s.stopped)
+
+
+@pytest.mark.parametrize("accelerator", ["dimc", "tests/data/zigzag/dimc.yaml"])
+def test_a_network_answered_from_the_layer_cache_is_the_network_solved(accelerator: str) -> None:
+    """tiny_net keeps both of its intermediate tensors on chip, so each layer has more than one hierarchy
+    (6 jobs); on the ZigZag file every job also has a deferred polish (9 records)."""
+    accel, workload = _accel(accelerator), load_workload(resolve("workload", "tiny_net"))
+    plain = solve_network(workload, accel, SPEC, "energy", CONFIG, processes=1)
+    solved, first = _solve(workload, accel)
+    answered, second = _solve(workload, accel, known=tuple(first.new.items()))
+    assert first.reused == 0 and len(first.new) == (9 if "zigzag" in accelerator else 6)
+    assert second.reused == len(first.new) and second.new == {}
+    for a, b, c in zip(plain.layers, solved.layers, answered.layers, strict=True):
+        assert _facts(a.solution) == _facts(b.solution) == _facts(c.solution)
+        assert (a.dataflow, a.solved_as, a.accelerator) == (c.dataflow, c.solved_as, c.accelerator)
+    request = RunRequest("k", {}, "a", workload.name, accel, workload, SPEC, "energy", config=CONFIG)
+    assert set(first.new) <= set(layer_keys(request))  # the client looks up every job a run solves
+
+
+def _layer(**changes: object) -> Layer:
+    base = Layer("conv", "Conv", {"K": 8, "C": 4, "OY": 4, "OX": 4, "FY": 3, "FX": 3}, padding=(1, 1, 1, 1))
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_layer_key_ignores_names_and_separates_whatever_decides_the_solve() -> None:
+    accel = _accel("dimc")
+    rule = resolve_rule(_layer(), SPEC)
+
+    def key(layer: Layer | None = None, hardware: Accelerator = accel, objective: str = "energy",
+            config: SolverConfig = CONFIG, phase: str = SOLVE) -> str:
+        return job_key(JobCall(layer or _layer(), hardware, rule, phase), objective, config)
+
+    assert key() == key(_layer(name="other", sources=("x",)))
+    assert key() == key(phase=SOLVE_DEFERRED)  # imcmap's own rules: no polish to defer
+    different = [key(_layer(padding=(0, 0, 0, 0))), key(_layer(stride=(2, 2))),
+                 key(hardware=capped(accel, "O", "sram_256KB")), key(objective="latency"),
+                 key(config=replace(CONFIG, seed=1)), key(config=replace(CONFIG, time_limit_s=3))]
+    assert len({key(), *different}) == 1 + len(different)
+    zigzag = _accel("tests/data/zigzag/dimc.yaml")
+    assert key(hardware=zigzag) != key(hardware=zigzag, phase=SOLVE_DEFERRED)  # a polish to defer there
+
+
+def test_a_stopped_search_is_never_cached() -> None:
+    accel, layer = _accel("dimc"), _layer()
+    rule = resolve_rule(layer, SPEC)
+    stop = threading.Event()
+    stop.set()
+    solution = solve_layer(layer, accel, rule, "energy", CONFIG, stop=stop)
+    assert solution.stopped
+    jobs = RunJobs(Workload("w", (layer,)), accel, SPEC, "energy", CONFIG, (), True, (), None)
+    jobs.finished(JobCall(layer, accel, rule, SOLVE), solution)
+    assert jobs.new == {}
