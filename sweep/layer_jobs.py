@@ -239,18 +239,25 @@ class RunJobs:
             self._final[identity] = solution
         return self._check(self.prune)
 
-    def _check(self, prune: PruneTarget) -> bool:
+    def bound(self, tclk_ns: float, area_mm2: float) -> tuple[dict[str, float], int]:
+        """(lower bounds on the run's final figures, layers counted): the layers whose every possible
+        hierarchy has a final solution, each at its smallest figure, summed in network order."""
         energy = cycles = 0.0
         counted = 0
-        for layer in self._layers:  # network order, as the run's figures are summed
-            reports = [s.report for v in self._variants.get(layer.name, ()) if (s := self._final.get(v)) is not None]
-            if not reports or len(reports) < len(self._variants[layer.name]) or None in reports:
+        for layer in self._layers:
+            variants = self._variants.get(layer.name, [])
+            reports = [s.report for v in variants if (s := self._final.get(v)) is not None and s.report is not None]
+            if not variants or len(reports) < len(variants):
                 continue
-            energy += min(r.energy_pj for r in reports if r is not None)
-            cycles += min(r.latency_cycles for r in reports if r is not None)
+            energy += min(r.energy_pj for r in reports)
+            cycles += min(r.latency_cycles for r in reports)
             counted += 1
-        figures = {"energy_pj": energy, "latency_cycles": cycles, "latency_s": cycles * prune.tclk_ns * 1e-9,
-                   "area_mm2": prune.area_mm2}
+        figures = {"energy_pj": energy, "latency_cycles": cycles, "latency_s": cycles * tclk_ns * 1e-9,
+                   "area_mm2": area_mm2}
+        return figures, counted
+
+    def _check(self, prune: PruneTarget) -> bool:
+        figures, counted = self.bound(prune.tclk_ns, prune.area_mm2)
         bound = [figures[m] for m in prune.metrics]
         vectors = [vector for _, vector in prune.front]
         if not vectors or can_reach_front(bound, vectors):

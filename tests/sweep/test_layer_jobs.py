@@ -90,3 +90,69 @@ def test_a_stopped_search_is_never_cached() -> None:
     jobs = RunJobs(Workload("w", (layer,)), accel, SPEC, "energy", CONFIG, (), True, (), None)
     jobs.finished(JobCall(layer, accel, rule, SOLVE), solution)
     assert jobs.new == {}
+
+
+# --- pruning ----------------------------------------------------------------------------------------
+
+THREE = Workload("three", (  # no producer links: no pairs, each layer has one hierarchy
+    Layer("big", "Conv", {"K": 16, "C": 16, "OY": 8, "OX": 8, "FY": 3, "FX": 3}, padding=(1, 1, 1, 1)),
+    Layer("mid", "Conv", {"K": 8, "C": 4, "OY": 4, "OX": 4, "FY": 3, "FX": 3}, padding=(1, 1, 1, 1)),
+    Layer("small", "Gemm", {"B": 1, "K": 8, "C": 8}),
+))
+METRICS = ("energy_pj", "latency_s", "area_mm2")
+
+
+def _target(accel: Accelerator, front: list[tuple[float, float, float]]) -> PruneTarget:
+    from imcmap.sweep.figures import peak_figures
+
+    peak = peak_figures(accel)
+    return PruneTarget(METRICS, tuple((f"run {i}", v) for i, v in enumerate(front)), peak.area_mm2, peak.tclk_ns)
+
+
+def _vector(result: NetworkResult, area_mm2: float) -> tuple[float, float, float]:
+    from imcmap.sweep.figures import run_figures
+
+    figures = run_figures(result)
+    return figures.energy_pj, figures.latency_s, area_mm2
+
+
+def test_the_bound_of_a_network_whose_every_layer_is_final_is_its_figures_to_the_bit() -> None:
+    """Without pairs each layer's one hierarchy is final when solved: the bound after the last layer sums
+    the same numbers in the same order as the run's figures; before it, it is below them."""
+    accel = _accel("dimc")
+    target = _target(accel, [])  # an empty front never prunes
+    bounds: list[tuple[float, float, float]] = []
+    jobs = RunJobs(THREE, accel, SPEC, "energy", CONFIG, (), True, (), target)
+    finished = jobs.finished
+
+    def spy(job: JobCall, solution: LayerSolution) -> bool:
+        verdict = finished(job, solution)
+        figures, _ = jobs.bound(target.tclk_ns, target.area_mm2)
+        bounds.append((figures["energy_pj"], figures["latency_s"], figures["area_mm2"]))
+        return verdict
+
+    jobs.finished = spy  # type: ignore[method-assign]
+    result = solve_network(THREE, accel, SPEC, "energy", CONFIG, processes=1, hook=jobs)
+    exact = _vector(result, target.area_mm2)
+    assert len(bounds) == 3 and bounds[-1] == exact and jobs.given_up is None
+    assert all(b[0] < exact[0] and b[1] < exact[1] for b in bounds[:-1])
+    # the largest layer first: its bound alone holds most of the energy
+    assert bounds[0][0] > 0.5 * exact[0]
+
+
+def test_a_run_is_given_up_once_a_finished_run_beats_its_layers_so_far_and_not_on_a_tie() -> None:
+    accel = _accel("dimc")
+    result, _ = _solve(THREE, accel)
+    exact = _vector(result, _target(accel, []).area_mm2)
+    # a tie with the run's own final figures never prunes: ties stay on the front
+    tied, tie_jobs = _solve(THREE, accel, prune=_target(accel, [exact]))
+    assert tie_jobs.given_up is None and tied.complete
+    # a run better than the largest layer alone prunes after that layer: two of three jobs saved
+    first_layer = solve_layer(THREE.layers[0], accel, resolve_rule(THREE.layers[0], SPEC), "energy", CONFIG).report
+    assert first_layer is not None
+    from imcmap.models.evaluator import clock_period_ns
+
+    better = (first_layer.energy_pj * 0.99, first_layer.latency_cycles * clock_period_ns(accel) * 1e-9 * 0.99, exact[2])
+    _, pruned = _solve(THREE, accel, prune=_target(accel, [exact, better]))
+    assert pruned.given_up is not None and pruned.given_up.startswith("pruned after 1 of 3 layers")
+    assert "run 1" in pruned.given_up and pruned.saved == 2

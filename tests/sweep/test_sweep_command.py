@@ -106,6 +106,47 @@ def test_a_layer_solved_by_one_sweep_is_not_solved_again_by_the_next_in_the_fold
     assert code == 0 and json.loads(out)["layer_solves_saved"] == {"layer_cache": 0, "pruning": 0}
 
 
+THREE = """\
+name: three
+layers:
+  - {name: big, op: Conv, dims: {K: 16, C: 16, OY: 8, OX: 8, FY: 3, FX: 3}, padding: [1, 1, 1, 1]}
+  - {name: mid, op: Conv, dims: {K: 8, C: 4, OY: 4, OX: 4, FY: 3, FX: 3}, padding: [1, 1, 1, 1]}
+  - {name: small, op: Gemm, dims: {B: 1, K: 8, C: 8}}
+"""
+# the second point reads DRAM through an 8-bit port at 10x the energy per access: its largest layer alone
+# costs more energy and time than the whole network on the first point, at the same area
+PRUNED = """\
+name: prune
+accelerators: [dimc]
+workloads: [three.yaml]
+objectives: [energy]
+time_limit: 2
+parameters:
+  memories.dram.read_bw_bits: [64, 8]
+  memories.dram.read_energy_pj: [700, 7000]
+zip: [[memories.dram.read_bw_bits, memories.dram.read_energy_pj]]
+"""
+
+
+def test_prune_gives_up_a_dominated_point_and_keeps_the_fronts_of_a_full_sweep(tmp_path: Path) -> None:
+    (tmp_path / "three.yaml").write_text(THREE)
+    spec = _spec(tmp_path, PRUNED)
+    full = api.sweep(spec, tmp_path / "full", workers=1)
+    code, out, _ = _run("sweep", str(spec), "-o", str(tmp_path / "pruned"), "--workers", "1", "--prune", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["pruned"] == 1 and doc["layer_solves_saved"] == {"layer_cache": 0, "pruning": 2}
+    slow = doc["runs"][1]
+    assert slow["status"] == "pruned" and slow["energy_pj"] is None and not slow["on_front"]
+    assert slow["error"].startswith("pruned after 1 of 3 layers") and "read_bw_bits=64" in slow["error"]
+    assert doc["fronts"] == {"three": [0]} and [r.on_front for r in full.runs] == [True, False]
+    assert doc["runs"][0]["energy_pj"] == full.runs[0].record.energy_pj
+    # a rerun with --prune keeps the pruned run; one without solves it, its largest layer from the cache
+    assert api.sweep(spec, tmp_path / "pruned", workers=1, prune=True).outcome.solved == 0
+    rerun = api.sweep(spec, tmp_path / "pruned", workers=1)
+    assert rerun.outcome.solved == 1 and rerun.outcome.layers_reused == 1 and rerun.outcome.pruned == 0
+    assert _stored(tmp_path / "pruned") == _stored(tmp_path / "full")
+
+
 def test_json_contract_files_and_fronts(tmp_path: Path) -> None:
     folder = tmp_path / "out"
     code, out, _ = _run("sweep", str(_spec(tmp_path)), "-o", str(folder), "--workers", "1", "--json")
