@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_memory import _field_kb as _kb  # run as python bench/bench_sweep_memory.py: bench/ is on the path
+
 COMMAND = [sys.executable, "-c", "import sys; from imcmap.cli import main; sys.exit(main())", "sweep"]
 
 
@@ -42,16 +44,6 @@ parameters:
   array.dims.D1: {columns}
   memories.sram_256KB.read_energy_pj: [100, 200, 400, 800]
 """
-
-
-def _kb(pid: int, name: str) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(name + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
 
 
 def _descendants(pid: int) -> list[int]:
