@@ -41,6 +41,7 @@ CLOSE_TIMEOUT_S = 10
 INTERRUPTED_CLOSE_TIMEOUT_S = 3
 POLL_S = 0.05  # how often the client looks for finished tasks
 ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
+LOW_LEVEL_LOG_LENGTH = 50
 
 
 class SchedulerUnreachable(ImcmapError):
@@ -101,7 +102,11 @@ def execute(
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_WORKER_DEATHS,
                           # one task in flight per thread: a worker's death then blames only the task it ran
                           "distributed.scheduler.worker-saturation": 1.0,
-                          "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
+                          "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s",
+                          # the scheduler's debugging logs keep this many messages per worker stream, each
+                          # compute-task message with its whole request: 1000 by default grew the client (the
+                          # local scheduler lives in it) by about 20 kB a run (bench/README.md)
+                          "distributed.admin.low-level-log-length": LOW_LEVEL_LOG_LENGTH}):
         cluster = client = execution = None
         try:
             if scheduler is None:
