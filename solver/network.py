@@ -213,7 +213,8 @@ class JobCall:
 class JobHook(Protocol):
     """Sees the layer jobs of one network solve (the sweep's layer cache and pruning): ``known`` may
     answer a job before it runs with the solution it would return; ``finished`` gets every job's
-    solution as it comes in and returns True to give up on the run (it then stops as on Ctrl-C)."""
+    solution as it comes in and returns True to give up on the run (it then stops as on Ctrl-C, its
+    layers not solved by then ``NOT_SOLVED``; the result's ``stopped_by`` stays None: the hook knows)."""
 
     def known(self, job: JobCall) -> LayerSolution | None: ...
 
