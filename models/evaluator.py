@@ -30,6 +30,12 @@ one place that maps a ``CostRules`` to its pricing.
 Latency (cycles): ``max(compute, slowest memory port)`` + IMC weight loading (a macro cannot
 compute while its cells are written) + filling the lowest levels before the first MAC and
 draining the outputs after the last one. Compute = temporal iterations x Bi/Bc on IMC arrays.
+
+A dynamic W (attention's, computed during inference) is priced as any W: every evaluation is one
+inference, so the cells are written, and the macro stalls, each time; ``cell_writes`` names that share
+of the report. Where the W comes from is the hierarchy's business (the network driver may hand the
+layer one where it is read from an on-chip level), and which operand the cells hold is the layer's
+(``workload.operands_exchanged``).
 """
 
 from __future__ import annotations
@@ -364,6 +370,43 @@ def _weight_cells(ctx: Context) -> MemoryLevel | None:
     return None
 
 
+def _cell_write_cycles(ctx: Context, cells: MemoryLevel, write_bits: float) -> float:
+    """The macro stalls while its cells are written: every cell group in use is written in parallel."""
+    n = max(ctx.instances_used(cells, Operand.W), 1)
+    return write_bits / n / cells.write_bw_bits
+
+
+@dataclass(frozen=True, slots=True)
+class CellWrites:
+    """Writing the operand held in an IMC macro's cells (the layer's W), per inference: ``bits`` written,
+    their ``energy_pj`` (already in the report's energy, as the cells level's W writes) and the macro's
+    ``stall_cycles`` meanwhile (already in its latency; None under ZigZag's rules, which fold them into
+    their port stalls). Every evaluation is one inference, so a stored weight pays them as a dynamic
+    operand does: these are the same figures, reported apart for the layers whose cells hold a tensor
+    computed during inference."""
+
+    bits: float
+    energy_pj: float
+    stall_cycles: float | None
+
+
+def cell_writes(layer: Layer, accel: Accelerator, mapping: Mapping,
+                report: CostReport | None = None) -> CellWrites | None:
+    """The cell writes of a legal mapping (``report``: its ``evaluate`` report, if at hand); None on a
+    digital array, which has no cells."""
+    if not isinstance(accel.array, ImcArray):
+        return None
+    if report is None:
+        report = evaluate(layer, accel, mapping)
+    ctx = Context(layer, accel, mapping)
+    cells = ctx.chain(Operand.W)[0]
+    bits = sum(a.write_bits for a in report.accesses if a.level == cells.name and a.operand is Operand.W)
+    energy = sum(item.energy_pj for item in report.energy_breakdown
+                 if item.component == "mem_write" and item.level == cells.name and item.operand == Operand.W.value)
+    stall = _cell_write_cycles(ctx, cells, bits) if RULE_SETS[accel.rules].cell_write_stalls_apart else None
+    return CellWrites(bits, energy, stall)
+
+
 class MemoryAndLatency(NamedTuple):
     """What a rule set adds to the array energy: memory energy items, accesses, and the latency's parts."""
 
@@ -384,6 +427,9 @@ class RuleSet:
 
     memory_and_latency: Callable[[Context], MemoryAndLatency]
     objective_cost: ObjectiveCost | None = None
+    # the macro's stall while its cells are written is a latency term of its own (ZigZag's rules fold it
+    # into their per-port stall windows, where it has no figure apart)
+    cell_write_stalls_apart: bool = True
 
 
 def evaluate(layer: Layer, accel: Accelerator, mapping: Mapping) -> CostReport:
@@ -425,10 +471,10 @@ def _own_memory_and_latency(ctx: Context) -> MemoryAndLatency:
                     "mem_write", level.name, operand.value, t.write_bits / level.write_bw_bits * level.write_energy_pj
                 )
             )
-            n = max(ctx.instances_used(level, operand), 1)
             if level is cells and operand is Operand.W:
-                weight_load_cycles += t.write_bits / n / level.write_bw_bits
+                weight_load_cycles += _cell_write_cycles(ctx, cells, t.write_bits)
                 continue  # reading the cells is the computation itself
+            n = max(ctx.instances_used(level, operand), 1)
             bits = by_level.setdefault(level.name, [0.0, 0.0])
             bits[0] += t.read_bits / n
             bits[1] += t.write_bits / n
@@ -531,7 +577,7 @@ def _zigzag_objective_cost(layer: Layer, accel: Accelerator, mapping: Mapping, o
 
 RULE_SETS: dict[CostRules, RuleSet] = {
     CostRules.IMCMAP: RuleSet(_own_memory_and_latency),
-    CostRules.ZIGZAG: RuleSet(_zigzag_memory_and_latency, _zigzag_objective_cost),
+    CostRules.ZIGZAG: RuleSet(_zigzag_memory_and_latency, _zigzag_objective_cost, cell_write_stalls_apart=False),
 }
 
 

@@ -9,11 +9,17 @@ I and O are the network's activations; W is what the loop nest stores, a weight 
 Gemm/MatMul layers, but in attention's ``Q x K^T`` and ``P x V`` it is produced during inference
 too. ``Layer.dynamic_operands`` says so (``{W}``), and ``Layer.weight_sources`` names the layers
 that produce it, so a cost model can price what storing it costs per inference.
+
+Such a layer is ``exchangeable``: I is an activation anyway, so both operands are computed during
+inference and either may be the one an IMC macro holds in its cells. ``operands_exchanged(layer)``
+is the same product with I and W swapped (``O^T[k,g,b] += I[b,g,c] * W[g,k,c]``: B and K trade
+places, and so do the operand precisions); its cost is the original's with the other operand in
+the cells.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import lru_cache
 
@@ -142,6 +148,41 @@ class Layer:
             self.precision,
             self.dynamic_operands,
         )
+
+
+_WINDOW_DIMS = ("OY", "OX", "FY", "FX")
+
+
+def exchangeable(layer: Layer) -> bool:
+    """Both operands are computed during inference (W is dynamic; I always is) and the loop nest is a
+    matrix product (no window), so swapping I and W gives the same product: either may sit in IMC cells."""
+    return (
+        Operand.W in layer.dynamic_operands
+        and all(layer.size(d) == 1 for d in _WINDOW_DIMS)
+        and layer.padding == (0, 0, 0, 0)
+    )
+
+
+def operands_exchanged(layer: Layer) -> Layer:
+    """The layer with I and W swapped: B and K trade sizes, ``w_bits`` and ``i_bits`` trade too, and the
+    weight's producers become the input's (the name stays: it is the same layer, computed the other way
+    round). Applying it twice gives the layer back. Raises ValueError for a layer that is not
+    ``exchangeable``."""
+    if not exchangeable(layer):
+        raise ValueError(f"layer {layer.name!r} is not exchangeable: its W is a stored weight or it has a window")
+    dims = {d: n for d, n in layer.dims.items() if d not in ("B", "K")}
+    if "K" in layer.dims:
+        dims["B"] = layer.dims["K"]
+    if "B" in layer.dims:
+        dims["K"] = layer.dims["B"]
+    prec = layer.precision
+    inputs = tuple(s for s in layer.sources if s not in layer.weight_sources)
+    return replace(
+        layer,
+        dims=dims,
+        precision=replace(prec, w_bits=prec.i_bits, i_bits=prec.w_bits),
+        weight_sources=inputs,
+    )
 
 
 @dataclass(frozen=True, slots=True)

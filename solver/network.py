@@ -6,6 +6,12 @@ inputs, the output stays there: the producer is solved with outputs capped at th
 consumer with inputs capped there, so neither pays the DRAM round trip. If either layer has no
 legal mapping that way, both fall back to the plain hierarchy. Each layer reports what was done.
 
+Attention's dynamic W (``plan_dynamic_weights``): a producer's output that its readers all take as
+their whole W stays on chip until the last of them when it fits beside every layer running meanwhile
+(their room shrinks by it); a hold that leaves a layer unmapped or does not pay is dropped. A layer
+whose operands are both computed during inference is solved in both orientations in its job
+(``solve.solve_oriented``; the cells hold its I in the exchanged one).
+
 On hardware whose rules the model does not encode (ZigZag files) the polish of a layer in a pair
 the plan could keep waits for the plan: only the hierarchies the plan keeps are walked, and pairs
 whose two costs are within ``CLOSE_CALL`` are polished both ways before they are judged (on ZigZag's
@@ -36,7 +42,7 @@ from typing import Protocol
 from imcmap.models.constraints import Bypass
 from imcmap.models.hardware import Accelerator, MemoryKind, MemoryLevel
 from imcmap.models.mapping_spec import MappingSpec, ResolvedRule, UserConstraint
-from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload
+from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload, exchangeable, operands_exchanged
 
 from .solve import (
     LayerSolution,
@@ -45,6 +51,7 @@ from .solve import (
     applicable_constraints,
     finish_polish,
     solve_layer,
+    solve_oriented,
 )
 from .status import SolveStatus
 from .workers import ProcessRunner, Runner, ThreadRunner, WorkerDied
@@ -61,18 +68,37 @@ RETRIES = 1  # a job whose worker process dies is run again this many times, eac
 
 @dataclass(frozen=True, slots=True)
 class Dataflow:
-    """Where a layer's output stays and where its input comes from (None: the top level)."""
+    """Where a layer's output stays and where its input comes from (None: the top level).
+
+    For attention's dynamic W (``plan_dynamic_weights``): ``weight_read_from`` is the on-chip level
+    the W is read from (its producer left it there), ``output_held_in`` the level a producer's output
+    stays in for a later layer's W, and ``reserved`` (level, bits) the room such held tensors take
+    while this layer runs (its own W's share of them excepted: its tiles count that)."""
 
     output_kept_in: str | None = None
     input_read_from: str | None = None
+    weight_read_from: str | None = None
+    output_held_in: str | None = None
+    reserved: tuple[str, int] | None = None
 
     def describe(self) -> str:
         parts = []
         if self.input_read_from:
             parts.append(f"input from {self.input_read_from}")
+        if self.weight_read_from:
+            parts.append(f"W from {self.weight_read_from}")
         if self.output_kept_in:
             parts.append(f"output kept in {self.output_kept_in}")
+        if self.output_held_in and self.output_held_in != self.output_kept_in:
+            parts.append(f"output held in {self.output_held_in}")
+        if self.reserved:
+            parts.append(f"{self.reserved[1]} b of {self.reserved[0]} held for a later layer")
         return ", ".join(parts) or "-"
+
+
+def exchanged_flow(flow: Dataflow) -> Dataflow:
+    """The dataflow of the layer with its operands exchanged: the W becomes the input and the other way."""
+    return replace(flow, input_read_from=flow.weight_read_from, weight_read_from=flow.input_read_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +160,35 @@ def capped(accel: Accelerator, memory_operand: str, level_name: str) -> Accelera
     return replace(accel, memories=memories)
 
 
+def weight_moved_to(accel: Accelerator, memory_operand: str, level_name: str) -> Accelerator:
+    """The accelerator with ``memory_operand`` held in ``level_name`` and in no level above it (a dynamic
+    W read where its producer left it: the level need not have held it before)."""
+    names = [m.name for m in accel.memories]
+    top = names.index(level_name)
+
+    def moved(i: int, m: MemoryLevel) -> MemoryLevel:
+        if i == top and not m.holds(memory_operand):
+            return replace(m, operands=(*m.operands, memory_operand))
+        if i > top:
+            return replace(m, operands=tuple(o for o in m.operands if o != memory_operand))
+        return m
+
+    return replace(accel, memories=tuple(moved(i, m) for i, m in enumerate(accel.memories)))
+
+
+def _effective_capacity(level: MemoryLevel) -> int:
+    return level.capacity_bits // (2 if level.double_buffered else 1)
+
+
+def reserved_room(accel: Accelerator, level_name: str, bits: int) -> Accelerator:
+    """The accelerator with ``bits`` of ``level_name`` taken by tensors other layers keep there."""
+    level = accel.memory(level_name)
+    taken = bits * (2 if level.double_buffered else 1)
+    memories = tuple(replace(m, capacity_bits=max(0, m.capacity_bits - taken)) if m.name == level_name else m
+                     for m in accel.memories)
+    return replace(accel, memories=memories)
+
+
 def resolve_rule(layer: Layer, spec: MappingSpec, constraints: tuple[UserConstraint, ...] = ()) -> ResolvedRule:
     """The layer's rule, carrying exactly the user constraints (the spec's and ``constraints``) whose
     scope matches the layer: two layers share a solve only when these agree too."""
@@ -189,7 +244,146 @@ def variant(accel: Accelerator, rule: ResolvedRule, flow: Dataflow) -> Accelerat
         accel = capped(accel, rule.operand_links[Operand.O], flow.output_kept_in)
     if flow.input_read_from:
         accel = capped(accel, rule.operand_links[Operand.I], flow.input_read_from)
+    return _dynamic_variant(accel, rule, flow)
+
+
+def _dynamic_variant(accel: Accelerator, rule: ResolvedRule, flow: Dataflow) -> Accelerator:
+    if flow.output_held_in:
+        accel = capped(accel, rule.operand_links[Operand.O], flow.output_held_in)
+    if flow.weight_read_from:
+        accel = weight_moved_to(accel, rule.operand_links[Operand.W], flow.weight_read_from)
+    if flow.reserved:
+        accel = reserved_room(accel, *flow.reserved)
     return accel
+
+
+def plan_dynamic_weights(workload: Workload, accel: Accelerator, spec: MappingSpec,
+                         constraints: tuple[UserConstraint, ...] = (),
+                         plan: dict[str, Dataflow] | None = None,
+                         excluded: frozenset[str] | set[str] = frozenset()) -> dict[str, Dataflow]:
+    """``plan`` (default: the plain one) with each dynamic W read on chip where that can work: a producer's
+    output stays in the highest on-chip level holding it and its readers' inputs (so either operand can
+    sit in the cells), from the producer until its last reader, when every layer reading it reads it
+    as the whole of its dynamic W (a KV cache from DRAM is not the producer's alone) and has an input
+    of its own producer (else the output may be its I too, which the plan does not place: GPT-2's fused
+    projection), so no reader wants it from DRAM. The layers in between run beside it: their room in
+    that level shrinks by the held bits (``Dataflow.reserved``), and a tensor is held only while every
+    layer of its span keeps room for its own tiles. Their solves decide whether the hierarchies are
+    legal; the driver drops a hold that leaves a layer without a mapping or costs more than the plain
+    hierarchy. Producers in ``excluded`` hold nothing."""
+    plan = dict(plan) if plan is not None else {layer.name: Dataflow() for layer in workload.layers}
+    layers = list(workload.layers)
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    held: dict[str, tuple[str, int, list[str]]] = {}  # producer -> (level, bits, readers)
+    for producer in layers:
+        readers = [layer for layer in layers if producer.name in layer.sources]
+        if producer.name in excluded or not readers:
+            continue
+        level = _hold_level(producer, readers, index, accel, spec, constraints)
+        if level is None:
+            continue
+        bits = producer.operand_size(Operand.O) * producer.precision.o_bits
+        trial = {**held, producer.name: (level.name, bits, [r.name for r in readers])}
+        if _holds_fit(layers, index, trial, accel):
+            held = trial
+    for producer_name, (level_name, _, consumers) in held.items():
+        plan[producer_name] = replace(plan[producer_name], output_held_in=level_name)
+        for name in consumers:
+            plan[name] = replace(plan[name], weight_read_from=level_name)
+    for layer, rooms in _reservations(layers, index, held).items():
+        for level_name, bits in rooms.items():  # one level per layer (``_holds_fit``)
+            if bits:
+                plan[layer] = replace(plan[layer], reserved=(level_name, bits))
+    return plan
+
+
+def _hold_level(producer: Layer, readers: list[Layer], index: dict[str, int], accel: Accelerator,
+                spec: MappingSpec, constraints: tuple[UserConstraint, ...]) -> MemoryLevel | None:
+    """The on-chip level ``producer``'s output can stay in for ``readers`` (all of its readers), or None
+    when one of them reads it otherwise than as the whole of its dynamic W (see ``plan_dynamic_weights``),
+    or bypasses the level."""
+    rule_p = resolve_rule(producer, spec, constraints)
+    level: MemoryLevel | None = None
+    for reader in readers:
+        if (Operand.W not in reader.dynamic_operands or reader.weight_sources != (producer.name,)
+                or not _input_sources(reader) or index[reader.name] <= index[producer.name]
+                or reader.operand_size(Operand.W) > producer.operand_size(Operand.O)):
+            return None
+        rule_c = resolve_rule(reader, spec, constraints)
+        here = _shared_on_chip_level(accel, rule_p.operand_links[Operand.O], rule_c.operand_links[Operand.I])
+        if here is None or (level is not None and here.name != level.name) or any(
+                _bypassed(rule, op, here.name) for rule, op in
+                ((rule_p, Operand.O), (rule_c, Operand.I), (rule_c, Operand.W))):
+            return None
+        level = here
+    return level
+
+
+def _reservations(layers: list[Layer], index: dict[str, int],
+                  held: dict[str, tuple[str, int, list[str]]]) -> dict[str, dict[str, int]]:
+    """Per layer and level, the bits of the held tensors alive while it runs (after their producer, up to
+    their last reader), less the part it reads as its own W (its tiles count that)."""
+    out: dict[str, dict[str, int]] = {}
+    for producer, (level, bits, readers) in held.items():
+        last = max(index[r] for r in readers)
+        for layer in layers[index[producer] + 1:last + 1]:
+            own = layer.operand_size(Operand.W) * layer.precision.w_bits if layer.name in readers else 0
+            room = out.setdefault(layer.name, {})
+            room[level] = room.get(level, 0) + bits - own
+    return out
+
+
+def _holds_fit(layers: list[Layer], index: dict[str, int], held: dict[str, tuple[str, int, list[str]]],
+               accel: Accelerator) -> bool:
+    """Every layer of each span keeps room in the level for tiles of its own: what the held tensors take
+    there while it runs, plus the whole W it reads from them and the output it holds itself, stays
+    below the level's capacity; a layer reserves room in one level only (``Dataflow.reserved``)."""
+    reserved = _reservations(layers, index, held)
+    for layer in layers:
+        rooms = dict(reserved.get(layer.name, {}))
+        if layer.name in held:
+            level, bits, _ = held[layer.name]
+            rooms[level] = rooms.get(level, 0) + bits
+        if len(rooms) > 1:
+            return False
+        for level, bits in rooms.items():
+            reads = any(layer.name in readers for lv, _, readers in held.values() if lv == level)
+            own = layer.operand_size(Operand.W) * layer.precision.w_bits if reads else 0
+            if bits + own >= _effective_capacity(accel.memory(level)):
+                return False
+    return True
+
+
+def _held_spans(layers: list[Layer], plan: dict[str, Dataflow]) -> Iterator[tuple[str, list[str]]]:
+    """(producer, the layers its held output spans: from it to the last layer reading it as W)."""
+    for i, layer in enumerate(layers):
+        if not plan[layer.name].output_held_in:
+            continue
+        readers = [j for j in range(i + 1, len(layers))
+                   if plan[layers[j].name].weight_read_from and layer.name in layers[j].weight_sources]
+        if readers:
+            yield layer.name, [other.name for other in layers[i:max(readers) + 1]]
+
+
+def _holds_not_paying(layers: list[Layer], plan: dict[str, Dataflow], results: dict[tuple, LayerSolution],
+                      key_of: dict[str, tuple], unheld_key_of: dict[str, tuple], objective: str) -> set[str]:
+    """Producers whose held output leaves a layer of its span without a mapping, or whose span costs no
+    less than with no output held (``unheld_key_of``: the jobs of the plan before ``plan_dynamic_weights``)."""
+    out = set()
+    for producer, span in _held_spans(layers, plan):
+        kept = _pair_cost([results.get(key_of[name]) for name in span], objective)
+        if kept == float("inf") or kept >= _pair_cost([results.get(unheld_key_of[name]) for name in span],
+                                                      objective):
+            out.add(producer)
+    return out
+
+
+def _replanned(workload: Workload, accel: Accelerator, spec: MappingSpec, constraints: tuple[UserConstraint, ...],
+               plan: dict[str, Dataflow], dropped: set[str]) -> dict[str, Dataflow]:
+    """``plan`` with its dynamic-W holds planned again, none for a producer in ``dropped``."""
+    base = {name: replace(flow, weight_read_from=None, output_held_in=None, reserved=None)
+            for name, flow in plan.items()}
+    return plan_dynamic_weights(workload, accel, spec, constraints, base, excluded=dropped)
 
 
 ProgressFn = Callable[[str, LayerSolution], None]
@@ -208,6 +402,7 @@ class JobCall:
     accel: Accelerator
     rule: ResolvedRule
     phase: str
+    exchanged: Accelerator | None = None  # the hierarchy of its second orientation (``exchanged_variant``)
 
 
 class JobHook(Protocol):
@@ -222,10 +417,21 @@ class JobHook(Protocol):
 
 
 def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
-          polish_now: bool, *, stop: StopSignal | None = None) -> LayerSolution:
+          polish_now: bool, exchanged: Accelerator | None = None, *, stop: StopSignal | None = None) -> LayerSolution:
     # the polish of a hierarchy the plan may drop waits for the plan: of a pair's two only the kept one
     # is walked; a hierarchy that is used whatever the plan decides is walked at once, in the same worker
+    if exchanged is not None:
+        return solve_oriented(layer, accel, exchanged, rule, objective, config, polish_now=polish_now, stop=stop)
     return solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
+
+
+def exchanged_variant(accel: Accelerator, layer: Layer, rule: ResolvedRule, flow: Dataflow) -> Accelerator | None:
+    """The hierarchy the layer with exchanged operands is solved on, when it has a second orientation
+    (``exchangeable``) and its rule says nothing that names its dims or operands (a fixed unrolling, user
+    constraints: they were written for the layer as imported); else None."""
+    if not exchangeable(layer) or rule.fixed_spatial is not None or rule.constraints:
+        return None
+    return variant(accel, rule, exchanged_flow(flow))
 
 
 def _used_whatever_the_plan(plan: dict[str, Dataflow], plain_key_of: dict[str, tuple]) -> set[tuple]:
@@ -244,7 +450,7 @@ def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[
     for layer in workload.layers:
         rule = resolve_rule(layer, spec, constraints)
         flow = plan[layer.name]
-        key = (layer.signature(), repr(rule), flow.output_kept_in, flow.input_read_from)
+        key = (layer.signature(), repr(rule), flow)
         key_of[layer.name] = key
         jobs.setdefault(key, (layer, variant(accel, rule, flow), rule))
     return jobs, key_of
@@ -351,16 +557,21 @@ class _Driver:
                 submitted.update(running)
                 continue
             phase = POLISH if polish else SOLVE if key in polish_now else SOLVE_DEFERRED
-            if self._answered(key, JobCall(layer, acc, rule, phase)):
+            if self._answered(key, self._call(key, phase)):
                 continue
             if polish:
                 call: tuple = (finish_polish, self.results[key], acc)
             else:
-                call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
+                call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now,
+                        exchanged_variant(self.accel, layer, rule, key[2]))
             future = self._submit(_Job(key, None if polish else layer.name, call, phase))
             if until is None or key in until:
                 submitted.add(future)
         return self.collect(submitted)
+
+    def _call(self, key: tuple, phase: str) -> JobCall:
+        layer, acc, rule = self.every_job[key]
+        return JobCall(layer, acc, rule, phase, exchanged_variant(self.accel, layer, rule, key[2]))
 
     def _answered(self, key: tuple, job: JobCall) -> bool:
         """Whether the hook knows the job's solution (then it is taken as the job's result), or has given
@@ -421,8 +632,7 @@ class _Driver:
                     solution.message, f"solved again after its worker process died ({'; '.join(job.deaths)})"))
             self.results[job.key] = solution
             if self.hook is not None and not self.stopped:
-                layer, acc, rule = self.every_job[job.key]
-                self.given_up |= self.hook.finished(JobCall(layer, acc, rule, job.phase), solution)
+                self.given_up |= self.hook.finished(self._call(job.key, job.phase), solution)
         if self.progress and job.layer is not None and job.key in self.results:
             self.progress(job.layer, self.results[job.key])
         return None
@@ -462,6 +672,22 @@ class _Driver:
         self.abandoned = {job.key for job in self.pending.values() if job.layer is not None}
         self.pending.clear()
         self.runner.kill()
+
+    def settle_holds(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
+                     unheld_key_of: dict[str, tuple],
+                     ) -> tuple[dict[str, Dataflow], dict[tuple, tuple], dict[str, tuple], bool]:
+        """Drop the dynamic-W holds that do not pay (``_holds_not_paying``), solving the hierarchies a
+        drop newly needs, until every hold pays. Returns (plan, jobs, key_of, interrupted)."""
+        layers = list(self.workload.layers)
+        dropped: set[str] = set()
+        while worse := _holds_not_paying(layers, plan, self.results, key_of, unheld_key_of, self.objective):
+            dropped |= worse
+            plan = _replanned(self.workload, self.accel, self.spec, self.constraints, plan, dropped)
+            jobs, key_of = _jobs(self.workload, self.accel, self.spec, plan, self.constraints)
+            missing = {key: job for key, job in jobs.items() if key not in self.results}
+            if missing and self.run(missing):
+                return plan, jobs, key_of, True
+        return plan, jobs, key_of, False
 
     def settle(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
                plain_key_of: dict[str, tuple],
@@ -520,6 +746,23 @@ def _plan_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec, 
         jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
 
 
+def _holds_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec,
+                      constraints: tuple[UserConstraint, ...], plan: dict[str, Dataflow],
+                      results: dict[tuple, LayerSolution], unheld_key_of: dict[str, tuple],
+                      objective: str) -> dict[str, Dataflow]:
+    """The plan a stopped run reports for dynamic W: a hold stays only where every layer of its span came
+    in with a mapping and pays (as ``settle_holds`` would judge), without solving anything."""
+    layers = list(workload.layers)
+    dropped: set[str] = set()
+    while True:
+        _, key_of = _jobs(workload, accel, spec, plan, constraints)
+        worse = _holds_not_paying(layers, plan, results, key_of, unheld_key_of, objective)
+        if not worse:
+            return plan
+        dropped |= worse
+        plan = _replanned(workload, accel, spec, constraints, plan, dropped)
+
+
 def _stopped_message(sol: LayerSolution, why: str) -> LayerSolution:
     """A solution whose search the stop ended says so, and why."""
     if not sol.stopped:
@@ -552,11 +795,14 @@ def solve_network(
     by their scope. ``hook`` sees every layer job (``JobHook``); with it the largest layers go first."""
     start = time.perf_counter()
     plain = {layer.name: Dataflow() for layer in workload.layers}
-    plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
-    # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch
+    unheld = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
+    plan = plan_dynamic_weights(workload, accel, spec, constraints, unheld) if dataflow else plain
+    # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch; a layer
+    # in the span of a held output also without it
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
-    first = {**plain_jobs, **jobs}
+    unheld_jobs, unheld_key_of = _jobs(workload, accel, spec, unheld, constraints)
+    first = {**plain_jobs, **unheld_jobs, **jobs}
     if hook is not None:  # the largest layers first: a hook that prunes learns the most the soonest
         first = dict(sorted(first.items(), key=lambda item: -item[1][0].macs))
     n_proc = max(1, min(processes or os.cpu_count() or 1, len(first)))
@@ -567,11 +813,13 @@ def solve_network(
     alone = _used_whatever_the_plan(plan, plain_key_of)
     # the plan settles as soon as the jobs of its pairs are in: the jobs of layers in no pair (polished in
     # their own task) run on meanwhile, so the plan's polish fills the pool while the last of them finish
-    paired = {key for name, flow in plan.items() if flow.output_kept_in or flow.input_read_from
-              for key in (key_of[name], plain_key_of[name])}
+    paired = {key for name, flow in plan.items() if flow != Dataflow()
+              for key in (key_of[name], plain_key_of[name], unheld_key_of[name])}
     try:
         try:
             stopped = driver.run(first, polish_now=alone, until=paired)
+            if not stopped:
+                plan, jobs, key_of, stopped = driver.settle_holds(plan, jobs, key_of, unheld_key_of)
             if not stopped:
                 plan, jobs, key_of, stopped = driver.settle(plan, jobs, key_of, plain_key_of)
             if not stopped:
@@ -586,6 +834,7 @@ def solve_network(
         runner.close()
     why = driver.stopped
     if why is not None:
+        plan = _holds_after_stop(workload, accel, spec, constraints, plan, driver.results, unheld_key_of, objective)
         plan, jobs, key_of = _plan_after_stop(workload, accel, spec, constraints, plan, driver.results, plain_key_of,
                                               objective)
     layer_results = []
@@ -602,7 +851,8 @@ def solve_network(
         elif sol.layer.name != layer.name:
             # the result may come from any layer of the same signature, not only from ``solved_layer``:
             # a plain hierarchy solved for one layer while the plan still kept the other's pair on chip
-            sol = replace(sol, layer=layer, report=replace(sol.report, layer=layer.name) if sol.report else None)
+            as_solved = operands_exchanged(layer) if sol.operands_exchanged else layer
+            sol = replace(sol, layer=as_solved, report=replace(sol.report, layer=layer.name) if sol.report else None)
         if why is not None:
             sol = _stopped_message(sol, why)
         solved_on = sol.accelerator if sol.accelerator is not None else jobs[key][1]

@@ -36,7 +36,7 @@ from imcmap.models.hardware import Accelerator, ImcArray
 from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import ResolvedRule, UserConstraint
 from imcmap.models.report import CostReport
-from imcmap.models.workload import Layer
+from imcmap.models.workload import Layer, operands_exchanged
 
 from . import constraints as C
 from .decode import decode
@@ -162,6 +162,9 @@ class LayerSolution:
     accelerator: Accelerator | None = None  # as solved: after the layer's bypasses (None: as given)
     unpolished: tuple[Mapping, ...] = ()  # starts of a polish deferred by ``solve_layer(polish_now=False)``
     stopped: bool = False  # a StopSignal ended the search early: the status and gap are as of that moment
+    # the layer was solved with I and W exchanged (``models.workload.operands_exchanged``): ``layer``,
+    # ``mapping`` and ``report`` are the exchanged layer's, whose W (the imported layer's I) the cells hold
+    operands_exchanged: bool = False
 
     BOUND_SOURCE = MODEL_BOUND_SOURCE
 
@@ -228,17 +231,29 @@ def use_canonical_cuts(accel: Accelerator, objective: str, user: tuple[UserConst
     return (policy if policy is not None else policy_of(accel, objective)).canonical_cuts
 
 
+def use_axis_symmetry(problem: MappingProblem, user: tuple[UserConstraint, ...], policy: SolvePolicy) -> bool:
+    """Whether the model takes the X/Y mirror cut (``constraints.add_axis_symmetry``): where the policy
+    allows it, on a problem alike in X and Y (``constraints.axis_symmetric``), and under no user
+    constraint, since one may name an axis (an order, a tile size, a fixed factor) and break the mirror."""
+    return policy.axis_symmetry and not user and C.axis_symmetric(problem)
+
+
 def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...] = (),
                 canonical_cuts: bool | None = None,
-                policy: SolvePolicy | None = None) -> tuple[cp_model.CpModel, MappingVars, float]:
-    """The layer's model; ``canonical_cuts`` None: as ``use_canonical_cuts`` decides; ``policy`` None:
-    ``policy_of(problem.accel, objective)``."""
+                policy: SolvePolicy | None = None,
+                axis_symmetry: bool | None = None) -> tuple[cp_model.CpModel, MappingVars, float]:
+    """The layer's model; ``canonical_cuts`` None: as ``use_canonical_cuts`` decides; ``axis_symmetry``
+    None: as ``use_axis_symmetry`` decides; ``policy`` None: ``policy_of(problem.accel, objective)``."""
     if policy is None:
         policy = policy_of(problem.accel, objective)
     if canonical_cuts is None:
         canonical_cuts = use_canonical_cuts(problem.accel, objective, user, policy)
+    if axis_symmetry is None:
+        axis_symmetry = use_axis_symmetry(problem, user, policy)
     model, v = build_feasibility_model(problem, canonical_cuts)
-    flows, corrections = build_flows(model, v, problem)
+    if axis_symmetry:
+        C.add_axis_symmetry(model, v, problem)
+    flows, corrections = build_flows(model, v, problem, policy)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
         model.minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
@@ -386,6 +401,53 @@ def solve_layer(
         stopped=stopped,
     )
     return finish_polish(solution, accel, stop) if polish_now and not stopped else solution
+
+
+def solve_oriented(layer: Layer, accel: Accelerator, exchanged_accel: Accelerator, rule: ResolvedRule,
+                   objective: str = "energy", config: SolverConfig = SolverConfig(), polish_now: bool = True,
+                   stop: StopSignal | None = None) -> LayerSolution:
+    """An exchangeable layer in both orientations: as imported on ``accel`` and with its operands
+    exchanged on ``exchanged_accel`` (the hierarchy its dataflow gives the exchanged operands), each a
+    full ``solve_layer``; the better one is returned (``better_orientation``)."""
+    as_imported = solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
+    if _stopped(stop):
+        # the other orientation was never searched: nothing is proven about it, so no bound either
+        return replace(as_imported, lower_bound=None, gap=None,
+                       status=SolveStatus.FEASIBLE if as_imported.status is SolveStatus.OPTIMAL else as_imported.status,
+                       message="; ".join(m for m in (as_imported.message, "stopped before the other orientation was "
+                                                     "searched") if m))
+    twin = solve_layer(operands_exchanged(layer), exchanged_accel, rule, objective, config, polish_now=polish_now,
+                       stop=stop)
+    # the exchanged hierarchy is named on the solution, so a deferred polish and the reports use it
+    twin = replace(twin, operands_exchanged=True, accelerator=twin.accelerator or exchanged_accel)
+    return better_orientation(as_imported, twin)
+
+
+def better_orientation(as_imported: LayerSolution, exchanged: LayerSolution) -> LayerSolution:
+    """The cheaper orientation (the imported one on a tie), with what both searches proved: the lower
+    bound is the smaller of the two (an orientation proven to have no mapping adds none), so it bounds
+    the union of both spaces; OPTIMAL only when both orientations are proven (optimal or infeasible)."""
+    pair = (as_imported, exchanged)
+    mapped = [s for s in pair if s.mapping is not None and s.exact_cost is not None]
+    if not mapped:
+        return replace(as_imported, wall_time_s=as_imported.wall_time_s + exchanged.wall_time_s,
+                       stopped=as_imported.stopped or exchanged.stopped)
+    best = min(mapped, key=lambda s: s.exact_cost or 0.0)
+    assert best.exact_cost is not None
+    bounds = [s.lower_bound for s in pair if s.status is not SolveStatus.INFEASIBLE]
+    bound = None if any(b is None for b in bounds) else min(b for b in bounds if b is not None)
+    proven = all(s.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) for s in pair)
+    status = best.status
+    if status is SolveStatus.OPTIMAL and not proven:
+        status = SolveStatus.FEASIBLE
+    other = exchanged if best is as_imported else as_imported
+    note = f"other orientation: {other.status.value}" + (
+        f", {other.exact_cost:.6g}" if other.exact_cost is not None else "")
+    return replace(best, status=status, lower_bound=bound, gap=_gap(best.exact_cost, bound),
+                   candidates=as_imported.candidates + exchanged.candidates,
+                   wall_time_s=as_imported.wall_time_s + exchanged.wall_time_s,
+                   stopped=as_imported.stopped or exchanged.stopped,
+                   message="; ".join(m for m in (best.message, note) if m))
 
 
 def _meets(user: tuple[UserConstraint, ...], layer: Layer, accel: Accelerator, mapping: Mapping) -> bool:

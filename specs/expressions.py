@@ -356,8 +356,8 @@ class _Evaluator:
     def _binop(self, node: ast.BinOp) -> int | float:
         left, right = self._number(node.left), self._number(node.right)
         symbol, op = _ARITHMETIC[type(node.op)]
-        big = isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1
-        if big and right * math.log2(abs(left)) > MAX_POWER_BITS:
+        power = isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int)
+        if power and right > 0 and abs(left) > 1 and right * math.log2(abs(left)) > MAX_POWER_BITS:
             raise self._fail(node, f"{left} ** {right} is too large")
         try:
             result = op(left, right)

@@ -48,7 +48,8 @@ only as their weight is a stored parameter: shapes-only graphs, like the bundled
 their weights as data-less graph inputs, and an initializer never changes. So a KV cache arriving
 as a graph input is dynamic through its ``Concat`` with the new token's key (which reaches the key
 projection), while a cache read with no layer or data input feeding it is read as a stored weight.
-Dynamic W is recorded, not yet priced differently: the cost model stores it like a weight.
+A dynamic W is read where its producer left it when that can stay on chip, and either operand of
+such a layer may sit in the IMC cells (``solver.network.plan_dynamic_weights``, ``solve_oriented``).
 
 Shapes: a dynamic (``dim_param``) or missing batch dimension (dim 0 of a graph input that is not
 an initializer) is set to 1 before shape inference, with a warning; every other dimension a compute
@@ -75,14 +76,16 @@ repeated one gets a ``_1``, ``_2`` ... suffix (with a warning), so names are uni
 
 Every problem with the file raises :class:`~imcmap.specs.errors.SpecError`: a missing or unreadable
 file, a file that is not an ONNX model (issue key ``onnx``), or compute nodes whose shapes cannot be
-resolved (one issue per node, key ``onnx.node[<name>]``, all collected into one error). Not imported: nodes
-inside control-flow subgraphs (``If``/``Loop``/``Scan`` count as unmodelled ops themselves) and
-custom-domain operators (listed as ``<domain>.<op_type>``).
+resolved or that contradict the model (a product whose stated output shape holds another number of
+elements than its operands give; one issue per node, key ``onnx.node[<name>]``, all collected into one
+error). Not imported: nodes inside control-flow subgraphs (``If``/``Loop``/``Scan`` count as
+unmodelled ops themselves) and custom-domain operators (listed as ``<domain>.<op_type>``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -402,6 +405,8 @@ def _build_layer(
         geometry = _einsum_geometry(attrs.get_str("equation", ""), x_shape, w_shape)
     else:
         geometry = _matmul_geometry(x_shape, w_shape)
+    if op != "Conv":
+        _check_product_output(output, _known_shape(output, infos), geometry, x_shape, w_shape)
     if geometry.input_copies > 1:
         warnings.append(
             f"{node.op_type} '{name}': its first operand is broadcast over {geometry.input_copies} of "
@@ -439,6 +444,23 @@ class _Geometry:
     dilation: tuple[int, int] = (1, 1)
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
     input_copies: int = 1  # G slices that share one slice of the first operand (broadcast), priced apart
+
+
+def _check_product_output(
+    output: str, known: tuple[Dim, ...] | None, geometry: _Geometry, a: tuple[int, ...], b: tuple[int, ...]
+) -> None:
+    """A matrix product's output holds ``B * G * K`` elements, whatever its layout; a model that states
+    a static output shape with another count contradicts its operands, and neither is guessed right."""
+    sizes = [dim for dim in known or () if isinstance(dim, int) and dim > 0]
+    if known is None or len(sizes) != len(known):
+        return
+    stated = math.prod(sizes)
+    computed = geometry.dims.get("B", 1) * geometry.dims.get("G", 1) * geometry.dims.get("K", 1)
+    if stated != computed:
+        raise _NodeProblem(
+            f"output '{output}' is {list(known)} in the model ({stated} elements), but operands of shapes "
+            f"{list(a)} and {list(b)} give {computed}"
+        )
 
 
 def _static_shape(tensor: str, infos: dict[str, _TensorInfo]) -> tuple[int, ...]:

@@ -34,14 +34,16 @@ from imcmap.models.evaluator import evaluate
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
-from imcmap.models.workload import Operand, Workload
+from imcmap.models.workload import Operand, Workload, operands_exchanged
 from imcmap.solver.network import (
     POLISH,
     SOLVE,
     SOLVE_DEFERRED,
     Dataflow,
     JobCall,
+    exchanged_variant,
     plan_dataflow,
+    plan_dynamic_weights,
     resolve_rule,
     variant,
 )
@@ -66,9 +68,10 @@ def job_key(job: JobCall, objective: str, config: SolverConfig) -> str:
     if phase == SOLVE_DEFERRED and policy_of(job.accel, objective).polish is None:
         phase = SOLVE
     layer = {name: value for name, value in plain_record(job.layer).items() if name not in _NAMES}
-    return layer_key(layer=layer, accelerator=plain_record(job.accel), mapping=plain_record(job.rule),
-                     constraints=[c.text for c in job.rule.constraints], objective=objective,
-                     solver={**config.as_dict(), "phase": phase}, version=__version__)
+    exchanged = plain_record(job.exchanged) if job.exchanged is not None else None
+    return layer_key(layer=layer, accelerator={"as_imported": plain_record(job.accel), "exchanged": exchanged},
+                     mapping=plain_record(job.rule), constraints=[c.text for c in job.rule.constraints],
+                     objective=objective, solver={**config.as_dict(), "phase": phase}, version=__version__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,20 +82,32 @@ class PossibleJob:
 
 def possible_jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, objective: str,
                   constraints: tuple[UserConstraint, ...] = (), dataflow: bool = True) -> Iterator[PossibleJob]:
-    """Every job a network solve may run, layer by layer: each hierarchy the dataflow plan may leave a
-    layer with (the plan only ever drops pairs), in each phase the policy may run it."""
-    plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else {}
+    """The jobs a network solve may run, layer by layer: each hierarchy the dataflow plans may leave a
+    layer with (the plan with its dynamic-W holds, without them, and plain, each with its pairs dropped
+    or not; a hold dropped later may give another layer a hierarchy not listed: a cache miss, never a
+    wrong hit), in each phase the policy may run it."""
+    plain = {layer.name: Dataflow() for layer in workload.layers}
+    unheld = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
+    held = plan_dynamic_weights(workload, accel, spec, constraints, unheld) if dataflow else plain
+    polishes = policy_of(accel, objective).polish is not None
+    phases = (SOLVE, SOLVE_DEFERRED, POLISH) if polishes else (SOLVE,)
     for layer in workload.layers:
         rule = resolve_rule(layer, spec, constraints)
-        flow = plan.get(layer.name, Dataflow())
-        polishes = policy_of(accel, objective).polish is not None
-        phases = (SOLVE, SOLVE_DEFERRED, POLISH) if polishes else (SOLVE,)
-        for kept in dict.fromkeys((None, flow.output_kept_in)):
-            for read in dict.fromkeys((None, flow.input_read_from)):
-                first = (kept, read) in ((None, None), (flow.output_kept_in, flow.input_read_from))
-                seen = variant(accel, rule, Dataflow(kept, read))
-                for phase in phases:
-                    yield PossibleJob(JobCall(layer, seen, rule, phase), first)
+        firsts = [held[layer.name], unheld[layer.name], Dataflow()]
+        flows = dict.fromkeys(replace(flow, output_kept_in=kept, input_read_from=read) for flow in firsts
+                              for kept in (None, flow.output_kept_in) for read in (None, flow.input_read_from))
+        for flow in flows:
+            seen = variant(accel, rule, flow)
+            exchanged = exchanged_variant(accel, layer, rule, flow)
+            for phase in phases:
+                yield PossibleJob(JobCall(layer, seen, rule, phase, exchanged), flow in firsts)
+
+
+def prunable(workload: Workload) -> bool:
+    """Whether ``RunJobs`` may bound the network: without a dynamic W, the plan's hierarchies of a layer
+    are all among ``possible_jobs`` (its pairs only ever drop). A dropped dynamic-W hold re-plans the
+    others' and may give a layer a hierarchy not listed there, so such networks are never pruned."""
+    return not any(layer.dynamic_operands for layer in workload.layers)
 
 
 # --- a solution as a cache record, and back ---------------------------------------------------------
@@ -129,6 +144,7 @@ def layer_record(solution: LayerSolution) -> LayerRecord:
         "unpolished": [_mapping_plain(m) for m in solution.unpolished],
         "conflict": [solution.constraints.index(c) for c in solution.conflict],
         "bypassed": solution.accelerator is not None,
+        "operands_exchanged": solution.operands_exchanged,
         "model_objective": solution.model_objective,
         "candidates": solution.candidates,
     }
@@ -149,15 +165,19 @@ def layer_record(solution: LayerSolution) -> LayerRecord:
 def solution_of(record: LayerRecord, job: JobCall, objective: str) -> LayerSolution:
     """The solution ``job`` returned when ``record`` was made, its report priced again."""
     document = json.loads(record.mapping_json)
-    user = applicable_constraints(job.layer, job.rule)
+    # the orientation the job kept: as imported, or exchanged on its own hierarchy (``solve_oriented``)
+    exchanged = bool(document["operands_exchanged"])
+    layer = operands_exchanged(job.layer) if exchanged else job.layer
+    given = job.exchanged if exchanged and job.exchanged is not None else job.accel
+    user = applicable_constraints(layer, job.rule)
     solved_on = None
     if document["bypassed"]:
         bypasses = [c.parsed.body for c in user if c.parsed is not None and isinstance(c.parsed.body, Bypass)]
-        solved_on = apply_bypasses(job.accel, job.rule.operand_links, bypasses)
+        solved_on = apply_bypasses(given, job.rule.operand_links, bypasses)
     mapping = _mapping_from(document["mapping"]) if document["mapping"] is not None else None
-    report = evaluate(job.layer, solved_on or job.accel, mapping) if mapping is not None else None
+    report = evaluate(layer, solved_on or given, mapping) if mapping is not None else None
     return LayerSolution(
-        layer=job.layer,
+        layer=layer,
         objective=objective,
         status=SolveStatus(record.status),
         mapping=mapping,
@@ -173,6 +193,7 @@ def solution_of(record: LayerRecord, job: JobCall, objective: str) -> LayerSolut
         conflict=tuple(user[i] for i in document["conflict"]),
         accelerator=solved_on,
         unpolished=tuple(_mapping_from(m) for m in document["unpolished"]),
+        operands_exchanged=exchanged,
     )
 
 
@@ -208,7 +229,7 @@ class RunJobs:
         self._first: set[str] = set()
         self._final: dict[str, LayerSolution] = {}  # identity -> its final solution
         self._ran: set[str] = set()  # identities with a solution, final or not
-        if prune is not None:
+        if prune is not None and prunable(workload):
             for possible in possible_jobs(workload, accel, spec, objective, constraints, dataflow):
                 if possible.job.phase == SOLVE:
                     identity = self._identity(possible.job)
@@ -231,7 +252,7 @@ class RunJobs:
         key = job_key(job, self.objective, self.config)
         if key not in self.known_records and cacheable(solution, self.config):
             self.new[key] = layer_record(solution)
-        if self.prune is None or self.given_up is not None:
+        if self.prune is None or self.given_up is not None or not self._variants:
             return self.given_up is not None
         identity = self._identity(job)
         self._ran.add(identity)

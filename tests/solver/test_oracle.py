@@ -8,8 +8,9 @@ import pytest
 
 from imcmap.models.evaluator import check
 from imcmap.models.mapping_spec import MappingSpec
-from imcmap.models.workload import Layer
-from imcmap.solver.solve import SolverConfig, solve_layer
+from imcmap.models.workload import Layer, Operand, Precision, operands_exchanged
+from imcmap.solver.network import capped, weight_moved_to
+from imcmap.solver.solve import SolverConfig, solve_layer, solve_oriented
 
 from .brute import brute_force, enumeration_size
 from .fixtures import oracle_digital, oracle_imc, oracle_imc_rows
@@ -100,4 +101,41 @@ def test_solver_matches_brute_force_with_row_registers(layer: Layer, objective: 
     )
     assert solution.mapping is not None, solution.message
     assert solution.exact_cost == pytest.approx(best, rel=1e-9), (best_mapping, solution.mapping)
+    assert solution.lower_bound <= best * (1 + 1e-9)
+
+
+# Attention's dynamic-operand layers (G heads, B queries, K keys, C features; W computed by another layer):
+# either operand may sit in the cells, and the W may come from the buffer where its producer left it.
+DYNAMIC_CASES = [
+    (Layer("qk_a", "MatMul", {"B": 2, "K": 4, "C": 4}, dynamic_operands=frozenset({Operand.W})), False, "energy"),
+    (Layer("qk_a", "MatMul", {"B": 2, "K": 4, "C": 4}, dynamic_operands=frozenset({Operand.W})), True, "energy"),
+    (Layer("qk_b", "MatMul", {"B": 4, "K": 2, "C": 2, "G": 2}, dynamic_operands=frozenset({Operand.W})), True,
+     "energy"),
+    (Layer("pv_a", "MatMul", {"B": 3, "K": 2, "C": 4}, dynamic_operands=frozenset({Operand.W}),
+           precision=Precision(4, 8, 8, 16)), False, "latency"),
+    (Layer("pv_a", "MatMul", {"B": 3, "K": 2, "C": 4}, dynamic_operands=frozenset({Operand.W}),
+           precision=Precision(4, 8, 8, 16)), True, "energy"),
+]
+
+
+@pytest.mark.parametrize(("layer", "w_on_chip", "objective"), DYNAMIC_CASES)
+def test_both_orientations_match_brute_force(layer: Layer, w_on_chip: bool, objective: str):
+    """The solver's cheaper orientation has the minimum, by brute force, over both orientations' legal
+    mappings (``w_on_chip``: the W is read from the buffer, so with the operands exchanged the input
+    is), and its bound, the smaller of the two, is at most that minimum."""
+    base = oracle_imc(d1=4, d2=4, buf_bits=512)
+    accel = weight_moved_to(base, "I2", "buf") if w_on_chip else base
+    twin_accel = capped(base, "I1", "buf") if w_on_chip else base
+    twin = operands_exchanged(layer)
+    costs = [brute_force(layer, accel, METRICS[objective]), brute_force(twin, twin_accel, METRICS[objective])]
+    best = min(c[0] for c in costs)
+    assert best < float("inf")
+    solution = solve_oriented(layer, accel, twin_accel, MappingSpec().resolve(layer), objective,
+                              SolverConfig(seed=0, time_limit_s=20))
+    assert solution.mapping is not None, solution.message
+    solved_on = solution.accelerator or accel
+    assert check(solution.layer, solved_on, solution.mapping) == []
+    assert solution.exact_cost == pytest.approx(best, rel=1e-9)
+    assert solution.operands_exchanged == (costs[1][0] < costs[0][0])
+    assert solution.status == "OPTIMAL"
     assert solution.lower_bound <= best * (1 + 1e-9)

@@ -46,6 +46,8 @@ def _eval_error(text: str, **values: float | str) -> ExpressionError:
         ("1 / 4", 0.25),
         ("-(3 - 5)", 2),
         ("+4", 4),
+        ("32 * 8192", 262144),  # a product of integers is never refused as a too-large power
+        ("2 ** 4096", 2**4096),  # the largest power allowed
     ],
 )
 def test_arithmetic(text: str, expected: float) -> None:

@@ -323,28 +323,29 @@ class _HfBert:
         return _model(self.nodes, self.inputs, [_value(out, ["batch", 128, 768])], self.initializers, opset=14)
 
 
+def _summary(workload: Workload) -> list[tuple[object, ...]]:
+    """Per layer what the cost model reads, names aside: op, dims, MACs, dynamic operands, and its
+    sources and weight sources as positions in the layer list."""
+    position = {layer.name: i for i, layer in enumerate(workload.layers)}
+    return [
+        (
+            layer.op,
+            layer.dims,
+            layer.macs,
+            layer.dynamic_operands,
+            tuple(position[s] for s in layer.sources),
+            tuple(position[s] for s in layer.weight_sources),
+        )
+        for layer in workload.layers
+    ]
+
+
 @pytest.mark.parametrize("einsum", [False, True], ids=["matmul_4d", "einsum"])
 def test_hugging_face_export_imports_to_the_bundled_layers(tmp_path: Path, einsum: bool) -> None:
     """The export form (4-D batched MatMuls or Einsum, batch axis kept) gives the bundled BERT layer's
     ops, dimensions, MACs, dynamic operands and source structure, layer for layer."""
     hf = load_onnx(_save(tmp_path, _HfBert(einsum).build()))
-    bundled = _load("bert_base_layer")
-
-    def summary(workload: Workload) -> list[tuple[object, ...]]:
-        position = {layer.name: i for i, layer in enumerate(workload.layers)}
-        return [
-            (
-                layer.op,
-                layer.dims,
-                layer.macs,
-                layer.dynamic_operands,
-                tuple(position[s] for s in layer.sources),
-                tuple(position[s] for s in layer.weight_sources),
-            )
-            for layer in workload.layers
-        ]
-
-    assert summary(hf) == summary(bundled)
+    assert _summary(hf) == _summary(_load("bert_base_layer"))
     assert [layer.name for layer in hf.layers] == [
         "query", "key", "value", "scores", "context", "attn_out", "ffn_in", "ffn_out",
     ]  # fmt: skip
@@ -366,6 +367,100 @@ def test_hugging_face_export_lists_decomposed_layer_norm_and_sets_batch_to_one(t
         "input 'hidden': dynamic batch dimension 'batch' set to 1",
         "input 'mask': dynamic batch dimension 'batch' set to 1",
     )
+
+
+class _HfGpt2:
+    """GPT-2 small's block as a Hugging Face torch export writes it: [batch, tokens, 768] activations
+    with a dynamic batch; each ``Conv1D`` as ``addmm`` on a 2-D view (Reshape, Gemm, then a Reshape to
+    ``x.shape[:-1] + (nf,)`` computed through Shape/Slice/Concat); 4-D [1, 12, tokens, 64] heads; in
+    decode the cache ``past_key``/``past_value`` [batch, 12, 128, 64] concatenated on axis -2; q k^T as
+    MatMul of k transposed, or as Einsum of k itself."""
+
+    def __init__(self, tokens: int, cached: int, einsum: bool) -> None:
+        self.tokens, self.cached, self.einsum = tokens, cached, einsum
+        self.nodes: list[onnx.NodeProto] = []
+        self.inputs = [_value("hidden", ["batch", tokens, 768])]
+        self.initializers = [
+            helper.make_tensor("heads_shape", TensorProto.INT64, [4], [1, tokens, 12, 64]),
+            helper.make_tensor("rows_shape", TensorProto.INT64, [3], [1, tokens, 768]),
+            helper.make_tensor("start", TensorProto.INT64, [1], [0]),
+            helper.make_tensor("end", TensorProto.INT64, [1], [-1]),
+            helper.make_tensor("eight", F, [], [8.0]),
+            helper.make_tensor("lowest", F, [], [-3.4e38]),
+        ]
+
+    def op(self, op_type: str, name: str, inputs: list[str], **attributes: object) -> str:
+        self.nodes.append(helper.make_node(op_type, inputs, [name], name=name, **attributes))
+        return name
+
+    def conv1d(self, name: str, x: str, c: int, k: int) -> str:
+        self.inputs += [_value(f"{name}.w", [c, k]), _value(f"{name}.b", [k])]
+        self.initializers += [
+            helper.make_tensor(f"{name}.rows", TensorProto.INT64, [2], [-1, c]),
+            helper.make_tensor(f"{name}.nf", TensorProto.INT64, [1], [k]),
+        ]
+        rows = self.op("Reshape", f"{name}.view", [x, f"{name}.rows"])
+        y = self.op("Gemm", name, [rows, f"{name}.w", f"{name}.b"])
+        leading = self.op("Slice", f"{name}.lead", [self.op("Shape", f"{name}.shape", [x]), "start", "end"])
+        size_out = self.op("Concat", f"{name}.size_out", [leading, f"{name}.nf"], axis=0)
+        return self.op("Reshape", f"{name}.out", [y, size_out])
+
+    def layer_norm(self, name: str, x: str) -> str:
+        self.inputs += [_value(f"{name}.g", [768]), _value(f"{name}.b", [768])]
+        return self.op("LayerNormalization", name, [x, f"{name}.g", f"{name}.b"], axis=-1, epsilon=1e-5)
+
+    def heads(self, name: str, x: str) -> str:
+        split = self.op("Reshape", f"{name}.r", [x, "heads_shape"])
+        return self.op("Transpose", f"{name}.t", [split], perm=[0, 2, 1, 3])
+
+    def build(self) -> onnx.ModelProto:
+        x = "hidden"
+        qkv = self.conv1d("c_attn", self.layer_norm("ln_1", x), 768, 2304)
+        self.nodes.append(helper.make_node("Split", [qkv], ["q", "k", "v"], name="split", axis=2, num_outputs=3))
+        q, k, v = self.heads("q", "q"), self.heads("k", "k"), self.heads("v", "v")
+        outputs: list[onnx.ValueInfoProto] = []
+        keys = self.tokens + self.cached
+        if self.cached:
+            self.inputs += [_value(f"past_{kv}", ["batch", 12, self.cached, 64]) for kv in ("key", "value")]
+            k = self.op("Concat", "present_key", ["past_key", k], axis=-2)
+            v = self.op("Concat", "present_value", ["past_value", v], axis=-2)
+            outputs = [_value(name, ["batch", 12, keys, 64]) for name in (k, v)]
+        if self.einsum:
+            scores = self.op("Einsum", "scores", [q, k], equation="bhqd,bhkd->bhqk")
+        else:
+            scores = self.op("MatMul", "scores", [q, self.op("Transpose", "k.tt", [k], perm=[0, 1, 3, 2])])
+        scores = self.op("Div", "scaled", [scores, "eight"])
+        if not self.cached:
+            self.inputs.append(_value("causal", [1, 1, self.tokens, self.tokens], TensorProto.BOOL))
+            scores = self.op("Where", "masked", ["causal", scores, "lowest"])
+        probs = self.op("Softmax", "probs", [scores], axis=-1)
+        if self.einsum:
+            context = self.op("Einsum", "context", [probs, v], equation="bhqk,bhkd->bhqd")
+        else:
+            context = self.op("MatMul", "context", [probs, v])
+        merged = self.op("Transpose", "ctx.t", [context], perm=[0, 2, 1, 3])
+        merged = self.op("Reshape", "ctx.r", [merged, "rows_shape"])
+        y = self.op("Add", "res1", [self.conv1d("attn_proj", merged, 768, 768), x])
+        h = self.conv1d("c_fc", self.layer_norm("ln_2", y), 768, 3072)
+        h = self.op("Gelu", "gelu", [h], approximate="tanh")  # opset 20's Gelu, as newer exports write
+        out = self.op("Add", "res2", [y, self.conv1d("mlp_proj", h, 3072, 768)])
+        outputs.insert(0, _value(out, ["batch", self.tokens, 768]))
+        return _model(self.nodes, self.inputs, outputs, self.initializers, opset=20)
+
+
+@pytest.mark.parametrize("einsum", [False, True], ids=["matmul_4d", "einsum"])
+@pytest.mark.parametrize("name, tokens, cached", [("gpt2_prefill", 128, 0), ("gpt2_decode", 1, 128)])
+def test_hugging_face_gpt2_export_imports_to_the_bundled_layers(
+    tmp_path: Path, name: str, tokens: int, cached: int, einsum: bool
+) -> None:
+    """GPT-2 in the export's form (2-D Gemm views with shapes computed through Shape, 4-D heads, the
+    4-D cache Concat, MatMul or Einsum) gives the bundled block's layers: ops, dims, MACs, the dynamic
+    W of both attention products and their sources, cache included."""
+    hf = load_onnx(_save(tmp_path, _HfGpt2(tokens, cached, einsum).build()))
+    assert _summary(hf) == _summary(_load(name))
+    assert [layer.name for layer in hf.layers] == ["c_attn", "scores", "context", "attn_proj", "c_fc", "mlp_proj"]
+    assert (_layer(hf, "scores").weight_sources, _layer(hf, "context").weight_sources) == (("c_attn",), ("c_attn",))
+    assert _unmodelled(hf)["Gelu"] == 1 and "Shape" in _unmodelled(hf)
 
 
 # --- Einsum and Gemm forms ----------------------------------------------------------------------
@@ -531,6 +626,31 @@ def test_matmul_with_an_operand_of_unknown_shape_exits_2_from_the_cli(tmp_path: 
     assert code == 2
     assert f"{path}: onnx.node[scores]: shape of 'k' unknown" in err.getvalue()
     assert "Traceback" not in out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        helper.make_node("MatMul", ["a", "w"], ["y"], name="p"),
+        helper.make_node("Gemm", ["a", "w"], ["y"], name="p"),
+        helper.make_node("Einsum", ["a", "w"], ["y"], name="p", equation="ij,jk->ik"),
+    ],
+    ids=["MatMul", "Gemm", "Einsum"],
+)
+def test_product_whose_stated_output_contradicts_its_operands_names_the_node(
+    tmp_path: Path, node: onnx.NodeProto
+) -> None:
+    """[8, 16] x [16, 4] gives 8 x 4 = 32 elements; a model stating the output as [8, 5] (40) is an
+    error at the node, not a layer whose K is silently one or the other."""
+    inputs = [_value("a", [8, 16]), _value("w", [16, 4])]
+    path = _save(tmp_path, _model([node], inputs, [_value("y", [8, 5])]), check=False)
+    with pytest.raises(SpecError) as caught:
+        load_onnx(path)
+    (issue,) = caught.value.issues
+    assert (issue.key_path, issue.message) == (
+        "onnx.node[p]",
+        "output 'y' is [8, 5] in the model (40 elements), but operands of shapes [8, 16] and [16, 4] give 32",
+    )
 
 
 def test_dynamic_sequence_length_is_an_error_naming_each_node(tmp_path: Path) -> None:

@@ -11,12 +11,12 @@ import pytest
 
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping_spec import MappingSpec
-from imcmap.models.workload import Layer, Workload
+from imcmap.models.workload import Layer, Operand, Workload
 from imcmap.solver.network import SOLVE, SOLVE_DEFERRED, JobCall, NetworkResult, capped, resolve_rule, solve_network
 from imcmap.solver.solve import LayerSolution, SolverConfig, solve_layer
 from imcmap.specs import load_accelerator, load_workload, resolve
 from imcmap.sweep.driver import layer_keys
-from imcmap.sweep.layer_jobs import PruneTarget, RunJobs, job_key
+from imcmap.sweep.layer_jobs import PruneTarget, RunJobs, job_key, prunable
 from imcmap.sweep.runs import RunRequest
 
 CONFIG = SolverConfig(time_limit_s=2)
@@ -37,7 +37,30 @@ def _facts(solution: LayerSolution) -> tuple[object, ...]:
     """Everything of a solution a sweep stores or the network driver decides by (not its timing)."""
     s = solution
     return (s.layer, s.status, s.mapping, s.report, s.exact_cost, s.lower_bound, s.gap, s.model_objective,
-            s.candidates, s.message, s.constraints, s.conflict, s.accelerator, s.unpolished, s.stopped)
+            s.candidates, s.message, s.constraints, s.conflict, s.accelerator, s.unpolished, s.stopped,
+            s.operands_exchanged)
+
+
+DYNAMIC = frozenset({Operand.W})
+# one attention head's scores: W is the key projection's output, so both operands are computed during
+# inference and the job solves both orientations (``solve.solve_oriented``)
+ATTENTION = Workload("attention", (
+    Layer("q", "MatMul", {"B": 16, "K": 32, "C": 32}),
+    Layer("k", "MatMul", {"B": 16, "K": 32, "C": 32}),
+    Layer("scores", "MatMul", {"B": 16, "K": 16, "C": 32}, sources=("q", "k"), dynamic_operands=DYNAMIC,
+          weight_sources=("k",)),
+))
+
+
+def test_an_attention_head_answered_from_the_layer_cache_is_the_one_solved() -> None:
+    accel = _accel("dimc")
+    plain = solve_network(ATTENTION, accel, SPEC, "energy", CONFIG, processes=1)
+    solved, first = _solve(ATTENTION, accel)
+    answered, second = _solve(ATTENTION, accel, known=tuple(first.new.items()))
+    assert second.reused == len(first.new) > 0 and second.new == {}
+    for a, b, c in zip(plain.layers, solved.layers, answered.layers, strict=True):
+        assert _facts(a.solution) == _facts(b.solution) == _facts(c.solution)
+    assert not prunable(ATTENTION) and prunable(THREE)
 
 
 @pytest.mark.parametrize("accelerator", ["dimc", "tests/data/zigzag/dimc.yaml"])

@@ -1,0 +1,198 @@
+"""Per-layer CP-SAT cost of one network on one accelerator: deterministic time, wall time, status, gap.
+
+The layers are the jobs ``solve_network`` hands its workers: one per distinct (layer signature, rule,
+dataflow), plain hierarchies and the variants the dataflow plan may keep. Each is built and searched
+here in this process, one after the other (``SolverConfig`` as given: one CP-SAT worker, fixed seed),
+exactly as ``solve_layer`` builds and searches it, so the deterministic time is CP-SAT's own count
+for that model; wall time is around the search alone. The certified gap is the evaluator's cost of
+the cheapest mapping the search found against CP-SAT's proven bound (no polish: on imcmap's own rules
+there is none).
+
+``--compare FIELD`` solves every layer twice, with the policy's boolean FIELD false (A) and true (B),
+interleaved per layer, and prints both with the ratio B/A of the deterministic times and whether the
+optima agree (evaluator's costs within 1e-9 where both are proven)::
+
+    python3 bench/bench_layers.py -w resnet18 -a dimc
+    python3 bench/bench_layers.py -w resnet18 -a aimc --compare axis_symmetry --json out.json
+    python3 bench/bench_layers.py -w vgg19 -a dimc       # an onnx light model (bench/nets.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import nets  # noqa: E402  (bench-local module)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRun:
+    job: str  # the layer solved, with its dataflow variant
+    status: str
+    deterministic_s: float
+    wall_s: float
+    exact_cost: float | None
+    bound: float | None
+    gap: float | None
+
+
+def workload_path(name: str) -> Path:
+    """A light model of ``nets.py`` by name, else a bundled workload or a path (``specs.resolve``)."""
+    from imcmap.specs import resolve
+
+    light = {n.name for n in nets.LIGHT}
+    return nets.light_model(name) if name in light else resolve("workload", name)
+
+
+def layer_jobs(workload_name: str, accelerator: str, mapping: str) -> tuple[list[tuple], object]:
+    """(the jobs of ``solve_network``'s first phase as (label, layer, accel, rule), the accelerator)."""
+    from imcmap.solver import network
+    from imcmap.specs import load_accelerator, load_mapping_spec, load_workload, resolve
+
+    workload = load_workload(workload_path(workload_name))
+    accel = load_accelerator(resolve("accelerator", accelerator))
+    spec = load_mapping_spec(resolve("mapping", mapping))
+    plain = {layer.name: network.Dataflow() for layer in workload.layers}
+    plan = network.plan_dataflow(workload, accel, spec)
+    jobs, _ = network._jobs(workload, accel, spec, plan)
+    plain_jobs, _ = network._jobs(workload, accel, spec, plain)
+    out = []
+    for key, (layer, solved_on, rule) in {**plain_jobs, **jobs}.items():
+        flow = key[2]  # the job's dataflow (network._jobs keys on it whole)
+        kept, read = flow.output_kept_in, flow.input_read_from
+        tag = "".join(f" {s}" for s in (f"out@{kept}" if kept else "", f"in@{read}" if read else "") if s)
+        out.append((layer.name + tag, layer, solved_on, rule))
+    return out, accel
+
+
+def solve_one(label: str, layer: object, accel: object, rule: object, objective: str, policy: object,
+              time_limit_s: float) -> LayerRun:
+    """One layer's model as ``solve_layer`` builds it, searched once; the evaluator prices what it found."""
+    from ortools.sat.python import cp_model
+
+    from imcmap.models.evaluator import check, evaluate
+    from imcmap.solver.problem import build_problem
+    from imcmap.solver.solve import SolverConfig, _Recorder, build_model, configure_search, cost_of
+
+    problem = build_problem(layer, accel, rule)  # type: ignore[arg-type]
+    model, v, unit = build_model(problem, objective, policy=policy)  # type: ignore[arg-type]
+    solver = cp_model.CpSolver()
+    configure_search(solver.parameters, SolverConfig(time_limit_s=time_limit_s), policy)  # type: ignore[arg-type]
+    recorder = _Recorder(problem, v, time.perf_counter())
+    start = time.perf_counter()
+    status = solver.solve(model, recorder)
+    wall = time.perf_counter() - start
+    costs = [cost_of(evaluate(layer, accel, m), objective) for m in recorder.mappings  # type: ignore[arg-type]
+             if not check(layer, accel, m)]  # type: ignore[arg-type]
+    cost = min(costs) if costs else None
+    bound = max(0.0, solver.best_objective_bound * unit) if costs else None
+    gap = None if cost is None or bound is None else (max(0.0, (cost - bound) / cost) if cost > 0 else 0.0)
+    return LayerRun(label, solver.status_name(status), solver.deterministic_time, wall, cost, bound, gap)
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def summary(runs: list[LayerRun]) -> dict[str, object]:
+    det = [r.deterministic_s for r in runs]
+    wall = [r.wall_s for r in runs]
+    gaps = [r.gap for r in runs if r.gap is not None]
+    return {
+        "layers": len(runs),
+        "optimal": sum(r.status == "OPTIMAL" for r in runs),
+        "det_total_s": sum(det),
+        "det_median_s": statistics.median(det),
+        "det_p90_s": nearest_rank(det, 0.9),
+        "det_max_s": max(det),
+        "wall_total_s": sum(wall),
+        "wall_median_s": statistics.median(wall),
+        "wall_p90_s": nearest_rank(wall, 0.9),
+        "wall_max_s": max(wall),
+        "gap_median": statistics.median(gaps) if gaps else None,
+        "gap_max": max(gaps) if gaps else None,
+    }
+
+
+def _gap(g: float | None) -> str:
+    return "-" if g is None else f"{g:.3%}"
+
+
+def print_summary(name: str, s: dict[str, object]) -> None:
+    print(f"{name}: {s['optimal']}/{s['layers']} optimal; det-s total {s['det_total_s']:.2f}, median "
+          f"{s['det_median_s']:.3f}, p90 {s['det_p90_s']:.3f}, max {s['det_max_s']:.3f}; wall-s total "
+          f"{s['wall_total_s']:.2f}, median {s['wall_median_s']:.3f}, p90 {s['wall_p90_s']:.3f}, max "
+          f"{s['wall_max_s']:.3f}; gap median {_gap(s['gap_median'])}, worst {_gap(s['gap_max'])}")  # type: ignore[arg-type]
+
+
+def same_optimum(a: LayerRun, b: LayerRun) -> str:
+    if a.exact_cost is None or b.exact_cost is None:
+        return "?"
+    if a.status == "OPTIMAL" and b.status == "OPTIMAL":
+        return "=" if math.isclose(a.exact_cost, b.exact_cost, rel_tol=1e-9) else "DIFF"
+    return "~"  # one of them unproven: not comparable
+
+
+def main(argv: list[str] | None = None) -> int:
+    from imcmap.solver.policy import SolvePolicy, policy_of
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-w", "--workload", default="resnet18", help="bundled workload, light model or path")
+    parser.add_argument("-a", "--accelerator", default="dimc")
+    parser.add_argument("-m", "--mapping", default="default")
+    parser.add_argument("--objective", default="energy", choices=("energy", "latency", "edp"))
+    parser.add_argument("--time-limit", type=float, default=10.0, help="per layer, CP-SAT deterministic seconds")
+    bool_fields = [f.name for f in fields(SolvePolicy) if f.type in ("bool", bool)]
+    parser.add_argument("--compare", choices=bool_fields, help="solve each layer with this policy field off and on")
+    parser.add_argument("--only", help="comma-separated substrings: only jobs whose label contains one")
+    parser.add_argument("--json", type=Path, help="write every layer's record and the summaries here")
+    args = parser.parse_args(argv)
+
+    jobs, accel = layer_jobs(args.workload, args.accelerator, args.mapping)
+    if args.only:
+        keys = args.only.split(",")
+        jobs = [j for j in jobs if any(k in j[0] for k in keys)]
+    base = policy_of(accel, args.objective)  # type: ignore[arg-type]
+    variants = {"": base} if not args.compare else {
+        "A": replace(base, **{args.compare: False}), "B": replace(base, **{args.compare: True})}
+    print(f"{args.workload} on {args.accelerator}, {args.objective}, {len(jobs)} jobs, limit {args.time_limit} det-s"
+          + (f"; A: {args.compare}=False, B: {args.compare}=True" if args.compare else ""))
+    runs: dict[str, list[LayerRun]] = {k: [] for k in variants}
+    for label, layer, solved_on, rule in jobs:
+        row = []
+        for k, policy in variants.items():
+            r = solve_one(label, layer, solved_on, rule, args.objective, policy, args.time_limit)
+            runs[k].append(r)
+            row.append(f"{k}{' ' if k else ''}{r.status[:4]} det {r.deterministic_s:7.3f} wall {r.wall_s:7.3f} "
+                       f"gap {_gap(r.gap):>7s}")
+        extra = ""
+        if args.compare:
+            a, b = runs["A"][-1], runs["B"][-1]
+            ratio = b.deterministic_s / a.deterministic_s if a.deterministic_s else float("nan")
+            extra = f"  B/A {ratio:5.2f} {same_optimum(a, b)}"
+        print(f"{label[:48]:48s} " + " | ".join(row) + extra, flush=True)
+    summaries = {k: summary(v) for k, v in runs.items()}
+    for k, s in summaries.items():
+        print_summary(k or "all", s)
+    if args.compare:
+        a_tot, b_tot = summaries["A"]["det_total_s"], summaries["B"]["det_total_s"]
+        diffs = sum(same_optimum(a, b) == "DIFF" for a, b in zip(runs["A"], runs["B"], strict=True))
+        print(f"det-s total B/A {b_tot / a_tot:.3f}; proven optima that differ: {diffs}")  # type: ignore[operator]
+    if args.json:
+        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                         "runs": {k: [asdict(r) for r in v] for k, v in runs.items()},
+                                         "summaries": summaries}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
