@@ -446,14 +446,18 @@ def sweep(
     scheduler: str | None = None,
     fresh: bool = False,
     progress: SweepProgressFn | None = None,
+    prune: bool = False,
 ) -> SweepResult:
     """Solve every (design point, workload, objective) of the sweep not yet stored in ``output``
     (default ``sweep-<name>``), on a local Dask cluster of ``workers`` processes or on the cluster at
-    ``scheduler``; ``fresh`` forgets what is stored first. Each run is stored as it finishes."""
+    ``scheduler``; ``fresh`` forgets what is stored first. Each run is stored as it finishes. With
+    ``prune`` a run is given up (stored as pruned) once its layers solved so far prove it off its
+    workload's front; a call without ``prune`` solves the pruned runs stored."""
     spec = sweep_spec if isinstance(sweep_spec, SweepSpec) else load_sweep(sweep_spec)
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1 (got {workers})")
     plan = make_plan(spec)
     folder = Path(output) if output is not None else default_sweep_folder(spec)
-    outcome = run_plan(plan, folder, workers=workers, scheduler=scheduler, fresh=fresh, progress=progress)
+    outcome = run_plan(plan, folder, workers=workers, scheduler=scheduler, fresh=fresh, progress=progress,
+                       prune=prune)
     return SweepResult(spec, outcome)

@@ -435,6 +435,8 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at "
                         "ADDRESS (tcp://HOST:PORT) instead of a local one")
     parser.add_argument("--fresh", action="store_true", help="forget the runs stored in the folder first")
+    parser.add_argument("--prune", action="store_true", help="give up a run as soon as its layers solved so far "
+                        "prove it off its workload's front (stored as pruned; a rerun without --prune solves it)")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
@@ -458,7 +460,7 @@ def _run_sweep(args: argparse.Namespace, consoles: Consoles) -> int:
     try:
         with progress:
             result = api.sweep(spec, args.output, workers=args.workers, scheduler=args.scheduler, fresh=args.fresh,
-                               progress=advance)
+                               progress=advance, prune=args.prune)
     except api.SchedulerUnreachable as exc:
         raise UsageError(f"imcmap sweep: error: {exc}") from None
     write_files(result.folder, sweep_files(result, consoles.err))

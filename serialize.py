@@ -487,6 +487,8 @@ def sweep_json(result: SweepResult) -> dict[str, object]:
         "solved": outcome.solved,
         "reused": outcome.reused,
         "failed": outcome.failed,
+        "pruned": outcome.pruned,
+        "layer_solves_saved": {"layer_cache": outcome.layers_reused, "pruning": outcome.layers_pruned},
         "interrupted": outcome.interrupted,
         "solver": {"time_limit_s": result.spec.time_limit_s, "seed": result.spec.seed, "num_workers": 1},
         "workers": outcome.execution.workers if outcome.execution else 0,

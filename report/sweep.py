@@ -116,8 +116,10 @@ def render_sweep(console: Console, result: SweepResult) -> None:
     for skipped in outcome.skipped:
         say(console, f"not solved: {skipped.base} at {skipped.point.label or 'the base point'}: {skipped.reason}")
     for run in outcome.runs:
-        if run.record.error and run.record.status != "done":
+        if run.record.error and run.record.status not in ("done", "pruned"):
             say(console, f"{run.record.status}: {run.record.accelerator} at {run.planned.point.label} on "
                          f"{run.record.workload} ({run.record.objective}): {run.record.error}")
+    pruned = f", {outcome.pruned} pruned (kept off the fronts: the JSON says why)" if outcome.pruned else ""
     say(console, f"{outcome.solved} solved, {outcome.reused} reused from {outcome.folder}, {outcome.failed} failed"
-                 + (", interrupted" if outcome.interrupted else "") + f"; {outcome.wall_time_s:.1f} s")
+                 + pruned + (", interrupted" if outcome.interrupted else "") + f"; {outcome.wall_time_s:.1f} s")
+    say(console, f"layer solves saved: {outcome.layers_reused} by the layer cache, {outcome.layers_pruned} by pruning")

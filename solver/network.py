@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from typing import Protocol
 
 from imcmap.models.constraints import Bypass
 from imcmap.models.hardware import Accelerator, MemoryKind, MemoryLevel
@@ -59,6 +60,7 @@ from .workers import ProcessRunner, Runner, ThreadRunner, WorkerDied
 
 INTERRUPTED = "interrupted"  # why a run stopped early (``NetworkResult.stopped_by``)
 TIME_LIMIT = "total time limit"
+GIVEN_UP = "given up"  # the caller's ``JobHook`` gave up on the run
 # after a stop, how long the running searches have to hand back their best mapping (each stops within
 # ``solve.STOP_POLL_S`` and then only re-prices its candidates); whoever is later is killed
 STOP_GRACE_S = 1.0
@@ -388,6 +390,33 @@ def _replanned(workload: Workload, accel: Accelerator, spec: MappingSpec, constr
 
 ProgressFn = Callable[[str, LayerSolution], None]
 
+# what a layer job does (``JobCall.phase``): solve and polish at once, solve leaving the polish for later
+# (``solve_layer(polish_now=False)``), or finish that polish
+SOLVE, SOLVE_DEFERRED, POLISH = "solve", "solve, polish deferred", "polish"
+
+
+@dataclass(frozen=True, slots=True)
+class JobCall:
+    """One layer job as ``solve_network`` runs it: everything its result depends on besides the
+    network's objective and solver settings (the hardware as this layer sees it carries the dataflow)."""
+
+    layer: Layer
+    accel: Accelerator
+    rule: ResolvedRule
+    phase: str
+    exchanged: Accelerator | None = None  # the hierarchy of its second orientation (``exchanged_variant``)
+
+
+class JobHook(Protocol):
+    """Sees the layer jobs of one network solve (the sweep's layer cache and pruning): ``known`` may
+    answer a job before it runs with the solution it would return; ``finished`` gets every job's
+    solution as it comes in and returns True to give up on the run (it then stops as on Ctrl-C, its
+    layers not solved by then ``NOT_SOLVED``; the result's ``stopped_by`` stays None: the hook knows)."""
+
+    def known(self, job: JobCall) -> LayerSolution | None: ...
+
+    def finished(self, job: JobCall, solution: LayerSolution) -> bool: ...
+
 
 def _task(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str, config: SolverConfig,
           polish_now: bool, *, stop: StopSignal | None = None) -> LayerSolution:
@@ -492,6 +521,7 @@ class _Job:
     key: tuple
     layer: str | None  # the layer to report progress for (None: a polish)
     call: tuple  # (fn, *args) as submitted
+    phase: str = SOLVE
     deaths: list[str] = field(default_factory=list)  # the causes, one per worker process it has lost
     half: int | None = None  # of an exchangeable layer's two orientations: 0 as imported, 1 exchanged
 
@@ -503,10 +533,11 @@ class _Driver:
 
     def __init__(self, workload: Workload, accel: Accelerator, spec: MappingSpec, objective: str, config: SolverConfig,
                  constraints: tuple[UserConstraint, ...], total_time_limit_s: float | None, progress: ProgressFn | None,
-                 runner: Runner, start: float):
+                 runner: Runner, start: float, hook: JobHook | None = None):
         self.workload, self.accel, self.spec, self.objective = workload, accel, spec, objective
         self.config, self.constraints, self.limit_s, self.progress = config, constraints, total_time_limit_s, progress
-        self.runner, self.start = runner, start
+        self.runner, self.start, self.hook = runner, start, hook
+        self.given_up = False  # the hook gave up on the run
         self.results: dict[tuple, LayerSolution] = {}
         self.every_job: dict[tuple, tuple[Layer, Accelerator, ResolvedRule]] = {}
         self.pending: dict[Future, _Job] = {}
@@ -527,20 +558,40 @@ class _Driver:
             if running:  # a solve of this hierarchy is in flight already: wait for that one
                 submitted.update(running)
                 continue
+            phase = POLISH if polish else SOLVE if key in polish_now else SOLVE_DEFERRED
+            if self._answered(key, self._call(key, phase)):
+                continue
             if polish:
                 call: tuple = (finish_polish, self.results[key], acc)
             else:
                 call = (_task, layer, acc, rule, self.objective, self.config, key in polish_now)
             twin = None if polish else exchanged_variant(self.accel, layer, rule, key[2])
             if twin is None:
-                futures = [self._submit(_Job(key, None if polish else layer.name, call))]
+                futures = [self._submit(_Job(key, None if polish else layer.name, call, phase))]
             else:  # both orientations, as two jobs (``_put`` keeps the better)
                 exchanged = (solve_exchanged, layer, twin, rule, self.objective, self.config, key in polish_now)
-                futures = [self._submit(_Job(key, layer.name, call, half=0)),
-                           self._submit(_Job(key, layer.name, exchanged, half=1))]
+                futures = [self._submit(_Job(key, layer.name, call, phase, half=0)),
+                           self._submit(_Job(key, layer.name, exchanged, phase, half=1))]
             if until is None or key in until:
                 submitted.update(futures)
         return self.collect(submitted)
+
+    def _call(self, key: tuple, phase: str) -> JobCall:
+        layer, acc, rule = self.every_job[key]
+        return JobCall(layer, acc, rule, phase, exchanged_variant(self.accel, layer, rule, key[2]))
+
+    def _answered(self, key: tuple, job: JobCall) -> bool:
+        """Whether the hook knows the job's solution (then it is taken as the job's result), or has given
+        up on the run (then nothing more is started)."""
+        if self.hook is None:
+            return False
+        solution = None if self.given_up else self.hook.known(job)
+        if solution is not None:
+            self.results[key] = solution
+            self.given_up |= self.hook.finished(job, solution)
+            if self.progress and job.phase != POLISH:
+                self.progress(job.layer.name, solution)
+        return self.given_up or solution is not None
 
     def _submit(self, job: _Job, first: bool = False) -> Future:
         future = self.runner.submit(*job.call, first=first)
@@ -553,7 +604,7 @@ class _Driver:
         if self.stopped:
             return True
         futures = set(futures) if futures is not None else None
-        while self.pending and (futures is None or futures & self.pending.keys()):
+        while self.pending and (futures is None or futures & self.pending.keys()) and not self.given_up:
             remaining = None if self.limit_s is None else self.limit_s - (time.perf_counter() - self.start)
             if remaining is not None and remaining <= 0:
                 self.halt(TIME_LIMIT)
@@ -562,6 +613,9 @@ class _Driver:
                 again = self._store(future)
                 if again is not None and futures is not None and future in futures:
                     futures.add(again)
+        if self.given_up:
+            self.halt(GIVEN_UP)
+            return True
         return False
 
     def _store(self, future: Future) -> Future | None:
@@ -583,7 +637,9 @@ class _Driver:
             if job.deaths:
                 solution = replace(solution, message=_joined(
                     solution.message, f"solved again after its worker process died ({'; '.join(job.deaths)})"))
-            self._put(job, solution)
+            # the hook hears of a layer in two orientations once both are joined
+            if self._put(job, solution) and self.hook is not None and not self.stopped:
+                self.given_up |= self.hook.finished(self._call(job.key, job.phase), self.results[job.key])
         if self.progress and job.layer is not None and job.key in self.results:
             self.progress(job.layer, self.results[job.key])
         return None
@@ -601,15 +657,18 @@ class _Driver:
             layer, self.objective, SolveStatus.FAILED, None, None, None, None, None, None, 0, 0.0,
             f"the worker process solving it died {tries} ({causes})"))
 
-    def _put(self, job: _Job, solution: LayerSolution) -> None:
-        """A solve's result: the layer's, or one of its two orientations, kept until the other is in."""
+    def _put(self, job: _Job, solution: LayerSolution) -> bool:
+        """A solve's result: the layer's, or one of its two orientations, kept until the other is in.
+        True once the job's result is whole (both orientations joined)."""
         if job.half is None:
             self.results[job.key] = solution
-            return
+            return True
         halves = self.halves.setdefault(job.key, {})
         halves[job.half] = solution
         if len(halves) == 2:
             self.results[job.key] = better_orientation(halves[0], halves[1])
+            return True
+        return False
 
     def halt(self, why: str) -> None:
         """Stop the run (Ctrl-C or the total time limit): nothing more starts, every running search is
@@ -751,11 +810,12 @@ def solve_network(
     dataflow: bool = True,
     progress: ProgressFn | None = None,
     constraints: tuple[UserConstraint, ...] = (),
+    hook: JobHook | None = None,
 ) -> NetworkResult:
     """Solve each distinct (layer, rule, dataflow) once; Ctrl-C or the total time limit keep what is done
     and the best mapping of each layer in flight (see the module docstring); a second Ctrl-C raises
     KeyboardInterrupt. ``constraints`` (parsed, e.g. from the command line) apply on top of the spec's,
-    by their scope."""
+    by their scope. ``hook`` sees every layer job (``JobHook``); with it the largest layers go first."""
     start = time.perf_counter()
     plain = {layer.name: Dataflow() for layer in workload.layers}
     unheld = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
@@ -766,10 +826,13 @@ def solve_network(
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
     unheld_jobs, unheld_key_of = _jobs(workload, accel, spec, unheld, constraints)
     first = {**plain_jobs, **unheld_jobs, **jobs}
+    if hook is not None:  # the largest layers first: a hook that prunes learns the most the soonest
+        first = dict(sorted(first.items(), key=lambda item: -item[1][0].macs))
     n_proc = max(1, min(processes or os.cpu_count() or 1, len(first)))
     # one runner for every phase; in one process the solves run in a helper thread (see workers)
     runner: Runner = ProcessRunner(n_proc) if n_proc > 1 else ThreadRunner()
-    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress, runner, start)
+    driver = _Driver(workload, accel, spec, objective, config, constraints, total_time_limit_s, progress, runner, start,
+                     hook)
     alone = _used_whatever_the_plan(plan, plain_key_of)
     # the plan settles as soon as the jobs of its pairs are in: the jobs of layers in no pair (polished in
     # their own task) run on meanwhile, so the plan's polish fills the pool while the last of them finish

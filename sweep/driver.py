@@ -4,7 +4,11 @@ store each run as it finishes, then mark the Pareto fronts.
 A run is stored whole (its row and its layers in one transaction) the moment its task returns, so an
 interrupted sweep loses only the runs in flight, and the next call solves exactly the runs the store
 lacks. Failed runs (a task that raised or kept killing workers) are stored with their reason and tried
-again by the next call; infeasible and incomplete runs are results and are kept.
+again by the next call; infeasible and incomplete runs are results and are kept. Pruned runs are kept by
+a call that prunes and solved by one that does not.
+
+Layer solves are shared through the store's layer cache (``layer_jobs``): the records of the jobs a run
+may need go with it, and the records of the jobs it solved come back and are stored with it.
 """
 
 from __future__ import annotations
@@ -12,15 +16,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imcmap import __version__
 
 from .engine import Execution, ProgressFn, execute
-from .pareto import DEFAULT_METRICS, OBJECTIVE_METRIC, run_fronts, run_proven_dominated
-from .plan import Plan, PlannedRun, SkippedPoint, plain
-from .runs import FAILED, RunOutcome, RunRequest
+from .layer_jobs import PruneTarget, job_key, possible_jobs
+from .pareto import DEFAULT_METRICS, OBJECTIVE_METRIC, front_mask, run_fronts, run_proven_dominated
+from .plain import plain
+from .plan import Plan, PlannedRun, SkippedPoint
+from .runs import DONE, FAILED, PRUNED, RunOutcome, RunRequest
 from .store import LayerRecord, RunRecord, Store, content_hash
 
 DATABASE = "sweep.sqlite"
@@ -44,6 +50,9 @@ class SweepOutcome:
     solved: int
     reused: int
     failed: int
+    pruned: int  # runs stored as pruned (by this call or an earlier one with pruning)
+    layers_reused: int  # layer solves this call took from the layer cache instead
+    layers_pruned: int  # layer solves this call's pruning saved (first-batch jobs of the pruned runs not run)
     interrupted: bool
     metrics: tuple[str, ...]
     execution: Execution | None
@@ -103,9 +112,33 @@ def spec_hash(plan: Plan) -> str:
     return content_hash(sorted(run.request.key for run in plan.runs))
 
 
-def _needs_solving(stored: RunRecord | None) -> bool:
-    """Not in the store yet, or stored as failed (a rerun tries it again)."""
-    return stored is None or stored.status == FAILED
+def _needs_solving(stored: RunRecord | None, prune: bool) -> bool:
+    """Not in the store yet, stored as failed (a rerun tries it again), or pruned when this call does not
+    prune (a sweep without pruning solves every run to its end; its layers solved before the pruning
+    come from the layer cache)."""
+    return stored is None or stored.status == FAILED or (stored.status == PRUNED and not prune)
+
+
+def layer_keys(request: RunRequest) -> list[str]:
+    """The layer-cache keys of every job the run may need (``layer_jobs.possible_jobs``)."""
+    jobs = possible_jobs(request.workload, request.accelerator, request.mapping, request.objective,
+                         request.constraints, request.dataflow)
+    return list(dict.fromkeys(job_key(p.job, request.objective, request.config) for p in jobs))
+
+
+def _front(stored: dict[str, RunRecord | None], plan: dict[str, PlannedRun], request: RunRequest,
+           metrics: Sequence[str]) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """The front of the finished runs (every layer mapped) of the request's workload and objective, each
+    vector with a label for the message of a run it prunes."""
+    done = [(key, record) for key, record in stored.items()
+            if record is not None and record.status == DONE and record.workload == request.workload_name
+            and record.objective == request.objective and all(getattr(record, m) is not None for m in metrics)]
+    if not done:
+        return ()
+    vectors = [tuple(float(getattr(record, m)) for m in metrics) for _, record in done]
+    on = front_mask(vectors)
+    return tuple((f"{plan[key].base} at {plan[key].point.label or 'the base point'}", vector)
+                 for (key, _), vector, keep in zip(done, vectors, on, strict=True) if keep)
 
 
 def run_plan(
@@ -117,7 +150,11 @@ def run_plan(
     fresh: bool = False,
     progress: ProgressFn | None = None,
     metrics: Sequence[str] = DEFAULT_METRICS,
+    prune: bool = False,
 ) -> SweepOutcome:
+    """Solve the runs of ``plan`` the store in ``folder`` lacks (see the module docstring). Each run is
+    sent with the layer-cache records of the jobs it may need; with ``prune`` also with its workload's
+    current front, and a run whose layers solved so far prove it off that front is stored as pruned."""
     start = time.perf_counter()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -126,24 +163,38 @@ def run_plan(
             store.clear()
         store.set_meta(spec_hash=spec_hash(plan), version=__version__)
         stored = {run.request.key: store.get_run(run.request.key) for run in plan.runs}
-        pending = [run for run in plan.runs if _needs_solving(stored[run.request.key])]
+        pending = [run for run in plan.runs if _needs_solving(stored[run.request.key], prune)]
         by_key: dict[str, PlannedRun] = {}
         for run in pending:  # two design points may resolve to one accelerator: solve it once
             by_key.setdefault(run.request.key, run)
-        solved = 0
+        every = {run.request.key: run for run in plan.runs}
+        solved = layers_reused = layers_pruned = 0
+
+        def prepare(request: RunRequest) -> RunRequest:
+            known = tuple((key, record) for key in layer_keys(request) if (record := store.get_layer(key)) is not None)
+            target = None
+            if prune:
+                peak = by_key[request.key].peak
+                target = PruneTarget(tuple(metrics), _front(stored, every, request, metrics), peak.area_mm2,
+                                     peak.tclk_ns)
+            return replace(request, known_layers=known, prune=target)
 
         def keep(request: RunRequest, outcome: RunOutcome) -> None:
-            nonlocal solved
+            nonlocal solved, layers_reused, layers_pruned
+            for key, layer in outcome.new_layers:
+                store.put_layer(key, layer)
             record, layers = record_of(by_key[request.key], outcome)
             store.put_run(request.key, record, layers)
             stored[request.key] = record
             solved += 1
+            layers_reused += outcome.layers_reused
+            layers_pruned += outcome.layers_pruned
 
         execution = None
         interrupted = False
         if pending:
             execution = execute([run.request for run in by_key.values()], keep, workers=workers, scheduler=scheduler,
-                                progress=progress)
+                                progress=progress, prepare=prepare)
             interrupted = execution.interrupted
     done = [(run, record) for run in plan.runs if (record := stored[run.request.key]) is not None]
     records = [record for _, record in done]
@@ -163,6 +214,9 @@ def run_plan(
         solved=solved,
         reused=len(plan.runs) - len(pending),
         failed=failed,
+        pruned=sum(run.record.status == PRUNED for run in runs),
+        layers_reused=layers_reused,
+        layers_pruned=layers_pruned,
         interrupted=interrupted,
         metrics=tuple(metrics),
         execution=execution,

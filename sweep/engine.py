@@ -11,6 +11,8 @@ cluster given by its scheduler address, through the same code.
   scheduler's setting.
 * Results are handed to ``on_outcome`` in the client as each task finishes, so the caller stores every
   finished run before the next one arrives; Ctrl-C cancels what is left and closes the cluster.
+* As many tasks are in flight as there are worker slots; the next is prepared (``prepare``) and sent as
+  one finishes, so it carries what the finished runs stored, and the scheduler never holds the sweep.
 * ``distributed`` is imported here only, when a sweep runs, so other commands do not pay for it.
 """
 
@@ -21,7 +23,7 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,7 @@ CLOSE_TIMEOUT_S = 10
 INTERRUPTED_CLOSE_TIMEOUT_S = 3
 POLL_S = 0.05  # how often the client looks for finished tasks
 ALLOWED_WORKER_DEATHS = 1  # per task, before it is reported failed
+LOW_LEVEL_LOG_LENGTH = 50
 
 
 class SchedulerUnreachable(ImcmapError):
@@ -86,8 +89,10 @@ def execute(
     scheduler: str | None = None,
     progress: ProgressFn | None = None,
     task: Callable[[RunRequest], RunOutcome] = solve_request,
+    prepare: Callable[[RunRequest], RunRequest] | None = None,
 ) -> Execution:
-    """Run every request; ``on_outcome`` gets each result in the order they finish."""
+    """Run every request; ``on_outcome`` gets each result in the order they finish. ``prepare`` gives
+    the request as sent, just before it is (the original is what ``on_outcome`` gets)."""
     if not requests:
         return Execution(0, 0, False, 0, scheduler or "local")
     import dask
@@ -97,7 +102,11 @@ def execute(
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_WORKER_DEATHS,
                           # one task in flight per thread: a worker's death then blames only the task it ran
                           "distributed.scheduler.worker-saturation": 1.0,
-                          "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
+                          "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s",
+                          # the scheduler's debugging logs keep this many messages per worker stream, each
+                          # compute-task message with its whole request: 1000 by default grew the client (the
+                          # local scheduler lives in it) by about 20 kB a run (bench/README.md)
+                          "distributed.admin.low-level-log-length": LOW_LEVEL_LOG_LENGTH}):
         cluster = client = execution = None
         try:
             if scheduler is None:
@@ -113,7 +122,7 @@ def execute(
                                                f"{CONNECT_TIMEOUT_S} s ({exc})") from None
                 n_workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
             execution = _run(client, requests, on_outcome, task, progress, n_workers, scheduler or "local",
-                             KilledWorker)
+                             KilledWorker, prepare)
             return execution
         finally:
             # after Ctrl-C the solves in flight are abandoned: do not wait for them to wind down
@@ -121,20 +130,6 @@ def execute(
             if interrupted and cluster is not None:
                 _kill_local_workers(cluster)
             _close(client, cluster, INTERRUPTED_CLOSE_TIMEOUT_S if interrupted else CLOSE_TIMEOUT_S)
-
-
-def _finished(futures: Sequence[Future]) -> Iterator[Future]:
-    """The futures as they finish. Polled, not waited on: distributed's ``as_completed`` blocks the main
-    thread in a lock wait that a Ctrl-C does not break until the next task ends (seconds of CP-SAT)."""
-    pending = list(futures)
-    while pending:
-        ready = [f for f in pending if f.done()]
-        if not ready:
-            time.sleep(POLL_S)
-            continue
-        for future in ready:
-            pending.remove(future)
-            yield future
 
 
 def _run(
@@ -146,33 +141,51 @@ def _run(
     n_workers: int,
     where: str,
     killed_worker: type[Exception],
+    prepare: Callable[[RunRequest], RunRequest] | None = None,
 ) -> Execution:
+    """Keeps ``n_workers`` tasks in flight, each prepared just before it is sent, so that it carries what
+    the runs stored meanwhile taught (the layer cache, the fronts). The futures are polled, not waited
+    on: distributed's ``as_completed`` blocks the main thread in a lock wait that a Ctrl-C does not
+    break until the next task ends (seconds of CP-SAT)."""
     start = time.perf_counter()
-    by_future = {}
-    for request in requests:
-        future = client.submit(task, request, key=f"imcmap-run-{request.key}", pure=False)
-        by_future[future] = request
+    waiting = iter(requests)
+    by_future: dict[Future, RunRequest] = {}
+
+    def send() -> None:
+        request = next(waiting, None)
+        if request is not None:
+            sent = prepare(request) if prepare is not None else request
+            by_future[client.submit(task, sent, key=f"imcmap-run-{request.key}", pure=False)] = request
+
     done = failed = 0
     interrupted = False
     try:
-        for future in _finished(list(by_future)):
-            request = by_future.pop(future)
-            try:
-                outcome = future.result()
-            except killed_worker as exc:
-                outcome = failed_outcome(request, f"the task killed {ALLOWED_WORKER_DEATHS + 1} workers: {exc}")
-            except Exception as exc:  # a bug in the task: record it, keep sweeping
-                lines = traceback.format_exception_only(type(exc), exc)
-                outcome = failed_outcome(request, "".join(lines).strip())
-            future.release()
-            on_outcome(request, outcome)
-            done += 1
-            failed += outcome.status == FAILED
-            if progress is not None:
-                elapsed = time.perf_counter() - start
-                left = len(requests) - done
-                eta = elapsed / done * left if done else None
-                progress(Progress(done, min(left, n_workers), failed, len(requests), eta))
+        for _ in range(n_workers):
+            send()
+        while by_future:
+            ready = [f for f in by_future if f.done()]
+            if not ready:
+                time.sleep(POLL_S)
+                continue
+            for future in ready:
+                request = by_future.pop(future)
+                try:
+                    outcome = future.result()
+                except killed_worker as exc:
+                    outcome = failed_outcome(request, f"the task killed {ALLOWED_WORKER_DEATHS + 1} workers: {exc}")
+                except Exception as exc:  # a bug in the task: record it, keep sweeping
+                    lines = traceback.format_exception_only(type(exc), exc)
+                    outcome = failed_outcome(request, "".join(lines).strip())
+                future.release()
+                on_outcome(request, outcome)
+                done += 1
+                failed += outcome.status == FAILED
+                send()
+                if progress is not None:
+                    elapsed = time.perf_counter() - start
+                    left = len(requests) - done
+                    eta = elapsed / done * left if done else None
+                    progress(Progress(done, min(left, n_workers), failed, len(requests), eta))
     except KeyboardInterrupt:
         interrupted = True
         client.cancel(list(by_future), force=True)

@@ -10,12 +10,7 @@ so a rerun finds every run already stored.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
-from typing import TYPE_CHECKING
 
 from imcmap import __version__
 from imcmap.models.hardware import Accelerator
@@ -26,11 +21,9 @@ from imcmap.specs.expressions import ExpressionError, evaluate
 from imcmap.specs.sweep import DesignPoint, SweepSpec
 
 from .figures import PeakFigures, peak_figures
+from .plain import plain_record
 from .runs import RunRequest
 from .store import run_key
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +49,6 @@ class SkippedPoint:
 class Plan:
     runs: tuple[PlannedRun, ...]
     skipped: tuple[SkippedPoint, ...]
-
-
-def plain(value: object) -> object:
-    """Frozen dataclasses, enums, tuples and sets -> JSON-ready data, every field kept (for keys)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return plain(value.value)
-    if isinstance(value, Mapping):
-        return {str(k if not isinstance(k, Enum) else k.value): plain(v) for k, v in value.items()}
-    if isinstance(value, (frozenset, set)):
-        return sorted((plain(v) for v in value), key=repr)
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    return value
-
-
-def plain_record(record: DataclassInstance) -> dict[str, object]:
-    """``plain`` of a frozen dataclass: its fields by name."""
-    return {f.name: plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
 
 
 def point_metrics(peak: PeakFigures) -> dict[str, float | None]:

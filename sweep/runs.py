@@ -4,7 +4,7 @@ it returns. Plain frozen data both ways; the CP-SAT models are built inside the 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
@@ -14,12 +14,15 @@ from imcmap.solver.solve import SolverConfig
 from imcmap.solver.status import SolveStatus
 
 from .figures import RunFigures, run_figures
+from .layer_jobs import PruneTarget, RunJobs
+from .store import LayerRecord
 
 # statuses of a run
 DONE = "done"  # every layer has a mapping
 INCOMPLETE = "incomplete"  # some layer has none (time limit)
 INFEASIBLE = "infeasible"  # some layer has no legal mapping on this design point
 FAILED = "failed"  # the task itself failed (an exception, or workers killed while running it)
+PRUNED = "pruned"  # given up: the layers solved so far prove it cannot reach its workload's front
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,9 @@ class RunRequest:
     constraints: tuple[UserConstraint, ...] = ()
     config: SolverConfig = field(default_factory=SolverConfig)
     dataflow: bool = True
+    # layer-cache records (key, record) of the jobs this run may need, looked up by the client
+    known_layers: tuple[tuple[str, LayerRecord], ...] = ()
+    prune: PruneTarget | None = None  # None: solve the run to its end
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,9 @@ class RunOutcome:
     message: str
     wall_time_s: float
     solver: dict[str, object]
+    new_layers: tuple[tuple[str, LayerRecord], ...] = ()  # layer-cache records of the jobs it solved
+    layers_reused: int = 0  # jobs answered from ``RunRequest.known_layers``
+    layers_pruned: int = 0  # first-batch jobs not run because the run was pruned
 
 
 def outcome_of(key: str, result: NetworkResult, wall_time_s: float) -> RunOutcome:
@@ -98,8 +107,17 @@ def outcome_of(key: str, result: NetworkResult, wall_time_s: float) -> RunOutcom
 
 
 def solve_request(request: RunRequest) -> RunOutcome:
-    """Runs in a sweep worker: the whole network in this process (the worker is one CPU slot)."""
+    """Runs in a sweep worker: the whole network in this process (the worker is one CPU slot), the jobs
+    ``known_layers`` answers taken from there, given up as soon as ``prune`` says it cannot reach the front."""
     start = time.perf_counter()
+    jobs = RunJobs(request.workload, request.accelerator, request.mapping, request.objective, request.config,
+                   request.constraints, request.dataflow, request.known_layers, request.prune)
     result = solve_network(request.workload, request.accelerator, request.mapping, request.objective, request.config,
-                           processes=1, dataflow=request.dataflow, constraints=request.constraints)
-    return outcome_of(request.key, result, time.perf_counter() - start)
+                           processes=1, dataflow=request.dataflow, constraints=request.constraints, hook=jobs)
+    wall = time.perf_counter() - start
+    if jobs.given_up is not None:
+        outcome = RunOutcome(key=request.key, status=PRUNED, figures=None, layers=(), message=jobs.given_up,
+                             wall_time_s=wall, solver=result.config.as_dict())
+    else:
+        outcome = outcome_of(request.key, result, wall)
+    return replace(outcome, new_layers=tuple(jobs.new.items()), layers_reused=jobs.reused, layers_pruned=jobs.saved)

@@ -10,7 +10,8 @@ Tables (in ``<folder>/sweep.sqlite``, WAL journal so one writer process and any 
 
 * ``runs``: one row per run (``RunRecord``), ``run_layers``: one row per layer of a stored run
   (``LayerRecord``, in network order); a run and its layers are written in one transaction.
-* ``layer_cache``: solved layer problems by ``layer_key`` (``LayerRecord``).
+* ``layer_cache``: solved layer problems by ``layer_key`` (``LayerRecord``; its ``mapping_json`` holds
+  the mapping with what else rebuilds the solution, ``sweep.layer_jobs.layer_record``).
 * ``meta``: the sweep spec's hash, the imcmap version that wrote the folder, the table layout.
 """
 

@@ -47,12 +47,13 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def _stored(folder: Path) -> list[tuple[object, ...]]:
-    """Every stored run's figures, timing left out, in key order."""
+def _stored(folder: Path, table: str = "runs") -> list[tuple[object, ...]]:
+    """Every stored run's figures (or, with ``table="run_layers"``, its layers'), timing left out, in
+    key order."""
     with sqlite3.connect(folder / "sweep.sqlite") as db:
-        columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
         keep = [c for c in columns if "time" not in c]
-        return sorted(db.execute(f"SELECT {', '.join(keep)} FROM runs").fetchall(), key=repr)
+        return sorted(db.execute(f"SELECT {', '.join(keep)} FROM {table}").fetchall(), key=repr)
 
 
 def test_a_sweep_stores_every_run_and_a_rerun_solves_nothing(tmp_path: Path) -> None:
@@ -74,6 +75,76 @@ def test_one_and_two_workers_store_identical_results(tmp_path: Path) -> None:
     api.sweep(spec, tmp_path / "one", workers=1)
     api.sweep(spec, tmp_path / "two", workers=2)
     assert _stored(tmp_path / "one") == _stored(tmp_path / "two")
+
+
+COPY = """\
+name: conv_copy
+layers:
+  - name: first
+    op: Conv
+    dims: {K: 8, C: 4, OY: 4, OX: 4, FY: 3, FX: 3}
+    padding: [1, 1, 1, 1]
+"""
+
+
+def test_a_layer_solved_by_one_sweep_is_not_solved_again_by_the_next_in_the_folder(tmp_path: Path) -> None:
+    """conv_copy's one layer is tiny_conv's under another name: a sweep of it into tiny_conv's folder takes
+    all four from the layer cache and stores, bit for bit, what a sweep of it into an empty folder does."""
+    (tmp_path / "copy.yaml").write_text(COPY)
+    copy = tmp_path / "copy_sweep.yaml"
+    copy.write_text(SPEC.replace("tiny_conv", "copy.yaml"))
+    shared, alone = tmp_path / "shared", tmp_path / "alone"
+    first = api.sweep(_spec(tmp_path), shared, workers=1)
+    assert first.outcome.layers_reused == 0
+    again = api.sweep(copy, shared, workers=1)
+    assert again.outcome.solved == 4 and again.outcome.layers_reused == 4
+    assert api.sweep(copy, alone, workers=1).outcome.layers_reused == 0
+    copies = {r.planned.request.key for r in again.runs}
+    for table in ("runs", "run_layers"):
+        assert [row for row in _stored(shared, table) if row[0] in copies] == _stored(alone, table)
+    code, out, _ = _run("sweep", str(copy), "-o", str(tmp_path / "third"), "--workers", "1", "--json")
+    assert code == 0 and json.loads(out)["layer_solves_saved"] == {"layer_cache": 0, "pruning": 0}
+
+
+THREE = """\
+name: three
+layers:
+  - {name: big, op: Conv, dims: {K: 16, C: 16, OY: 8, OX: 8, FY: 3, FX: 3}, padding: [1, 1, 1, 1]}
+  - {name: mid, op: Conv, dims: {K: 8, C: 4, OY: 4, OX: 4, FY: 3, FX: 3}, padding: [1, 1, 1, 1]}
+  - {name: small, op: Gemm, dims: {B: 1, K: 8, C: 8}}
+"""
+# the second point reads DRAM through an 8-bit port at 10x the energy per access: its largest layer alone
+# costs more energy and time than the whole network on the first point, at the same area
+PRUNED = """\
+name: prune
+accelerators: [dimc]
+workloads: [three.yaml]
+objectives: [energy]
+time_limit: 2
+parameters:
+  memories.dram.read_bw_bits: [64, 8]
+  memories.dram.read_energy_pj: [700, 7000]
+zip: [[memories.dram.read_bw_bits, memories.dram.read_energy_pj]]
+"""
+
+
+def test_prune_gives_up_a_dominated_point_and_keeps_the_fronts_of_a_full_sweep(tmp_path: Path) -> None:
+    (tmp_path / "three.yaml").write_text(THREE)
+    spec = _spec(tmp_path, PRUNED)
+    full = api.sweep(spec, tmp_path / "full", workers=1)
+    code, out, _ = _run("sweep", str(spec), "-o", str(tmp_path / "pruned"), "--workers", "1", "--prune", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["pruned"] == 1 and doc["layer_solves_saved"] == {"layer_cache": 0, "pruning": 2}
+    slow = doc["runs"][1]
+    assert slow["status"] == "pruned" and slow["energy_pj"] is None and not slow["on_front"]
+    assert slow["error"].startswith("pruned after 1 of 3 layers") and "read_bw_bits=64" in slow["error"]
+    assert doc["fronts"] == {"three": [0]} and [r.on_front for r in full.runs] == [True, False]
+    assert doc["runs"][0]["energy_pj"] == full.runs[0].record.energy_pj
+    # a rerun with --prune keeps the pruned run; one without solves it, its largest layer from the cache
+    assert api.sweep(spec, tmp_path / "pruned", workers=1, prune=True).outcome.solved == 0
+    rerun = api.sweep(spec, tmp_path / "pruned", workers=1)
+    assert rerun.outcome.solved == 1 and rerun.outcome.layers_reused == 1 and rerun.outcome.pruned == 0
+    assert _stored(tmp_path / "pruned") == _stored(tmp_path / "full")
 
 
 def test_json_contract_files_and_fronts(tmp_path: Path) -> None:
