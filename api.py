@@ -70,6 +70,7 @@ from imcmap.specs.experiment import ExperimentSpec
 from imcmap.specs.experiment import load_experiment as _load_experiment
 from imcmap.specs.full_mapping import (
     FullMappingSpec,
+    exchanged_issue,
     load_full_mapping_spec,
     violation_issue,
 )
@@ -196,11 +197,14 @@ def _full_mapping(full_mapping: str | Path | FullMappingSpec, accel: Accelerator
 
 def full_mapping_violations(spec: FullMappingSpec, accel: Accelerator, workload: Workload) -> list[SpecIssue]:
     """Every violation of every mapped layer, at its place in the mapping file."""
+    exchange = [issue for layer in workload.layers if (issue := exchanged_issue(spec, layer)) is not None]
+    if exchange:
+        return exchange  # the other checks need the layer as mapped
     return [
         violation_issue(spec, layer.name, violation)
         for layer in workload.layers
         if layer.name in spec.mappings
-        for violation in check(layer, accel, spec.mappings[layer.name])
+        for violation in check(spec.layer_as_mapped(layer), accel, spec.mappings[layer.name])
     ]
 
 
@@ -352,9 +356,10 @@ def solve(
 
 def _priced(accel: Accelerator, workload: Workload, spec: FullMappingSpec, notes: tuple[str, ...]) -> Evaluation:
     mapped = [layer for layer in workload.layers if layer.name in spec.mappings]
+    as_mapped = [spec.layer_as_mapped(layer) for layer in mapped]  # with I and W exchanged where the file says
     layers = tuple(
         LayerEvaluation(layer, spec.mappings[layer.name], evaluate_mapping(layer, accel, spec.mappings[layer.name]))
-        for layer in mapped
+        for layer in as_mapped
     )
     not_mapped = tuple(layer.name for layer in workload.layers if layer.name not in spec.mappings)
     return Evaluation(accel, workload, spec, layers, not_mapped, accelerator_area_mm2(accel), clock_period_ns(accel),

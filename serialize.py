@@ -19,7 +19,8 @@ from imcmap.models.hardware import Accelerator, DigitalArray, ImcArray
 from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
 from imcmap.models.report import CostReport
-from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, UnmodelledOp, Workload
+from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, Operand, UnmodelledOp, Workload
+from imcmap.solver.dynamic import dynamic_operands
 from imcmap.solver.network import LayerResult, NetworkResult
 from imcmap.solver.policy import policy_of
 from imcmap.solver.solve import LayerSolution
@@ -203,12 +204,30 @@ def layer_result_json(
     if solution.status == SolveStatus.INFEASIBLE:
         out["conflict"] = _constraints_json(solution.conflict)
     if result is not None:
+        flow = result.dataflow
         out["dataflow"] = {
-            "output_kept_in": result.dataflow.output_kept_in,
-            "input_read_from": result.dataflow.input_read_from,
+            "output_kept_in": flow.output_kept_in,
+            "input_read_from": flow.input_read_from,
+            # attention's dynamic W only: absent keys keep other networks' documents as they were
+            **({"weight_read_from": flow.weight_read_from} if flow.weight_read_from else {}),
+            **({"output_held_in": flow.output_held_in} if flow.output_held_in else {}),
+            **({"reserved_bits": {flow.reserved[0]: flow.reserved[1]}} if flow.reserved else {}),
         }
         out["solved_as"] = result.solved_as
+        dynamic = dynamic_operands(result)
+        if dynamic is not None:
+            writes = dynamic.cell_writes
+            out.update(_dynamic_json(layer, dynamic.operands_exchanged))
+            out["cell_writes"] = None if writes is None else {
+                "bits": writes.bits, "energy_pj": writes.energy_pj, "stall_cycles": writes.stall_cycles}
     return out
+
+
+def _dynamic_json(layer: Layer, exchanged: bool) -> dict[str, object]:
+    """For a layer with attention's dynamic W (nothing for others): which operand the cells hold."""
+    if Operand.W not in layer.dynamic_operands:
+        return {}
+    return {"dynamic_operands": ["W"], "operands_exchanged": exchanged, "cells_hold": "I" if exchanged else "W"}
 
 
 def bound_source(accel: Accelerator, objective: str) -> str:
@@ -261,7 +280,9 @@ def mappings_yaml(result: SolveResult) -> str:
         f"# not here: {name} (solved with a tensor kept on chip; see result.json, or solve with --no-dataflow)\n"
         for name in kept
     )
-    return header + full_mapping_to_yaml(mappings, accel, name=f"{result.workload.name} on {accel.name}")
+    exchanged = {r.solution.layer.name for r in result.layers if r.solution.operands_exchanged}
+    return header + full_mapping_to_yaml(mappings, accel, name=f"{result.workload.name} on {accel.name}",
+                                         exchanged=exchanged & mappings.keys())
 
 
 # --- evaluate -----------------------------------------------------------------------------------
@@ -300,6 +321,7 @@ def evaluation_json(result: Evaluation) -> dict[str, object]:
                     for a in r.accesses
                 ],
                 "mapping": full_mapping_plain(item.mapping, result.accelerator),
+                **_dynamic_json(item.layer, item.layer.name in result.spec.exchanged),
             }
         )
     return {

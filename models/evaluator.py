@@ -30,6 +30,12 @@ one place that maps a ``CostRules`` to its pricing.
 Latency (cycles): ``max(compute, slowest memory port)`` + IMC weight loading (a macro cannot
 compute while its cells are written) + filling the lowest levels before the first MAC and
 draining the outputs after the last one. Compute = temporal iterations x Bi/Bc on IMC arrays.
+
+A dynamic W (attention's, computed during inference) is priced as any W: every evaluation is one
+inference, so the cells are written, and the macro stalls, each time; ``cell_writes`` names that share
+of the report. Where the W comes from is the hierarchy's business (the network driver may hand the
+layer one where it is read from an on-chip level), and which operand the cells hold is the layer's
+(``workload.operands_exchanged``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from imcmap.solver.dynamic import dynamic_of
+
 from .text import dims_text
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -34,6 +36,7 @@ def render_evaluation(console: Console, result: Evaluation) -> None:
     console.print()
     for item in result.layers:
         _render_layer_evaluation(console, item)
+        _render_dynamic(console, result, item)
     summary = Table(
         title="layers, run one after another (utilization: spatial x temporal)",
         title_justify="left",
@@ -71,6 +74,14 @@ def render_evaluation(console: Console, result: Evaluation) -> None:
     if ops:
         listed = ", ".join(f"{op.op_type} x{op.count}" for op in ops)
         console.print(f"unmodelled ops (not priced): {listed}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _render_dynamic(console: Console, result: Evaluation, item: LayerEvaluation) -> None:
+    """For a layer with attention's dynamic W: which operand the cells hold and what writing them costs."""
+    dynamic = dynamic_of(item.layer, item.layer.name in result.spec.exchanged, result.accelerator, item.mapping,
+                         item.report)
+    if dynamic is not None:
+        console.print(dynamic.describe(explain=True), markup=False, highlight=False, soft_wrap=True)
 
 
 def _render_layer_evaluation(console: Console, item: LayerEvaluation) -> None:

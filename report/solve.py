@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from imcmap.models.workload import Operand
+from imcmap.solver.dynamic import dynamic_operands
 from imcmap.solver.status import SolveStatus
 
 from .text import dims_text, energy_unit, in_unit, plural, quote, say
@@ -90,6 +91,9 @@ def render_solve(console: Console, result: SolveResult, *, detail: bool = False)
         about = f"{s.layer.op} {dims_text(s.layer.dims)}"
         if r.dataflow.describe() != "-":
             about += f"; {r.dataflow.describe()}"
+        dynamic = dynamic_operands(r)
+        if dynamic is not None:
+            about += f"; {dynamic.describe()}"
         if s.report is None or s.mapping is None:
             table.add_row(str(i), f"{name}\n{about}", f"{s.status}: {s.message}", "-", "-", "-", "-", end_section=True)
             continue
@@ -201,6 +205,9 @@ def render_layer_detail(console: Console, index: int, r: LayerResult, diagonal: 
         say(console, f"constraints: {quote(s.constraints)}")
     if r.dataflow.describe() != "-":
         say(console, f"dataflow: {r.dataflow.describe()}")
+    dynamic = dynamic_operands(r)
+    if dynamic is not None:
+        say(console, dynamic.describe(explain=True))
     render_loop_nest(console, mapping, accel)
     say(console, "energy by component and level (level/operand):")
     render_energy_bars(console, report.energy_by_component(), unit, scale)

@@ -7,9 +7,10 @@ from functools import partial
 
 from ortools.sat.python import cp_model
 
+from imcmap.models.hardware import ImcArray
 from imcmap.models.workload import OPERANDS, Operand, is_relevant
 
-from .problem import MappingProblem
+from .problem import MappingProblem, candidate_rows
 from .terms import exact_value, halo_log_table
 from .variables import PE, Exp, Exps, MappingVars, add_exps
 
@@ -262,3 +263,97 @@ def add_capacity(model: cp_model.CpModel, v: MappingVars, problem: MappingProble
             else:
                 bits_terms.append(tile * prec.bits(op))
         model.add(sum(bits_terms) <= capacity)
+
+
+MIRROR = {"OX": "OY", "OY": "OX", "FX": "FY", "FY": "FX"}  # the X/Y mirror of a conv's loop dims
+AXIS_PAIRS = (("OX", "OY"), ("FX", "FY"))
+
+
+def mirrored(unroll: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """An unrolling with OX and OY (FX and FY) swapped on every array dim."""
+    return {a: {MIRROR.get(d, d): f for d, f in dims.items()} for a, dims in unroll.items()}
+
+
+def _unroll_key(unroll: dict[str, dict[str, int]]) -> tuple:
+    return tuple(sorted((a, tuple(sorted((d, f) for d, f in dims.items() if f > 1))) for a, dims in unroll.items()))
+
+
+def axis_symmetric(problem: MappingProblem) -> bool:
+    """The layer and its candidate unrollings are alike in X and Y, so mirroring a mapping (OX <-> OY,
+    FX <-> FY in every loop and unrolling) keeps its cost: OX = OY and FX = FY in size (at least one of
+    them > 1), the same stride and dilation on both axes and as much padding, and every spatial group's
+    candidates closed under the mirror with equal IMC row counts (``candidate_rows``: the diagonal rows
+    rule). The hardware sees loop dims nowhere else: memories serve array dims."""
+    layer = problem.layer
+    if not any(layer.size(d) > 1 for d in MIRROR):
+        return False
+    if any(layer.size(x) != layer.size(y) for x, y in AXIS_PAIRS):
+        return False
+    top, left, bottom, right = layer.padding
+    if layer.stride[0] != layer.stride[1] or layer.dilation[0] != layer.dilation[1] or top + bottom != left + right:
+        return False
+    imc = isinstance(problem.accel.array, ImcArray)
+    for group in problem.groups:
+        keys = {_unroll_key(c) for c in group.candidates}
+        for c in group.candidates:
+            twin = mirrored(c)
+            if _unroll_key(twin) not in keys:
+                return False
+            if imc and candidate_rows(layer, problem.accel, twin) != candidate_rows(layer, problem.accel, c):
+                return False
+    return True
+
+
+def add_axis_symmetry(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem) -> None:
+    """On an X/Y-symmetric problem (``axis_symmetric``): the vector of OX's and FX's exponents is
+    lexicographically at least OY's and FY's, read per prime over the array dims, then over the
+    segments from the innermost: (sx[a, OX^p], ..., tf[s, OX^p], ...) >=lex (the same for OY).
+
+    No optimum is lost, and CP-SAT's bound stays a lower bound on every mapping. The mirror of an
+    assignment swaps tf[s, OX, p] with tf[s, OY, p] and tf[s, FX, p] with tf[s, FY, p], and each
+    group's candidate with its mirror (in the set, by ``axis_symmetric``); cuts, stationary operands
+    and every derived variable follow. It is feasible (factorization: equal sizes; the relevance
+    classes of OX and OY, and of FX and FY, are the same, so stationarity, runs and tiles are
+    swapped sums; capacity and halos: the X and Y halo tables are one function, stride, dilation and
+    padding being equal) and its model objective is the same (every term is a sum or a table over
+    these exponents in which the two axes enter alike; IMC row counts are equal), and the canonical
+    cut rule, which reads only emptiness and purity, holds for both or neither. The mirror decodes to
+    the mirrored mapping up to the order of OY, OX (FY, FX) within a segment: adjacent loops with one
+    relevance to every operand and no cut between them, which the evaluator prices alike; and the
+    evaluator prices a mirrored mapping the same, for the reasons above. Of an
+    assignment and its mirror, the lexicographically larger meets the rule (both, if equal), so the
+    model's optimum and every objective value stay reachable: its minimum, hence the proven bound, is
+    unchanged. The vector's ends need no entry: the exponents of one prime sum to a constant."""
+    entries: list[tuple[Exp, Exp]] = []
+    positions: list[tuple[str, int | str]] = [("spatial", a) for a in v.array_dims()]
+    positions += [("temporal", s) for s in range(v.n_segments)]
+    x: Exp
+    y: Exp
+    for kind, where in positions:
+        for x_dim, y_dim in AXIS_PAIRS:
+            for p in sorted(problem.dim_primes.get(x_dim, {})):
+                if kind == "spatial":
+                    x, y = v.spatial(str(where), x_dim, p), v.spatial(str(where), y_dim, p)
+                else:
+                    x, y = v.temporal(int(where), x_dim, p), v.temporal(int(where), y_dim, p)
+                if not (isinstance(x, int) and isinstance(y, int)):
+                    entries.append((x, y))
+    prefix_equal: cp_model.IntVar | None = None  # all entries so far equal (None: before the first)
+    for i, (x, y) in enumerate(entries):
+        row = model.add(x >= y)
+        if prefix_equal is not None:
+            row.only_enforce_if(prefix_equal)
+        if i == len(entries) - 1:
+            break
+        greater = model.new_bool_var(f"axis_gt[{i}]")
+        model.add(x >= y + 1).only_enforce_if(greater)
+        model.add(x <= y).only_enforce_if(greater.negated())
+        equal = model.new_bool_var(f"axis_eq[{i}]")
+        # equal <=> the prefix so far is equal and this entry too (given the prefix, x >= y holds)
+        model.add_implication(equal, greater.negated())
+        if prefix_equal is None:
+            model.add_bool_or([greater, equal])
+        else:
+            model.add_implication(equal, prefix_equal)
+            model.add_bool_or([prefix_equal.negated(), greater, equal])
+        prefix_equal = equal

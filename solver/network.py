@@ -6,6 +6,12 @@ inputs, the output stays there: the producer is solved with outputs capped at th
 consumer with inputs capped there, so neither pays the DRAM round trip. If either layer has no
 legal mapping that way, both fall back to the plain hierarchy. Each layer reports what was done.
 
+Attention's dynamic W (``plan_dynamic_weights``): a producer's output that its readers all take as
+their whole W stays on chip until the last of them when it fits beside every layer running meanwhile
+(their room shrinks by it); a hold that leaves a layer unmapped or does not pay is dropped. A layer
+whose operands are both computed during inference is solved in both orientations in its job
+(``solve.solve_oriented``; the cells hold its I in the exchanged one).
+
 On hardware whose rules the model does not encode (ZigZag files) the polish of a layer in a pair
 the plan could keep waits for the plan: only the hierarchies the plan keeps are walked, and pairs
 whose two costs are within ``CLOSE_CALL`` are polished both ways before they are judged (on ZigZag's
@@ -253,78 +259,96 @@ def plan_dynamic_weights(workload: Workload, accel: Accelerator, spec: MappingSp
                          constraints: tuple[UserConstraint, ...] = (),
                          plan: dict[str, Dataflow] | None = None,
                          excluded: frozenset[str] | set[str] = frozenset()) -> dict[str, Dataflow]:
-    """``plan`` (default: the plain one) with each dynamic W read on chip where that can work: its one
-    producer's output (which holds the whole W: a KV cache from DRAM is not) stays in the highest on-chip
-    level holding that output and the consumer's input (so either operand can sit in the cells), from
-    the producer until its last such consumer. The layers in between run beside it: their room in that
-    level shrinks by the held bits (``Dataflow.reserved``), and a tensor is held only while every layer
-    of its span keeps room for its own tiles (the held tensors take at most the level's capacity at each
-    layer). Their solves decide whether the hierarchies are legal; the driver drops a hold that leaves a
-    layer without a mapping or costs more than the plain hierarchy. Producers in ``excluded`` hold nothing."""
+    """``plan`` (default: the plain one) with each dynamic W read on chip where that can work: a producer's
+    output stays in the highest on-chip level holding it and its readers' inputs (so either operand can
+    sit in the cells), from the producer until its last reader, when every layer reading it reads it
+    as the whole of its dynamic W (a KV cache from DRAM is not the producer's alone) and has an input
+    of its own producer (else the output may be its I too, which the plan does not place: GPT-2's fused
+    projection), so no reader wants it from DRAM. The layers in between run beside it: their room in
+    that level shrinks by the held bits (``Dataflow.reserved``), and a tensor is held only while every
+    layer of its span keeps room for its own tiles. Their solves decide whether the hierarchies are
+    legal; the driver drops a hold that leaves a layer without a mapping or costs more than the plain
+    hierarchy. Producers in ``excluded`` hold nothing."""
     plan = dict(plan) if plan is not None else {layer.name: Dataflow() for layer in workload.layers}
     layers = list(workload.layers)
     index = {layer.name: i for i, layer in enumerate(layers)}
-    held: dict[str, tuple[str, int, list[str]]] = {}  # producer -> (level, bits, consumers)
-    for consumer in layers:
-        if Operand.W not in consumer.dynamic_operands or len(consumer.weight_sources) != 1:
+    held: dict[str, tuple[str, int, list[str]]] = {}  # producer -> (level, bits, readers)
+    for producer in layers:
+        readers = [layer for layer in layers if producer.name in layer.sources]
+        if producer.name in excluded or not readers:
             continue
-        producer = layers[index[consumer.weight_sources[0]]]
-        if producer.name in excluded or index[producer.name] >= index[consumer.name]:
-            continue
-        if consumer.operand_size(Operand.W) > producer.operand_size(Operand.O):
-            continue  # part of the W comes from elsewhere (a cache in DRAM)
-        rule_p, rule_c = resolve_rule(producer, spec, constraints), resolve_rule(consumer, spec, constraints)
-        level = _shared_on_chip_level(accel, rule_p.operand_links[Operand.O], rule_c.operand_links[Operand.I])
-        if level is None or any(_bypassed(rule, op, level.name) for rule, op in
-                                ((rule_p, Operand.O), (rule_c, Operand.I), (rule_c, Operand.W))):
-            continue
-        if producer.name in held and held[producer.name][0] != level.name:
+        level = _hold_level(producer, readers, index, accel, spec, constraints)
+        if level is None:
             continue
         bits = producer.operand_size(Operand.O) * producer.precision.o_bits
-        trial = {**held, producer.name: (level.name, bits, [*held.get(producer.name, (None, 0, []))[2],
-                                                              consumer.name])}
+        trial = {**held, producer.name: (level.name, bits, [r.name for r in readers])}
         if _holds_fit(layers, index, trial, accel):
             held = trial
     for producer_name, (level_name, _, consumers) in held.items():
         plan[producer_name] = replace(plan[producer_name], output_held_in=level_name)
         for name in consumers:
             plan[name] = replace(plan[name], weight_read_from=level_name)
-    for layer, room in _reservations(layers, index, held).items():
-        if room[1]:
-            plan[layer] = replace(plan[layer], reserved=room)
+    for layer, rooms in _reservations(layers, index, held).items():
+        for level_name, bits in rooms.items():  # one level per layer (``_holds_fit``)
+            if bits:
+                plan[layer] = replace(plan[layer], reserved=(level_name, bits))
     return plan
 
 
+def _hold_level(producer: Layer, readers: list[Layer], index: dict[str, int], accel: Accelerator,
+                spec: MappingSpec, constraints: tuple[UserConstraint, ...]) -> MemoryLevel | None:
+    """The on-chip level ``producer``'s output can stay in for ``readers`` (all of its readers), or None
+    when one of them reads it otherwise than as the whole of its dynamic W (see ``plan_dynamic_weights``),
+    or bypasses the level."""
+    rule_p = resolve_rule(producer, spec, constraints)
+    level: MemoryLevel | None = None
+    for reader in readers:
+        if (Operand.W not in reader.dynamic_operands or reader.weight_sources != (producer.name,)
+                or not _input_sources(reader) or index[reader.name] <= index[producer.name]
+                or reader.operand_size(Operand.W) > producer.operand_size(Operand.O)):
+            return None
+        rule_c = resolve_rule(reader, spec, constraints)
+        here = _shared_on_chip_level(accel, rule_p.operand_links[Operand.O], rule_c.operand_links[Operand.I])
+        if here is None or (level is not None and here.name != level.name) or any(
+                _bypassed(rule, op, here.name) for rule, op in
+                ((rule_p, Operand.O), (rule_c, Operand.I), (rule_c, Operand.W))):
+            return None
+        level = here
+    return level
+
+
 def _reservations(layers: list[Layer], index: dict[str, int],
-                  held: dict[str, tuple[str, int, list[str]]]) -> dict[str, tuple[str, int]]:
-    """Per layer, (level, bits) of the held tensors alive while it runs, less the part it reads as its W."""
-    out: dict[str, tuple[str, int]] = {}
-    for producer, (level, bits, consumers) in held.items():
-        last = max(index[c] for c in consumers)
+                  held: dict[str, tuple[str, int, list[str]]]) -> dict[str, dict[str, int]]:
+    """Per layer and level, the bits of the held tensors alive while it runs (after their producer, up to
+    their last reader), less the part it reads as its own W (its tiles count that)."""
+    out: dict[str, dict[str, int]] = {}
+    for producer, (level, bits, readers) in held.items():
+        last = max(index[r] for r in readers)
         for layer in layers[index[producer] + 1:last + 1]:
-            own = layer.operand_size(Operand.W) * layer.precision.w_bits if layer.name in consumers else 0
-            before = out.get(layer.name, (level, 0))
-            if before[0] == level:
-                out[layer.name] = (level, before[1] + bits - own)
-            else:  # held in two levels at once: take the bigger (a layer reserves one level)
-                out[layer.name] = max(before, (level, bits - own), key=lambda r: r[1])
+            own = layer.operand_size(Operand.W) * layer.precision.w_bits if layer.name in readers else 0
+            room = out.setdefault(layer.name, {})
+            room[level] = room.get(level, 0) + bits - own
     return out
 
 
 def _holds_fit(layers: list[Layer], index: dict[str, int], held: dict[str, tuple[str, int, list[str]]],
                accel: Accelerator) -> bool:
-    """Every layer of each span still has room in the level: what the held tensors take there, plus the
-    whole W of a consumer reading it, stays within the level's capacity (the producer's own output tile
-    is the held tensor itself: at most the capacity)."""
-    for level, bits, _ in held.values():
-        if bits > _effective_capacity(accel.memory(level)):
+    """Every layer of each span keeps room in the level for tiles of its own: what the held tensors take
+    there while it runs, plus the whole W it reads from them and the output it holds itself, stays
+    below the level's capacity; a layer reserves room in one level only (``Dataflow.reserved``)."""
+    reserved = _reservations(layers, index, held)
+    for layer in layers:
+        rooms = dict(reserved.get(layer.name, {}))
+        if layer.name in held:
+            level, bits, _ = held[layer.name]
+            rooms[level] = rooms.get(level, 0) + bits
+        if len(rooms) > 1:
             return False
-    for name, (level, bits) in _reservations(layers, index, held).items():
-        layer = layers[index[name]]
-        own = layer.operand_size(Operand.W) * layer.precision.w_bits if any(
-            name in consumers for _, _, consumers in held.values()) else 0
-        if bits + own >= _effective_capacity(accel.memory(level)):
-            return False
+        for level, bits in rooms.items():
+            reads = any(layer.name in readers for lv, _, readers in held.values() if lv == level)
+            own = layer.operand_size(Operand.W) * layer.precision.w_bits if reads else 0
+            if bits + own >= _effective_capacity(accel.memory(level)):
+                return False
     return True
 
 
@@ -340,13 +364,14 @@ def _held_spans(layers: list[Layer], plan: dict[str, Dataflow]) -> Iterator[tupl
 
 
 def _holds_not_paying(layers: list[Layer], plan: dict[str, Dataflow], results: dict[tuple, LayerSolution],
-                      key_of: dict[str, tuple], plain_key_of: dict[str, tuple], objective: str) -> set[str]:
+                      key_of: dict[str, tuple], unheld_key_of: dict[str, tuple], objective: str) -> set[str]:
     """Producers whose held output leaves a layer of its span without a mapping, or whose span costs no
-    less than on the plain hierarchy."""
+    less than with no output held (``unheld_key_of``: the jobs of the plan before ``plan_dynamic_weights``)."""
     out = set()
     for producer, span in _held_spans(layers, plan):
         kept = _pair_cost([results.get(key_of[name]) for name in span], objective)
-        if kept == float("inf") or kept >= _pair_cost([results.get(plain_key_of[name]) for name in span], objective):
+        if kept == float("inf") or kept >= _pair_cost([results.get(unheld_key_of[name]) for name in span],
+                                                      objective):
             out.add(producer)
     return out
 
@@ -593,13 +618,13 @@ class _Driver:
         self.runner.kill()
 
     def settle_holds(self, plan: dict[str, Dataflow], jobs: dict[tuple, tuple], key_of: dict[str, tuple],
-                     plain_key_of: dict[str, tuple],
+                     unheld_key_of: dict[str, tuple],
                      ) -> tuple[dict[str, Dataflow], dict[tuple, tuple], dict[str, tuple], bool]:
         """Drop the dynamic-W holds that do not pay (``_holds_not_paying``), solving the hierarchies a
         drop newly needs, until every hold pays. Returns (plan, jobs, key_of, interrupted)."""
         layers = list(self.workload.layers)
         dropped: set[str] = set()
-        while worse := _holds_not_paying(layers, plan, self.results, key_of, plain_key_of, self.objective):
+        while worse := _holds_not_paying(layers, plan, self.results, key_of, unheld_key_of, self.objective):
             dropped |= worse
             plan = _replanned(self.workload, self.accel, self.spec, self.constraints, plan, dropped)
             jobs, key_of = _jobs(self.workload, self.accel, self.spec, plan, self.constraints)
@@ -667,7 +692,7 @@ def _plan_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec, 
 
 def _holds_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec,
                       constraints: tuple[UserConstraint, ...], plan: dict[str, Dataflow],
-                      results: dict[tuple, LayerSolution], plain_key_of: dict[str, tuple],
+                      results: dict[tuple, LayerSolution], unheld_key_of: dict[str, tuple],
                       objective: str) -> dict[str, Dataflow]:
     """The plan a stopped run reports for dynamic W: a hold stays only where every layer of its span came
     in with a mapping and pays (as ``settle_holds`` would judge), without solving anything."""
@@ -675,7 +700,7 @@ def _holds_after_stop(workload: Workload, accel: Accelerator, spec: MappingSpec,
     dropped: set[str] = set()
     while True:
         _, key_of = _jobs(workload, accel, spec, plan, constraints)
-        worse = _holds_not_paying(layers, plan, results, key_of, plain_key_of, objective)
+        worse = _holds_not_paying(layers, plan, results, key_of, unheld_key_of, objective)
         if not worse:
             return plan
         dropped |= worse
@@ -713,13 +738,14 @@ def solve_network(
     by their scope."""
     start = time.perf_counter()
     plain = {layer.name: Dataflow() for layer in workload.layers}
-    plan = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
-    if dataflow:
-        plan = plan_dynamic_weights(workload, accel, spec, constraints, plan)
-    # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch
+    unheld = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
+    plan = plan_dynamic_weights(workload, accel, spec, constraints, unheld) if dataflow else plain
+    # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch; a layer
+    # in the span of a held output also without it
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)
     plain_jobs, plain_key_of = _jobs(workload, accel, spec, plain, constraints)
-    first = {**plain_jobs, **jobs}
+    unheld_jobs, unheld_key_of = _jobs(workload, accel, spec, unheld, constraints)
+    first = {**plain_jobs, **unheld_jobs, **jobs}
     n_proc = max(1, min(processes or os.cpu_count() or 1, len(first)))
     # one runner for every phase; in one process the solves run in a helper thread (see workers)
     runner: Runner = ProcessRunner(n_proc) if n_proc > 1 else ThreadRunner()
@@ -728,12 +754,12 @@ def solve_network(
     # the plan settles as soon as the jobs of its pairs are in: the jobs of layers in no pair (polished in
     # their own task) run on meanwhile, so the plan's polish fills the pool while the last of them finish
     paired = {key for name, flow in plan.items() if flow != Dataflow()
-              for key in (key_of[name], plain_key_of[name])}
+              for key in (key_of[name], plain_key_of[name], unheld_key_of[name])}
     try:
         try:
             stopped = driver.run(first, polish_now=alone, until=paired)
             if not stopped:
-                plan, jobs, key_of, stopped = driver.settle_holds(plan, jobs, key_of, plain_key_of)
+                plan, jobs, key_of, stopped = driver.settle_holds(plan, jobs, key_of, unheld_key_of)
             if not stopped:
                 plan, jobs, key_of, stopped = driver.settle(plan, jobs, key_of, plain_key_of)
             if not stopped:
@@ -748,7 +774,7 @@ def solve_network(
         runner.close()
     why = driver.stopped
     if why is not None:
-        plan = _holds_after_stop(workload, accel, spec, constraints, plan, driver.results, plain_key_of, objective)
+        plan = _holds_after_stop(workload, accel, spec, constraints, plan, driver.results, unheld_key_of, objective)
         plan, jobs, key_of = _plan_after_stop(workload, accel, spec, constraints, plan, driver.results, plain_key_of,
                                               objective)
     layer_results = []

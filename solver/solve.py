@@ -231,17 +231,29 @@ def use_canonical_cuts(accel: Accelerator, objective: str, user: tuple[UserConst
     return (policy if policy is not None else policy_of(accel, objective)).canonical_cuts
 
 
+def use_axis_symmetry(problem: MappingProblem, user: tuple[UserConstraint, ...], policy: SolvePolicy) -> bool:
+    """Whether the model takes the X/Y mirror cut (``constraints.add_axis_symmetry``): where the policy
+    allows it, on a problem alike in X and Y (``constraints.axis_symmetric``), and under no user
+    constraint, since one may name an axis (an order, a tile size, a fixed factor) and break the mirror."""
+    return policy.axis_symmetry and not user and C.axis_symmetric(problem)
+
+
 def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...] = (),
                 canonical_cuts: bool | None = None,
-                policy: SolvePolicy | None = None) -> tuple[cp_model.CpModel, MappingVars, float]:
-    """The layer's model; ``canonical_cuts`` None: as ``use_canonical_cuts`` decides; ``policy`` None:
-    ``policy_of(problem.accel, objective)``."""
+                policy: SolvePolicy | None = None,
+                axis_symmetry: bool | None = None) -> tuple[cp_model.CpModel, MappingVars, float]:
+    """The layer's model; ``canonical_cuts`` None: as ``use_canonical_cuts`` decides; ``axis_symmetry``
+    None: as ``use_axis_symmetry`` decides; ``policy`` None: ``policy_of(problem.accel, objective)``."""
     if policy is None:
         policy = policy_of(problem.accel, objective)
     if canonical_cuts is None:
         canonical_cuts = use_canonical_cuts(problem.accel, objective, user, policy)
+    if axis_symmetry is None:
+        axis_symmetry = use_axis_symmetry(problem, user, policy)
     model, v = build_feasibility_model(problem, canonical_cuts)
-    flows, corrections = build_flows(model, v, problem)
+    if axis_symmetry:
+        C.add_axis_symmetry(model, v, problem)
+    flows, corrections = build_flows(model, v, problem, policy)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
         model.minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
@@ -399,7 +411,11 @@ def solve_oriented(layer: Layer, accel: Accelerator, exchanged_accel: Accelerato
     full ``solve_layer``; the better one is returned (``better_orientation``)."""
     as_imported = solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
     if _stopped(stop):
-        return as_imported
+        # the other orientation was never searched: nothing is proven about it, so no bound either
+        return replace(as_imported, lower_bound=None, gap=None,
+                       status=SolveStatus.FEASIBLE if as_imported.status is SolveStatus.OPTIMAL else as_imported.status,
+                       message="; ".join(m for m in (as_imported.message, "stopped before the other orientation was "
+                                                     "searched") if m))
     twin = solve_layer(operands_exchanged(layer), exchanged_accel, rule, objective, config, polish_now=polish_now,
                        stop=stop)
     # the exchanged hierarchy is named on the solution, so a deferred polish and the reports use it

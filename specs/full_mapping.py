@@ -12,6 +12,7 @@ nest and, per operand, which loops each memory level keeps. Schema (``?`` = opti
           I: {...}
           O: {...}
         operand_links?: {W: I2, I: I1, O: O}  # all three; I1 | I2 | O, distinct (this is the default)
+        operands_exchanged?: bool            # default false; see below
 
 Under ``temporal``, an operand lists exactly its memory chain (the accelerator's levels holding the
 operand's memory operand), lowest level first, and each level lists the loops it keeps, innermost
@@ -23,6 +24,11 @@ memory levels against the accelerator (with a did-you-mean), the level order, an
 the three nests. Whether the mapping fits (capacities, array sizes, factors multiplying to the layer,
 IMC rows) is not a spec error: ``models.evaluator.check`` decides that, and ``violation_issue``
 places its verdicts in this file.
+
+``operands_exchanged: true`` maps the layer with I and W exchanged (``models.workload.operands_exchanged``:
+B and K trade places, so the IMC cells hold the layer's I): only for a layer whose W is computed during
+inference and that has no window (attention's ``Q x K^T``, ``P x V``), checked when the workload is
+known. ``solve -o`` writes it for the layers it solved that way.
 
 The builder returns a ``FullMappingSpec``: the mappings plus where each part was written (kept apart
 from the domain objects, like ``MappingRule.key_sources``), so later checks can point at a line.
@@ -41,18 +47,19 @@ from imcmap.models.hardware import MEMORY_OPERANDS, Accelerator, MemoryLevel
 from imcmap.models.mapping import DEFAULT_OPERAND_LINKS, Loop, Mapping
 from imcmap.models.mapping_spec import SourceRef
 from imcmap.models.report import Violation
-from imcmap.models.workload import LOOP_DIMS, OPERANDS, Operand, Workload
+from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, Operand, Workload, exchangeable, operands_exchanged
 
 from .checks import (
     Fields,
     Issues,
+    as_bool,
     as_int,
     as_map,
     describe,
     did_you_mean,
     root_mapping,
 )
-from .errors import SpecIssue
+from .errors import SpecError, SpecIssue
 from .loader import (
     Document,
     YamlMap,
@@ -66,7 +73,7 @@ from .loader import (
 TOP_REQUIRED = ("layers",)
 TOP_OPTIONAL = ("name",)
 LAYER_REQUIRED = ("temporal",)
-LAYER_OPTIONAL = ("spatial", "operand_links")
+LAYER_OPTIONAL = ("spatial", "operand_links", "operands_exchanged")
 OPERAND_KEYS = tuple(op.value for op in OPERANDS)  # W, I, O
 LOOP_EXAMPLE = "[K, 4]"
 LOOP_DIMS_HINT = f"loop dims: {', '.join(LOOP_DIMS)}"
@@ -84,6 +91,11 @@ class FullMappingSpec:
     file: str
     mappings: dict[str, Mapping]
     sources: dict[str, dict[str, SourceRef]] = field(default_factory=dict, compare=False)
+    exchanged: frozenset[str] = frozenset()  # layers mapped with I and W exchanged (``operands_exchanged``)
+
+    def layer_as_mapped(self, layer: Layer) -> Layer:
+        """``layer``, with its operands exchanged where the file says so (``exchanged_issue`` first)."""
+        return operands_exchanged(layer) if layer.name in self.exchanged else layer
 
 
 def load_full_mapping(
@@ -111,6 +123,7 @@ def build_full_mapping_spec(
     layers = top.mapping("layers")
     mappings: dict[str, Mapping] = {}
     sources: dict[str, dict[str, SourceRef]] = {}
+    exchanged: set[str] = set()
     if layers is not None:
         if not layers.items:
             issues.at(layers, "must map at least one layer")
@@ -123,9 +136,34 @@ def build_full_mapping_spec(
             if built is not None:
                 mappings[layer_name] = built
             sources[layer_name] = places.sources
+            if _exchanged_flag(issues, entry):
+                exchanged.add(layer_name)
     if issues or name is None or layers is None:
         issues.fail()
-    return FullMappingSpec(name=name, file=doc.file, mappings=mappings, sources=sources)
+    spec = FullMappingSpec(name=name, file=doc.file, mappings=mappings, sources=sources,
+                           exchanged=frozenset(exchanged))
+    if workload is not None:
+        found = [issue for layer in workload.layers if (issue := exchanged_issue(spec, layer)) is not None]
+        if found:
+            raise SpecError(found)
+    return spec
+
+
+def _exchanged_flag(issues: Issues, entry: YamlNode) -> bool:
+    if not isinstance(entry, YamlMap) or "operands_exchanged" not in entry.items:
+        return False
+    return bool(as_bool(issues, entry.items["operands_exchanged"]))
+
+
+def exchanged_issue(spec: FullMappingSpec, layer: Layer) -> SpecIssue | None:
+    """The error for ``operands_exchanged: true`` on a layer that has one orientation only."""
+    if layer.name not in spec.exchanged or exchangeable(layer):
+        return None
+    ref = spec.sources.get(layer.name, {}).get("operands_exchanged") or SourceRef(spec.file, 0, 0)
+    return SpecIssue(ref.file, ref.line, ref.col, child_path(child_path("layers", layer.name), "operands_exchanged"),
+                     f"layer '{layer.name}' has a stored W or a window: its operands cannot be exchanged",
+                     "operands_exchanged: true needs a matrix product whose W is computed during inference "
+                     "(attention's Q x K^T, P x V)")
 
 
 # --- layers -----------------------------------------------------------------------------------
@@ -514,11 +552,13 @@ def _temporal_plain(mapping: Mapping, accelerator: Accelerator) -> dict[str, dic
     return temporal
 
 
-def full_mapping_to_yaml(mappings: dict[str, Mapping], accelerator: Accelerator, *, name: str | None = None) -> str:
+def full_mapping_to_yaml(mappings: dict[str, Mapping], accelerator: Accelerator, *, name: str | None = None,
+                        exchanged: frozenset[str] | set[str] = frozenset()) -> str:
     """A full-mapping file that ``build_full_mapping_spec`` reads back into ``mappings``.
 
     Flow style keeps one operand per line; ``spatial`` and ``operand_links`` are written only when
-    they differ from the defaults. ``ValueError`` if a mapping does not fit the memory chains."""
+    they differ from the defaults, ``operands_exchanged`` for the layers in ``exchanged``. ``ValueError``
+    if a mapping does not fit the memory chains."""
     lines = [
         f"# Full mapping for accelerator {accelerator.name}: per operand, memory levels lowest first,",
         "# each with its loops [dim, size] innermost first.",
@@ -538,6 +578,8 @@ def full_mapping_to_yaml(mappings: dict[str, Mapping], accelerator: Accelerator,
         links = {op: mapping.operand_links[op] for op in OPERANDS}
         if links != DEFAULT_OPERAND_LINKS:
             lines.append(f"    operand_links: {_flow({op.value: mem for op, mem in links.items()})}")
+        if layer_name in exchanged:
+            lines.append("    operands_exchanged: true")
     return "\n".join(lines) + "\n"
 
 

@@ -48,7 +48,8 @@ only as their weight is a stored parameter: shapes-only graphs, like the bundled
 their weights as data-less graph inputs, and an initializer never changes. So a KV cache arriving
 as a graph input is dynamic through its ``Concat`` with the new token's key (which reaches the key
 projection), while a cache read with no layer or data input feeding it is read as a stored weight.
-Dynamic W is recorded, not yet priced differently: the cost model stores it like a weight.
+A dynamic W is read where its producer left it when that can stay on chip, and either operand of
+such a layer may sit in the IMC cells (``solver.network.plan_dynamic_weights``, ``solve_oriented``).
 
 Shapes: a dynamic (``dim_param``) or missing batch dimension (dim 0 of a graph input that is not
 an initializer) is set to 1 before shape inference, with a warning; every other dimension a compute

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from imcmap.models.evaluator import cell_writes, evaluate
 from imcmap.models.hardware import Accelerator, ArrayDim, ImcArray, ImcType, MemoryKind, MemoryLevel
@@ -77,3 +79,18 @@ def test_dynamic_w_from_on_chip_and_its_cell_writes():
         assert cell_writes(LAYER, accel, mapping) == writes  # the same without the report at hand
     # the slowest port is buf's one 8-bit port either way; from buf it also carries W's 32 b: 4 cycles
     assert from_buf.latency_cycles - from_dram.latency_cycles == pytest.approx(4.0)
+
+
+@given(b=st.integers(1, 64), g=st.integers(1, 16), k=st.integers(1, 64), c=st.integers(1, 64),
+       w_bits=st.sampled_from([2, 4, 8, 16]), i_bits=st.sampled_from([2, 4, 8, 16]))
+def test_exchanging_operands_is_an_involution_that_swaps_i_and_w(b, g, k, c, w_bits, i_bits):
+    """For any matrix product: twice gives the layer back; the MACs and O stay, I and W trade sizes and
+    bits."""
+    layer = Layer("x", "MatMul", {"B": b, "G": g, "K": k, "C": c}, precision=Precision(w_bits, i_bits, 8, 16),
+                  sources=("p", "q"), dynamic_operands=frozenset({Operand.W}), weight_sources=("q",))
+    twin = operands_exchanged(layer)
+    assert operands_exchanged(twin) == layer
+    assert twin.macs == layer.macs and twin.operand_size(Operand.O) == layer.operand_size(Operand.O)
+    assert (twin.operand_size(Operand.W), twin.operand_size(Operand.I)) == (
+        layer.operand_size(Operand.I), layer.operand_size(Operand.W))
+    assert (twin.precision.w_bits, twin.precision.i_bits) == (i_bits, w_bits)

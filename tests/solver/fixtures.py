@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ortools.sat.python import cp_model
+
 from imcmap.models.hardware import Accelerator, ArrayDim, DigitalArray, ImcArray, ImcType, MemoryKind, MemoryLevel
 
 
@@ -109,3 +111,17 @@ def with_zigzag_rules(accel: Accelerator, word_divisor: int = 4) -> Accelerator:
                  Port("w_port_1", m.write_bw_bits, max(1, m.write_bw_bits // word_divisor), writes))
         levels.append(replace(m, port_allocation=ports, ports=2))
     return replace(accel, memories=tuple(levels), rules=CostRules.ZIGZAG)
+
+
+def proven_optimum(model: cp_model.CpModel) -> tuple[str, float | None]:
+    """CP-SAT's status on ``model`` (one worker, seed 0, the solver's search parameters, 60 det-s) and
+    its objective when proven optimal."""
+    from imcmap.solver.solve import apply_search_parameters
+
+    solver = cp_model.CpSolver()
+    solver.parameters.random_seed = 0
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = 60
+    apply_search_parameters(solver.parameters)
+    status = solver.solve(model)
+    return solver.status_name(status), solver.objective_value if status == cp_model.OPTIMAL else None

@@ -7,17 +7,17 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ortools.sat.python import cp_model
 
 import imcmap.solver.constraints as C
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer
 from imcmap.solver.problem import build_problem
-from imcmap.solver.solve import apply_search_parameters, build_model
+from imcmap.solver.solve import build_model
 
 from .fixtures import (
     oracle_digital,
     oracle_imc,
+    proven_optimum,
     tiny_digital,
     tiny_imc,
     with_zigzag_rules,
@@ -34,15 +34,7 @@ HARDWARE = {
 
 def _optimum(layer: Layer, accel, objective: str, canonical: bool) -> tuple[str, float | None]:
     problem = build_problem(layer, accel, MappingSpec(diagonal_default=True).resolve(layer))
-    model, _, _ = build_model(problem, objective, canonical_cuts=canonical)
-    solver = cp_model.CpSolver()
-    solver.parameters.random_seed = 0
-    solver.parameters.num_workers = 1
-    solver.parameters.max_deterministic_time = 60
-    apply_search_parameters(solver.parameters)
-    status = solver.solve(model)
-    name = solver.status_name(status)
-    return name, solver.objective_value if status == cp_model.OPTIMAL else None
+    return proven_optimum(build_model(problem, objective, canonical_cuts=canonical)[0])
 
 
 conv = st.fixed_dictionaries({

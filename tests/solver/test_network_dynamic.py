@@ -6,6 +6,8 @@ Hardware: ``tiny_imc`` (cells hold I2; sram holds I1 and O, below DRAM)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from imcmap.models.mapping_spec import MappingSpec
@@ -72,7 +74,8 @@ def test_a_key_projection_output_is_held_for_the_scores_across_the_value_project
 
 def test_no_hold_when_the_tensor_does_not_fit_or_w_is_partly_from_elsewhere():
     """k of 4 x 64 = 256 el x 8 b = 2048 b leaves no room in a 2048 b sram; a W larger than its producer's
-    output (a cache in DRAM with the new key) is not the producer's alone; a bypass forbids the level."""
+    output (a cache in DRAM with the new key) is not the producer's alone; a producer another layer reads
+    as its input must reach DRAM; a bypass forbids the level."""
     q, big = proj("q", 4, 64), proj("k", 4, 64)
     assert plan_dynamic_weights(Workload("w", (q, big, scores("s", "q", "k", keys=32, c=8))), ACCEL,
                                 MappingSpec())["s"] == Dataflow()
@@ -80,6 +83,9 @@ def test_no_hold_when_the_tensor_does_not_fit_or_w_is_partly_from_elsewhere():
     assert all(f == Dataflow() for f in plan_dynamic_weights(
         Workload("w", (proj("q", 4, 8), k, scores("s", "q", "k"))), ACCEL, MappingSpec()).values())
     small = (proj("q", 4, 8), proj("k", 4, 8), scores("s", "q", "k"))
+    also_input = Layer("x", "MatMul", {"B": 4, "K": 4, "C": 8}, sources=("k",))  # reads k as its input
+    assert all(f == Dataflow() for f in plan_dynamic_weights(Workload("w", (*small, also_input)), ACCEL,
+                                                             MappingSpec()).values())
     bypass = (parse_constraint("k: bypass O at sram"),)
     assert all(f == Dataflow() for f in plan_dynamic_weights(Workload("w", small), ACCEL, MappingSpec(),
                                                              bypass).values())
@@ -96,8 +102,6 @@ def test_exchanged_flow_and_variant():
     assert twin is not None and [m.name for m in twin.chain("I2")] == ["cells", "sram"]
     assert [m.name for m in twin.chain("I1")] == ["rf_i", "sram", "dram"]
     assert exchanged_variant(ACCEL, proj("p", 4, 4), rule, flow) is None
-    from dataclasses import replace
-
     assert exchanged_variant(ACCEL, s, replace(rule, fixed_spatial={"D1": {"K": 4}}), flow) is None
 
 
@@ -128,3 +132,66 @@ def test_the_network_reads_the_held_w_on_chip_and_picks_an_orientation(attention
     else:
         assert (layer.size("B"), layer.size("K")) == (4, 8)
         assert [m.name for m in accel.chain("I2")] == ["cells", "sram"]
+
+
+def test_a_hold_that_does_not_pay_or_leaves_a_layer_unmapped_is_dropped():
+    """k's output is held across v for s. Judged on the span k, v, s against the same layers with nothing
+    held (here the plain hierarchy: no pair): kept 10 + 10 + 10 = 30 against 10 + 10 + 20 pays; against
+    30 it does not (a tie keeps the plain hierarchy); a layer of the
+    span without a mapping drops it too. Replanned without k, nothing is held."""
+    from types import SimpleNamespace
+
+    from imcmap.solver.network import _holds_not_paying, _jobs, _replanned
+
+    workload = Workload("w", (proj("q", 4, 8), proj("k", 4, 8), proj("v", 4, 8), scores("s", "q", "k")))
+    layers, spec = list(workload.layers), MappingSpec()
+    plan = plan_dynamic_weights(workload, ACCEL, spec)
+    _, key_of = _jobs(workload, ACCEL, spec, plan)
+    _, unheld_key_of = _jobs(workload, ACCEL, spec, {n: Dataflow() for n in plan})
+
+    def results(plain_s: float, kept_s: float | None) -> dict:
+        sol = {n: SimpleNamespace(report=SimpleNamespace(energy_pj=10.0)) for n in ("q", "k", "v")}
+        out = {key_of[n]: s for n, s in sol.items()} | {unheld_key_of[n]: s for n, s in sol.items()}
+        out[unheld_key_of["s"]] = SimpleNamespace(report=SimpleNamespace(energy_pj=plain_s))
+        out[key_of["s"]] = SimpleNamespace(report=None if kept_s is None else SimpleNamespace(energy_pj=kept_s))
+        return out
+
+    assert _holds_not_paying(layers, plan, results(20.0, 10.0), key_of, unheld_key_of, "energy") == set()
+    assert _holds_not_paying(layers, plan, results(10.0, 10.0), key_of, unheld_key_of, "energy") == {"k"}
+    assert _holds_not_paying(layers, plan, results(20.0, None), key_of, unheld_key_of, "energy") == {"k"}
+    assert all(f == Dataflow() for f in _replanned(workload, ACCEL, spec, (), plan, {"k"}).values())
+
+
+def test_one_output_held_for_two_readers():
+    """A fused key/value projection kv (4 x 16 = 64 el x 8 b = 512 b) feeds the scores' W (K^T, 4 x 8 =
+    32 el) and the context's W (V, 8 x 4 = 32 el). It is held until the context runs; while each reader
+    runs, the rest of it takes 512 - 256 = 256 b of sram beside the reader's own W. With GPT-2's fused
+    q/k/v projection the scores name no producer of their own for I: the output may be their input too,
+    which the plan does not place, so nothing is held."""
+    q, kv = proj("q", 4, 8), proj("kv", 4, 16)
+    s = Layer("s", "MatMul", {"B": 4, "K": 4, "C": 8}, sources=("q", "kv"), dynamic_operands=DYNAMIC,
+              weight_sources=("kv",))
+    pv = Layer("pv", "MatMul", {"B": 4, "K": 8, "C": 4}, sources=("kv", "s"), dynamic_operands=DYNAMIC,
+               weight_sources=("kv",))
+    plan = plan_dynamic_weights(Workload("w", (q, kv, s, pv)), ACCEL, MappingSpec())
+    assert plan["kv"] == Dataflow(output_held_in="sram")
+    assert plan["s"] == Dataflow(weight_read_from="sram", reserved=("sram", 256))
+    assert plan["pv"] == Dataflow(weight_read_from="sram", reserved=("sram", 256))
+    fused = replace(s, sources=("kv",))
+    assert all(f == Dataflow() for f in plan_dynamic_weights(Workload("w", (q, kv, fused, pv)), ACCEL,
+                                                             MappingSpec()).values())
+
+
+def test_a_producer_running_beside_a_held_output_counts_its_own():
+    """k and v (16 x 8 = 128 el x 8 b = 1024 b each) for the scores and the context, sram 2048 b: k is
+    held; v, running while k is held, would hold its own 1024 b beside k's 1024 b, no room left for its
+    tiles, so V comes from DRAM."""
+    q, k, v = proj("q", 4, 8), proj("k", 16, 8), proj("v", 16, 8)
+    s = scores("s", "q", "k", keys=16)
+    pv = Layer("pv", "MatMul", {"B": 4, "K": 8, "C": 16}, sources=("s", "v"), dynamic_operands=DYNAMIC,
+               weight_sources=("v",))
+    plan = plan_dynamic_weights(Workload("w", (q, k, v, s, pv)), ACCEL, MappingSpec())
+    assert plan["k"] == Dataflow(output_held_in="sram")
+    assert plan["v"] == Dataflow(reserved=("sram", 1024))
+    assert plan["s"] == Dataflow(weight_read_from="sram")  # all of k is its W: nothing else reserved
+    assert plan["pv"] == Dataflow()

@@ -62,3 +62,24 @@ def test_neither_mapped_keeps_the_imported_verdict():
     a, b = solution(SolveStatus.INFEASIBLE, None, None), solution(SolveStatus.UNKNOWN, None, None)
     best = better_orientation(a, b)
     assert best.status is SolveStatus.INFEASIBLE and best.mapping is None and best.wall_time_s == 2.0
+
+
+def test_a_stop_before_the_second_orientation_claims_no_bound():
+    """Stopped (here before it starts): the exchanged layer is never searched, so nothing bounds it."""
+    import threading
+
+    from imcmap.models.mapping_spec import MappingSpec
+    from imcmap.models.workload import Operand
+    from imcmap.solver.solve import SolverConfig, solve_oriented
+
+    from .fixtures import oracle_imc
+
+    layer = replace(LAYER, dynamic_operands=frozenset({Operand.W}))
+    stop = threading.Event()
+    stop.set()
+    accel = oracle_imc()
+    sol = solve_oriented(layer, accel, accel, MappingSpec().resolve(layer), "energy", SolverConfig(time_limit_s=5),
+                         stop=stop)
+    assert sol.lower_bound is None and sol.gap is None and not sol.operands_exchanged
+    assert sol.status is not SolveStatus.OPTIMAL
+    assert "stopped before the other orientation was searched" in sol.message

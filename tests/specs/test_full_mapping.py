@@ -8,7 +8,7 @@ from imcmap.models.evaluator import check
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.mapping_spec import SourceRef
 from imcmap.models.report import Violation
-from imcmap.models.workload import Operand
+from imcmap.models.workload import Layer, Operand, Workload
 from imcmap.specs.errors import SpecError
 from imcmap.specs.full_mapping import (
     build_full_mapping_spec,
@@ -298,3 +298,55 @@ def test_violations_are_placed_at_the_key_they_concern() -> None:
     assert (rows.line, rows.col, rows.key_path) == (4, 27, "layers.conv.spatial.D2")
     factors = violation_issue(spec, "conv", Violation("factorization", "K", "wrong"))
     assert (factors.line, factors.key_path) == (5, "layers.conv.temporal")
+
+
+# --- operands exchanged (attention's dynamic W) --------------------------------------------------
+
+SCORES = Layer("qk", "MatMul", {"B": 4, "K": 8, "C": 4}, sources=("q", "k"),
+               dynamic_operands=frozenset({Operand.W}), weight_sources=("k",))
+# the layer with I and W exchanged: B 8 keys, K 4 queries; 4 queries x 4 features in the cells
+EXCHANGED = """\
+layers:
+  qk:
+    spatial: {D1: {K: 4}, D2: {C: 4}}
+    operands_exchanged: true
+    temporal:
+      W: {cells: [[B, 8]], dram: []}
+      I: {rf_1B: [], sram_256KB: [[B, 8]], dram: []}
+      O: {rf_2B: [], sram_256KB: [[B, 8]], dram: []}
+"""
+
+
+def test_operands_exchanged_is_read_and_written_back() -> None:
+    """The flag names the layers mapped with I and W exchanged; the writer puts it back; the mapping is
+    legal for the exchanged layer (B 8, K 4), which ``layer_as_mapped`` gives."""
+    workload = Workload("attention", (SCORES,))
+    spec = _build(EXCHANGED, workload)
+    assert spec.exchanged == frozenset({"qk"})
+    as_mapped = spec.layer_as_mapped(SCORES)
+    assert (as_mapped.size("B"), as_mapped.size("K")) == (8, 4)
+    assert check(as_mapped, DIMC, spec.mappings["qk"]) == []
+    text = full_mapping_to_yaml(spec.mappings, DIMC, exchanged={"qk"})
+    assert "    operands_exchanged: true" in text.splitlines()
+    again = build_full_mapping_spec(parse_yaml(text, "saved.yaml"), DIMC, workload)
+    assert again.exchanged == spec.exchanged and again.mappings == spec.mappings
+    assert _build(EXCHANGED.replace("true", "false"), workload).exchanged == frozenset()
+
+
+def test_operands_exchanged_on_a_layer_with_a_stored_weight() -> None:
+    """A stored W has one orientation: the flag is an error at its place."""
+    text = BASE.replace("    temporal:", "    operands_exchanged: true\n    temporal:", 1)
+    with pytest.raises(SpecError) as info:
+        _build(text)
+    assert str(info.value) == (
+        "m.yaml:5:5: layers.conv.operands_exchanged: layer 'conv' has a stored W or a window: its operands "
+        "cannot be exchanged; operands_exchanged: true needs a matrix product whose W is computed during "
+        "inference (attention's Q x K^T, P x V)"
+    )
+
+
+def test_operands_exchanged_must_be_a_boolean() -> None:
+    with pytest.raises(SpecError) as info:
+        _build(EXCHANGED.replace("true", "yes please"), Workload("attention", (SCORES,)))
+    assert str(info.value) == (
+        "m.yaml:4:25: layers.qk.operands_exchanged: expected true or false, got a string ('yes please')")
