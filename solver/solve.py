@@ -340,9 +340,12 @@ def search_layer(model: cp_model.CpModel, v: MappingVars, problem: MappingProble
             configure_search(trial.parameters, replace(config, time_limit_s=seconds), policy)
             return trial, search(trial, sub, seeds, stop)
 
+        began = time.perf_counter()
         spent = seed_incumbent(model, v, problem, run, config.time_limit_s / 2)
         recorder.mappings.extend(seeds.mappings)
         solver.parameters.max_deterministic_time = max(0.0, solver.parameters.max_deterministic_time - spent)
+        if config.wall_limit_s is not None:  # the wall cap is the layer's, seed included
+            solver.parameters.max_time_in_seconds = max(0.0, config.wall_limit_s - (time.perf_counter() - began))
     status = search(solver, model, recorder, stop)
     return solver, status, spent + solver.deterministic_time
 

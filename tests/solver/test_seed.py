@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
@@ -139,3 +140,17 @@ def test_where_the_seed_applies() -> None:
 def test_the_seed_parameters_are_recorded() -> None:
     """Outputs record every solver parameter: the seed's tries and per-try budget too."""
     assert SolverConfig().as_dict()["incumbent_seed"] == {"tries": SEED_TRIES, "max_deterministic_time": SEED_TIME_S}
+
+
+def test_the_seed_shares_the_layers_budgets() -> None:
+    """The proof gets what the seed left of the deterministic budget, and of the wall cap."""
+    layer = Layer("c", "Conv", {"K": 4, "C": 3, "OX": 4, "OY": 4, "FX": 3, "FY": 3})
+    accel = tiny_imc(d1=4, d2=4, sram_bits=512)
+    problem = _problem(layer, accel)
+    model, v, _ = build_model(problem, "energy")
+    config = SolverConfig(time_limit_s=10.0, wall_limit_s=60.0)
+    solver, _, seconds = search_layer(model, v, problem, config, policy_of(accel, "energy"), (),
+                                      _Recorder(problem, v, 0.0))
+    seed_seconds = seconds - solver.deterministic_time
+    assert solver.parameters.max_deterministic_time == pytest.approx(10.0 - seed_seconds)
+    assert 0 < solver.parameters.max_time_in_seconds < 60.0
