@@ -145,6 +145,8 @@ class Layer:
             tuple(self.size(d) for d in LOOP_DIMS),
             self.stride,
             self.dilation,
+            # the input tiles stop at the unpadded input, so padding changes what is stored and moved
+            self.padding,
             self.precision,
             self.dynamic_operands,
         )

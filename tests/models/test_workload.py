@@ -98,3 +98,13 @@ def test_signature_ignores_names_and_sources_only():
     assert a.signature() != Layer("a", "Conv", {"K": 4, "OX": 4}, stride=(1, 2)).signature()
     assert a.signature() != Layer("a", "Conv", {"K": 4, "OX": 4}, precision=Precision(o_bits=16)).signature()
     assert a.signature() != Layer("a", "Gemm", {"K": 4, "OX": 4}).signature()
+
+
+def test_signature_tells_padding_apart():
+    """A 3x3 conv with 4 outputs a side reads 6 x 6 = 36 input positions unpadded, but 4 x 4 = 16 with
+    one zero on every side (the zeros are not stored): the two cost differently, so they are not one
+    layer to solve."""
+    dims = {"K": 2, "C": 1, "OY": 4, "OX": 4, "FY": 3, "FX": 3}
+    unpadded, padded = Layer("u", "Conv", dims), Layer("p", "Conv", dims, padding=(1, 1, 1, 1))
+    assert (unpadded.operand_size(Operand.I), padded.operand_size(Operand.I)) == (36, 16)
+    assert unpadded.signature() != padded.signature()

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from imcmap.models.evaluator import evaluate
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer, Operand, Workload
 from imcmap.solver.network import Dataflow, capped, plan_dataflow, resolve_rule, solve_network, variant
@@ -99,6 +100,19 @@ def test_identical_layers_are_solved_once_and_reported_under_their_own_names(net
     )
     assert network.complete and not network.timed_out
     assert [r.solution.report.layer for r in network.layers] == names
+
+
+def test_layers_that_differ_only_in_padding_are_solved_apart():
+    """Two 3x3 convs with the same sizes, one padded: the padded one reads 16 input positions per
+    channel, the other 36, so each is solved for itself and priced on its own input."""
+    dims = {"K": 8, "C": 4, "OY": 4, "OX": 4, "FY": 3, "FX": 3}
+    unpadded, padded = Layer("u", "Conv", dims), Layer("p", "Conv", dims, padding=(1, 1, 1, 1))
+    result = solve_network(Workload("w", (unpadded, padded)), ACCEL, MappingSpec(), "energy",
+                           SolverConfig(time_limit_s=5), processes=1, dataflow=False)
+    assert [r.solved_as for r in result.layers] == ["u", "p"]
+    for r, layer in zip(result.layers, (unpadded, padded), strict=True):
+        assert r.solution.layer == layer
+        assert r.solution.report == evaluate(layer, r.accelerator, r.solution.mapping)
 
 
 def test_attention_context_reads_its_scores_on_chip_whatever_feeds_its_dynamic_w():
