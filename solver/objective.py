@@ -7,8 +7,6 @@ mapping (it equals |O| times the output-irrelevant unrolling over the array dims
 serve), so it enters exactly, through a table over the spatial choice, as a ``Correction``.
 Positive flows enter as tangent lower bounds (``terms.lower_bound``), so the model's objective
 never exceeds the evaluator's cost of the decoded mapping: CP-SAT's bound is a valid lower bound.
-For energy on ZigZag's rules the corrections apply only where the outputs are final, the array's
-outputs are written every iteration, and spatial tiles carry ZigZag's word rounding (``build_flows``).
 """
 
 from __future__ import annotations
@@ -243,15 +241,15 @@ def build_flows(
             if theirs:
                 tag = f"w[O/{bottom.name}"
                 flows[-2].words = _spatial_words(model, v, problem, op, bottom, 1, FROM_LOWER, prec.psum_bits,
-                                                 prec.o_bits, done, tag + "/w]")
+                                                    prec.o_bits, done, tag + "/w]")
                 flows[-1].words = _spatial_words(model, v, problem, op, bottom, 1, TO_LOWER, prec.psum_bits, None,
-                                                 done, tag + "/r]")
+                                                    done, tag + "/r]")
             corrections += [cw, cr]
         else:
             flows.append(_flow(bottom, op, "read", prec.bits(op), parts, None, TO_LOWER))
             if theirs:
                 flows[-1].words = _spatial_words(model, v, problem, op, bottom, 1, TO_LOWER, prec.bits(op), None,
-                                                 None, f"w[{op.value}/{bottom.name}]")
+                                                    None, f"w[{op.value}/{bottom.name}]")
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)

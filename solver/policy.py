@@ -18,14 +18,14 @@ from imcmap.models.hardware import Accelerator, CostRules, ImcArray
 from imcmap.models.objective import Objective
 
 from .polish import POLISH_STARTS, POLISH_WINDOW
-from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP, ZIGZAG_ENERGY_TANGENT_STEP
+from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
 
 OBJECTIVES = tuple(objective.value for objective in Objective)  # "energy", "latency", "edp"
 ARRAY_KINDS = ("imc", "digital")
 
 SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rules: 1% of its own bound
-# energy on ZigZag's rules, whose partial sums and array-side words the model encodes: a stop at 0.1%, since
-# the certified gap is now the model's own (bench/README.md, "Certified energy gap")
+# energy on ZigZag's rules, whose partial sums and array-side words the model encodes: fine tangents and a
+# stop at 0.1%, since the certified gap is now the model's own (bench/README.md, "Certified energy gap")
 ZIGZAG_ENERGY_GAP = 0.001
 
 
@@ -131,12 +131,12 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
     if rules is CostRules.ZIGZAG:
         energy = objective is Objective.ENERGY
         # energy: the model is a close relaxation of these rules (their partial sums and array-side words
-        # encoded), so finer tangents and a stop at 0.1%; latency and EDP: a surrogate, whose last solution
+        # encoded), so fine tangents and a stop at 0.1%; latency and EDP: a surrogate, whose last solution
         # comes early while the proof takes the rest, so coarse tangents, a 1% stop, shorter still on latency
         stop = SURROGATE_LATENCY[kind] if objective is Objective.LATENCY else None
         gap = stop.relative_gap if stop is not None else ZIGZAG_ENERGY_GAP if energy else SURROGATE_GAP
         return SolvePolicy(
-            rules, objective, kind, tangent_step=ZIGZAG_ENERGY_TANGENT_STEP if energy else SURROGATE_TANGENT_STEP,
+            rules, objective, kind, tangent_step=TANGENT_STEP if energy else SURROGATE_TANGENT_STEP,
             relative_gap_limit=gap, surrogate_stop=stop,
             # not for latency or EDP: there the rule's twins are priced apart and were the polish's starts
             canonical_cuts=imc and energy,

@@ -61,7 +61,7 @@ from .polish import (
 from .problem import MappingProblem, ProblemError, build_problem
 from .seed import SEED_TIME_S, SEED_TRIES, seed_incumbent
 from .status import SolveStatus
-from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP, ZIGZAG_ENERGY_TANGENT_STEP
+from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
 from .user_constraints import add_user_constraints
 from .variables import MappingVars
 
@@ -85,7 +85,6 @@ class SolverConfig:
             "max_time_in_seconds": self.wall_limit_s,
             "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
             "surrogate_tangent_step": f"ln({exp(SURROGATE_TANGENT_STEP):.4g})",
-            "zigzag_energy_tangent_step": f"ln({exp(ZIGZAG_ENERGY_TANGENT_STEP):.4g})",
             "surrogate_relative_gap": SURROGATE_GAP,
             "zigzag_energy_relative_gap": ZIGZAG_ENERGY_GAP,
             "surrogate_latency": {kind: stop.as_dict() for kind, stop in SURROGATE_LATENCY.items()},

@@ -11,8 +11,7 @@ decision variables and ``extra`` is the input halo (not a product of factors). T
   in log space: the underestimate is at most about ``TANGENT_STEP**2 / 8`` (0.41 %). Closer
   tangents tighten the bound but every one is an LP row, and the proofs slow down (bench/README.md).
   ``SURROGATE_TANGENT_STEP`` (ln 2, at most 5.8 % under) is for latency and EDP on ZigZag's files,
-  where the model is a surrogate of their rules and the polish finishes the mapping;
-  ``ZIGZAG_ENERGY_TANGENT_STEP`` (ln 1.5, at most 2.1 % under) for energy there
+  where the model is a surrogate of their rules and the polish finishes the mapping
   (``policy.SolvePolicy.tangent_step``).
 """
 
@@ -31,8 +30,6 @@ LOG_SCALE = 10_000  # integer units per natural-log unit
 TANGENT_STEP = log(1.2)
 # latency and EDP on ZigZag's files: faster solves, totals the same or lower (bench/README.md)
 SURROGATE_TANGENT_STEP = log(2.0)
-# energy on ZigZag's files: certified gaps within 0.3% median, 1.2% worst at ln 2's time (bench/README.md)
-ZIGZAG_ENERGY_TANGENT_STEP = log(1.5)
 MAX_ROW = 1 << 61  # largest |coefficient x bound| sum allowed in one linear row
 
 
