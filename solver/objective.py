@@ -66,7 +66,6 @@ class Flow:
     transfers: Exps | None = None  # refills x instances: one transfer per refill and instance
     link: str = ""  # the transfer's direction at this level, as ports name it (``zigzag_rules.DIRECTIONS``)
     readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
-    words: tuple[cp_model.IntVar, int] | None = None  # (log, its max) of ZigZag's whole words per transfer
 
 
 def _flow(level: MemoryLevel, operand: Operand, direction: str, bits: int, parts: tuple[Exps, Exps, list, list, Exps],
@@ -159,60 +158,6 @@ def _finished(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, 
     return done
 
 
-def _flat(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, cut: int) -> Exp:
-    """1 only if no ``op``-relevant temporal loop lies below its ``cut`` (PE: always): its tile is then the
-    spatial one alone (irrelevant loops leave the footprint as it is)."""
-    if cut == PE:
-        return 1
-    below = sum(v.temporal_below(op, cut, v.relevant(op)).values())
-    most = sum(dims_bounds(problem, v.relevant(op)).values())
-    flat = model.new_bool_var(f"flat[{op.value}{cut}]")
-    # both ways: the minimisation would leave it false where it adds the rounding
-    model.add(below + most * flat <= most)
-    model.add(below + flat >= 1)
-    return flat
-
-
-def _spatial_words(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand,
-                   level: MemoryLevel, flat: Exp, link: str, bits: int, final_bits: int | None,
-                   done: cp_model.IntVar | None, name: str) -> tuple[cp_model.IntVar, int] | None:
-    """ZigZag's whole ``bandwidth_min`` words on a transfer of ``op`` at ``level``, as a log factor r on the
-    flow, where the tile is a spatial one (``flat``, ``_flat``): ceil(A b / w) w / (A b) is then known per
-    spatial candidate (floored logs keep it a lower bound). Outputs (``done`` given): at ``bits`` (psum)
-    while partial; once final the flow less its correction must be the final write in words, A o r_o, so
-    r = 1 + o (r_o - 1) / psum (``final_bits`` o), or no rounding for a read-back (``final_bits`` None),
-    which is then 0. None where the tile spans several spatial groups, or nothing rounds."""
-    served = set(problem.tile_served(op, level))
-    groups = [g for g, group in enumerate(problem.groups) if served & set(group.array_dims)]
-    if len(groups) > 1 or (groups and not served <= set(problem.groups[groups[0]].array_dims)):
-        return None
-    word = problem.accel.port(level, problem.rule.operand_links[op], link).bandwidth_min_bits
-
-    def rounding(elements: int, width: int) -> float:
-        return ceil(elements * width / word) * word / (elements * width)
-
-    partial_logs, final_logs = [], []
-    for cand in problem.groups[groups[0]].candidates if groups else [{}]:
-        extents = {d: prod(cand.get(a, {}).get(d, 1) for a in served) for d in problem.layer.dims}
-        elements = problem.layer.footprint(op, extents)
-        partial_logs.append(floor_log(rounding(elements, bits)))
-        final_logs.append(floor_log(1 + final_bits * (rounding(elements, final_bits) - 1) / bits) if final_bits else 0)
-    most = max(partial_logs + final_logs)
-    if most <= 0:
-        return None
-
-    def by_candidate(logs: list[int]) -> Exp:
-        return sum(lg * b for lg, b in zip(logs, v.choice[groups[0]], strict=True) if lg) if groups else logs[0]
-
-    r = model.new_int_var(0, most, f"{name}.words")
-    if done is None:
-        model.add(r >= by_candidate(partial_logs) - most * (1 - flat))
-    else:
-        model.add(r >= by_candidate(partial_logs) - most * done - most * (1 - flat))
-        model.add(r >= by_candidate(final_logs) - most * (1 - done) - most * (1 - flat))
-    return r, most
-
-
 def build_flows(
     model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, policy: SolvePolicy | None = None
 ) -> tuple[list[Flow], list[Correction]]:
@@ -238,24 +183,14 @@ def build_flows(
                              done)
             flows.append(_flow(bottom, op, "write", prec.psum_bits, parts, cw, FROM_LOWER))
             flows.append(_flow(bottom, op, "read", prec.psum_bits, parts, cr, TO_LOWER, readback=True))
-            if theirs:
-                tag = f"w[O/{bottom.name}"
-                flows[-2].words = _spatial_words(model, v, problem, op, bottom, 1, FROM_LOWER, prec.psum_bits,
-                                                    prec.o_bits, done, tag + "/w]")
-                flows[-1].words = _spatial_words(model, v, problem, op, bottom, 1, TO_LOWER, prec.psum_bits, None,
-                                                    done, tag + "/r]")
             corrections += [cw, cr]
         else:
             flows.append(_flow(bottom, op, "read", prec.bits(op), parts, None, TO_LOWER))
-            if theirs:
-                flows[-1].words = _spatial_words(model, v, problem, op, bottom, 1, TO_LOWER, prec.bits(op), None,
-                                                    None, f"w[{op.value}/{bottom.name}]")
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
             c_exps, c_inst, c_halo, c_logs, c_moves = elements(i, child, r)
             p_exps, p_inst, p_halo, p_logs, p_moves = elements(i, parent, r)
-            flat = _flat(model, v, problem, op, i) if theirs else 0
             if op is Operand.O:
                 done = _finished(model, v, problem, i) if theirs else None
                 for lvl, e, ins, h, lg, mv, first, second, links in (
@@ -269,22 +204,12 @@ def build_flows(
                     flows.append(_flow(lvl, op, first, prec.psum_bits, (e, ins, h, lg, mv), c1, links[0]))
                     flows.append(_flow(lvl, op, second, prec.psum_bits, (e, ins, h, lg, mv), c2, links[1],
                                        readback=True))
-                    if theirs:
-                        tag = f"w[O{i}/{lvl.name}"
-                        flows[-2].words = _spatial_words(model, v, problem, op, lvl, flat, links[0], prec.psum_bits,
-                                                         prec.o_bits, done, tag + "/1]")
-                        flows[-1].words = _spatial_words(model, v, problem, op, lvl, flat, links[1], prec.psum_bits,
-                                                         None, done, tag + "/2]")
                     corrections += [c1, c2]
             else:
                 child_parts = (c_exps, c_inst, c_halo, c_logs, c_moves)
                 parent_parts = (p_exps, p_inst, p_halo, p_logs, p_moves)
                 flows.append(_flow(child, op, "write", prec.bits(op), child_parts, None, FROM_HIGHER))
                 flows.append(_flow(parent, op, "read", prec.bits(op), parent_parts, None, TO_LOWER))
-                if theirs:
-                    for flow, lvl, link in ((flows[-2], child, FROM_HIGHER), (flows[-1], parent, TO_LOWER)):
-                        flow.words = _spatial_words(model, v, problem, op, lvl, flat, link, prec.bits(op), None, None,
-                                                    f"w[{op.value}{i}/{lvl.name}]")
     return flows, corrections
 
 
@@ -418,10 +343,7 @@ def energy_objective(
         coef = f.bits * _energy_per_bit(f.level, f.direction)
         name = f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"
         term, largest = Term(coef, f.exps, bounds, f.halo + f.inst_logs, name), None
-        if f.words is not None:
-            # whole words on the array's side, known per spatial candidate: they subsume the one-word floor
-            term = Term(coef, f.exps, bounds, f.halo + f.inst_logs + [f.words], name)
-        elif policy.transfer_floors and coef > 0 and not f.readback and f.transfers is not None:
+        if policy.transfer_floors and coef > 0 and not f.readback and f.transfers is not None:
             # at least one bandwidth_min word per transfer; not for partial-sum read-backs, which vanish
             # where no output-irrelevant loop remains above the cut while this floor would not
             port = problem.accel.port(f.level, problem.rule.operand_links[f.operand], f.link)

@@ -3,9 +3,8 @@
 The CP-SAT model encodes imcmap's own rules. Where the evaluator prices by those (``CostRules.IMCMAP``)
 the model's bound is the answer's certificate: fine tangents, a proof to the end, nothing after CP-SAT.
 Where it prices by ZigZag 3.9.1's rules (hardware read from a ZigZag file) the model is a relaxation of
-them (energy: their partial sums and array-side words encoded, its bound holds) or a surrogate (latency,
-EDP: no bound, coarse tangents, an early stop): floors that steer the model toward ZigZag's whole words
-and cycles, and a polish by the evaluator.
+them (energy: its bound still holds) or a surrogate (latency, EDP: no bound): coarse tangents, an early
+stop, floors that steer the model toward ZigZag's whole words and cycles, and a polish by the evaluator.
 ``solve`` and ``objective`` read the policy's fields; this module is the one place in ``solver/`` that
 looks at ``CostRules``.
 """
@@ -24,9 +23,6 @@ OBJECTIVES = tuple(objective.value for objective in Objective)  # "energy", "lat
 ARRAY_KINDS = ("imc", "digital")
 
 SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rules: 1% of its own bound
-# energy on ZigZag's rules, whose partial sums and array-side words the model encodes: fine tangents and a
-# stop at 0.1%, since the certified gap is now the model's own (bench/README.md, "Certified energy gap")
-ZIGZAG_ENERGY_GAP = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,14 +126,13 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
         )
     if rules is CostRules.ZIGZAG:
         energy = objective is Objective.ENERGY
-        # energy: the model is a close relaxation of these rules (their partial sums and array-side words
-        # encoded), so fine tangents and a stop at 0.1%; latency and EDP: a surrogate, whose last solution
-        # comes early while the proof takes the rest, so coarse tangents, a 1% stop, shorter still on latency
+        # the model is a relaxation (energy) or a surrogate (latency) of these rules: its last solution comes
+        # early and the proof takes the rest, while the answer's gap is dominated by the rules the model does
+        # not encode; on latency, where no bound is reported, the proof is cut shorter still
         stop = SURROGATE_LATENCY[kind] if objective is Objective.LATENCY else None
-        gap = stop.relative_gap if stop is not None else ZIGZAG_ENERGY_GAP if energy else SURROGATE_GAP
         return SolvePolicy(
-            rules, objective, kind, tangent_step=TANGENT_STEP if energy else SURROGATE_TANGENT_STEP,
-            relative_gap_limit=gap, surrogate_stop=stop,
+            rules, objective, kind, tangent_step=SURROGATE_TANGENT_STEP,
+            relative_gap_limit=stop.relative_gap if stop is not None else SURROGATE_GAP, surrogate_stop=stop,
             # not for latency or EDP: there the rule's twins are priced apart and were the polish's starts
             canonical_cuts=imc and energy,
             transfer_floors=True, physical_ports=True, weight_refill_stalls=True,

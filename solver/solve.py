@@ -46,7 +46,6 @@ from .policy import (
     OBJECTIVES,  # noqa: F401 - api, cli and bench import it from here
     SURROGATE_GAP,
     SURROGATE_LATENCY,
-    ZIGZAG_ENERGY_GAP,
     SolvePolicy,
     policy_of,
 )
@@ -86,7 +85,6 @@ class SolverConfig:
             "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
             "surrogate_tangent_step": f"ln({exp(SURROGATE_TANGENT_STEP):.4g})",
             "surrogate_relative_gap": SURROGATE_GAP,
-            "zigzag_energy_relative_gap": ZIGZAG_ENERGY_GAP,
             "surrogate_latency": {kind: stop.as_dict() for kind, stop in SURROGATE_LATENCY.items()},
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,

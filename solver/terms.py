@@ -10,9 +10,9 @@ decision variables and ``extra`` is the input halo (not a product of factors). T
   relaxation whose optimum never exceeds the true one. Tangents are spaced ``TANGENT_STEP`` apart
   in log space: the underestimate is at most about ``TANGENT_STEP**2 / 8`` (0.41 %). Closer
   tangents tighten the bound but every one is an LP row, and the proofs slow down (bench/README.md).
-  ``SURROGATE_TANGENT_STEP`` (ln 2, at most 5.8 % under) is for latency and EDP on ZigZag's files,
-  where the model is a surrogate of their rules and the polish finishes the mapping
-  (``policy.SolvePolicy.tangent_step``).
+  ``SURROGATE_TANGENT_STEP`` (ln 2, at most 5.8 % under) is for hardware priced by rules the model
+  does not encode (ZigZag files), where the model is a relaxation a few percent below those rules
+  anyway and the polish finishes the mapping (``policy.SolvePolicy.tangent_step``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .variables import Exps
 
 LOG_SCALE = 10_000  # integer units per natural-log unit
 TANGENT_STEP = log(1.2)
-# latency and EDP on ZigZag's files: faster solves, totals the same or lower (bench/README.md)
+# on ZigZag's files: faster solves, totals the same or lower, energy gaps a little wider (bench/README.md)
 SURROGATE_TANGENT_STEP = log(2.0)
 MAX_ROW = 1 << 61  # largest |coefficient x bound| sum allowed in one linear row
 
