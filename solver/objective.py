@@ -47,7 +47,6 @@ class Correction:
     total_max: int
     per_instance_max: int
     link: str = ""  # the direction of the transfer it corrects, as ports name it (``zigzag_rules.DIRECTIONS``)
-    finished: cp_model.IntVar | None = None  # true only if outputs are final at the cut; None: subtract always
 
 
 @dataclass
@@ -102,7 +101,6 @@ def _correction(
     bits: int,
     name: str,
     link: str,
-    finished: cp_model.IntVar | None = None,
 ) -> Correction:
     """|O| * (output-irrelevant unrolling over the dims ``level`` does not serve), and per instance
     |O| / (output-relevant unrolling over those dims)."""
@@ -127,7 +125,6 @@ def _correction(
         total_max=size_o * irr_max,
         per_instance_max=size_o,
         link=link,
-        finished=finished,
     )
 
 
@@ -143,44 +140,21 @@ def _elements(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, 
     return exps, inst, [(h[1], h[2]) for h in halo], inst_logs, add_exps(refill, inst)
 
 
-def _finished(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, level: int) -> cp_model.IntVar:
-    """A literal that is true only where no output-irrelevant loop remains above the outputs' stationary
-    cut at ``level`` (PE: any temporal loop), ZigZag's test for partial sums: sum of those exponents == 0."""
-    irr = v.irrelevant(Operand.O)
-    above = v.temporal_all(irr) if level == PE else sub_exps(v.temporal_above(Operand.O, level, irr),
-                                                             v.runs[(Operand.O, level)])
-    count = sum(above.values())
-    most = sum(dims_bounds(problem, irr).values())
-    done = model.new_bool_var(f"final[O{level}]")
-    # linear both ways, so the LP relaxation sees them too
-    model.add(count + most * done <= most)
-    model.add(count + done >= 1)
-    return done
-
-
 def build_flows(
-    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, policy: SolvePolicy | None = None
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
 ) -> tuple[list[Flow], list[Correction]]:
-    """The flows and the output corrections of the layer. With ``policy.partial_sums_per_write`` partial
-    sums follow ZigZag's rules: the array writes its outputs every iteration, and the corrections
-    (finished outputs at their final width, no read-back before the first write) apply only where the
-    outputs at that cut are final, when the refills equal the distinct tiles and theirs match imcmap's."""
     flows: list[Flow] = []
     corrections: list[Correction] = []
     prec = problem.layer.precision
-    theirs = policy is not None and policy.partial_sums_per_write
     for op in OPERANDS:
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
         elements = partial(_elements, model, v, problem, op, nonhalo_relevant(v, op))
         bottom = levels[0]
-        every_iteration = theirs and op is Operand.O
-        parts = elements(PE, bottom, v.temporal_all(v.all_dims()) if every_iteration else v.refill_exps(op, PE))
+        parts = elements(PE, bottom, v.refill_exps(op, PE))
         if op is Operand.O:
-            done = _finished(model, v, problem, PE) if theirs else None
             cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]",
-                             FROM_LOWER, done)
-            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER,
-                             done)
+                             FROM_LOWER)
+            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER)
             flows.append(_flow(bottom, op, "write", prec.psum_bits, parts, cw, FROM_LOWER))
             flows.append(_flow(bottom, op, "read", prec.psum_bits, parts, cr, TO_LOWER, readback=True))
             corrections += [cw, cr]
@@ -192,15 +166,13 @@ def build_flows(
             c_exps, c_inst, c_halo, c_logs, c_moves = elements(i, child, r)
             p_exps, p_inst, p_halo, p_logs, p_moves = elements(i, parent, r)
             if op is Operand.O:
-                done = _finished(model, v, problem, i) if theirs else None
                 for lvl, e, ins, h, lg, mv, first, second, links in (
                     (child, c_exps, c_inst, c_halo, c_logs, c_moves, "read", "write", (TO_HIGHER, FROM_HIGHER)),
                     (parent, p_exps, p_inst, p_halo, p_logs, p_moves, "write", "read", (FROM_LOWER, TO_LOWER)),
                 ):
                     tag = f"c[O{i}/{lvl.name}"
-                    c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0],
-                                     done)
-                    c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1], done)
+                    c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0])
+                    c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1])
                     flows.append(_flow(lvl, op, first, prec.psum_bits, (e, ins, h, lg, mv), c1, links[0]))
                     flows.append(_flow(lvl, op, second, prec.psum_bits, (e, ins, h, lg, mv), c2, links[1],
                                        readback=True))
@@ -358,14 +330,8 @@ def energy_objective(
     expr: Exp = sum(parts)
     for c in corrections:
         coef = c.bits * _energy_per_bit(c.level, c.direction) / unit_pj
-        if coef > 0 and c.finished is not None:
-            # subtracted only where the outputs are final at the cut: partial sums are all priced
-            u = subtracted(model, coef, c.total, c.total_max, c.level.name)
-            model.add(u <= (ceil(coef * c.total_max) + 1) * c.finished)
-            expr -= u
-        elif coef and c.finished is None:
+        if coef:
             expr -= subtracted(model, coef, c.total, c.total_max, c.level.name)
-        # a negative coefficient (psum narrower than the output) that applies only when final is left out
     array = problem.accel.array
     if isinstance(array, DigitalArray):
         expr += floor(problem.layer.macs * array.mac_energy_pj / unit_pj)

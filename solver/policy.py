@@ -53,13 +53,12 @@ MODEL_BOUND_SOURCE = (
     "CP-SAT's proven bound on a relaxation whose every term is at most the evaluator's "
     "(log-domain tangents, exact tables for halos and spatial terms)"
 )
-# For energy the model takes ZigZag's partial sums as they are and a floor of one word per transfer for
-# their whole words, so the bound holds; ZigZag's stall windows are not a roofline, so for latency there is
-# no bound to certify.
+# The model encodes imcmap's own rules. ZigZag's energy is never below them (whole words, every partial
+# sum read back and written at psum width), so the bound holds for energy; ZigZag's stall windows are not
+# a roofline, so for latency there is no bound to certify.
 ZIGZAG_ENERGY_BOUND_SOURCE = (
-    MODEL_BOUND_SOURCE.replace("the evaluator's", "ZigZag 3.9.1's rules'")
-    + "; their partial sums as they price them (each write read back while outputs are partial, the array's "
-    "written every iteration), their whole bandwidth_min words as at least one word per transfer"
+    MODEL_BOUND_SOURCE.replace("the evaluator's", "imcmap's own rules'")
+    + "; ZigZag 3.9.1's rules, which price this hardware, never undercut imcmap's own energy"
 )
 ZIGZAG_NO_BOUND_SOURCE = (
     "none: the hardware comes from a ZigZag file and is priced by ZigZag 3.9.1's rules, whose stall "
@@ -94,11 +93,14 @@ class SolvePolicy:
     proves_optimality: bool  # CP-SAT's OPTIMAL is reported as OPTIMAL (else FEASIBLE)
     reports_bound: bool  # the model's bound is a lower bound on the evaluator's cost, so it is reported
     bound_source: str  # what the reported gaps rest on (``solver.bound_source`` in the JSON)
+<<<<<<< HEAD
     axis_symmetry: bool = False  # the X/Y mirror cut may apply (``solve.use_axis_symmetry`` adds the layer's part)
     # energy on ZigZag's rules: the model prices partial sums as they do (``objective.build_flows``): every
     # write read back while an output-irrelevant loop remains, the array's outputs written every iteration
     partial_sums_per_write: bool = False
     seed_incumbent: bool = False  # an incumbent on one unrolling first, as hint and cutoff (``solve.use_seed``)
+=======
+>>>>>>> parent of fc2ae85 (solver: ZigZag energy model prices partial sums as ZigZag does (E1))
 
 
 def array_kind(accel: Accelerator) -> str:
@@ -140,7 +142,6 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
             polish=PolishStarts(POLISH_STARTS, POLISH_WINDOW[objective]),
             proves_optimality=False, reports_bound=energy,
             bound_source=ZIGZAG_ENERGY_BOUND_SOURCE if energy else ZIGZAG_NO_BOUND_SOURCE,
-            partial_sums_per_write=energy,
         )
     raise ValueError(f"no solve policy for cost rules {rules!r}")
 
