@@ -93,14 +93,8 @@ class SolvePolicy:
     proves_optimality: bool  # CP-SAT's OPTIMAL is reported as OPTIMAL (else FEASIBLE)
     reports_bound: bool  # the model's bound is a lower bound on the evaluator's cost, so it is reported
     bound_source: str  # what the reported gaps rest on (``solver.bound_source`` in the JSON)
-<<<<<<< HEAD
     axis_symmetry: bool = False  # the X/Y mirror cut may apply (``solve.use_axis_symmetry`` adds the layer's part)
-    # energy on ZigZag's rules: the model prices partial sums as they do (``objective.build_flows``): every
-    # write read back while an output-irrelevant loop remains, the array's outputs written every iteration
-    partial_sums_per_write: bool = False
     seed_incumbent: bool = False  # an incumbent on one unrolling first, as hint and cutoff (``solve.use_seed``)
-=======
->>>>>>> parent of fc2ae85 (solver: ZigZag energy model prices partial sums as ZigZag does (E1))
 
 
 def array_kind(accel: Accelerator) -> str:

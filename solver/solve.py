@@ -253,13 +253,9 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
     if axis_symmetry is None:
         axis_symmetry = use_axis_symmetry(problem, user, policy)
     model, v = build_feasibility_model(problem, canonical_cuts)
-<<<<<<< HEAD
     if axis_symmetry:
         C.add_axis_symmetry(model, v, problem)
-    flows, corrections = build_flows(model, v, problem, policy)
-=======
     flows, corrections = build_flows(model, v, problem)
->>>>>>> parent of fc2ae85 (solver: ZigZag energy model prices partial sums as ZigZag does (E1))
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
         model.minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
