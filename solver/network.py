@@ -11,6 +11,8 @@ their whole W stays on chip until the last of them when it fits beside every lay
 (their room shrinks by it); a hold that leaves a layer unmapped or does not pay is dropped. A layer
 whose operands are both computed during inference is solved in both orientations, as two jobs whose
 results ``_Driver._put`` joins (``solve.better_orientation``; the cells hold its I in the exchanged one).
+Which holds are dropped depends on the solves, but the plans a drop can lead to do not: ``network_jobs``
+lists every job the driver may run before anything is solved (the sweep's layer cache and pruning).
 
 On hardware whose rules the model does not encode (ZigZag files) the polish of a layer in a pair
 the plan could keep waits for the plan: only the hierarchies the plan keeps are walked, and pairs
@@ -36,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
+from itertools import combinations, pairwise
 from typing import Protocol
 
 from imcmap.models.constraints import Bypass
@@ -44,6 +46,7 @@ from imcmap.models.hardware import Accelerator, MemoryKind, MemoryLevel
 from imcmap.models.mapping_spec import MappingSpec, ResolvedRule, UserConstraint
 from imcmap.models.workload import Layer, Operand, UnmodelledOp, Workload, exchangeable, operands_exchanged
 
+from .policy import policy_of
 from .solve import (
     LayerSolution,
     SolverConfig,
@@ -456,6 +459,100 @@ def _jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, plan: dict[
     return jobs, key_of
 
 
+def _first_plans(workload: Workload, accel: Accelerator, spec: MappingSpec,
+                 constraints: tuple[UserConstraint, ...], dataflow: bool,
+                 ) -> tuple[dict[str, Dataflow], dict[str, Dataflow], dict[str, Dataflow]]:
+    """The plans of ``solve_network``'s first batch: (plain, with the pairs ``plan_dataflow`` keeps on
+    chip, and that with its dynamic-W holds); without ``dataflow`` all three are the plain one."""
+    plain = {layer.name: Dataflow() for layer in workload.layers}
+    if not dataflow:
+        return plain, plain, plain
+    unheld = plan_dataflow(workload, accel, spec, constraints)
+    return plain, unheld, plan_dynamic_weights(workload, accel, spec, constraints, unheld)
+
+
+# the most dynamic-W hold plans ``network_jobs`` walks (one per set of producers the driver may stop
+# holding for); past it the list is incomplete (``NetworkJobs.complete``). A transformer block has 2
+# holds and at most 4 such plans; only a long chain of blocks with many holds comes near it.
+HOLD_PLANS_LISTED = 64
+
+
+def _hold_plans(workload: Workload, accel: Accelerator, spec: MappingSpec, constraints: tuple[UserConstraint, ...],
+                held: dict[str, Dataflow]) -> tuple[list[dict[str, Dataflow]], bool]:
+    """Every plan ``_Driver.settle_holds`` may reach from ``held`` (which holds it drops depends on the
+    solves, so each nonempty set of the holds of each plan reached is dropped in turn, then replanned
+    as it does: ``_replanned``); True when all were walked within ``HOLD_PLANS_LISTED``."""
+    layers = list(workload.layers)
+    reached: dict[frozenset[str], dict[str, Dataflow]] = {frozenset(): held}
+    waiting: list[frozenset[str]] = [frozenset()]
+    while waiting:
+        dropped = waiting.pop()
+        plan = reached[dropped]
+        holding = [producer for producer, _ in _held_spans(layers, plan)]
+        for size in range(1, len(holding) + 1):
+            for more in combinations(holding, size):
+                after = dropped | frozenset(more)
+                if after in reached:
+                    continue
+                if len(reached) >= HOLD_PLANS_LISTED:
+                    return list(reached.values()), False
+                reached[after] = _replanned(workload, accel, spec, constraints, plan, set(after))
+                waiting.append(after)
+    return list(reached.values()), True
+
+
+def _job_call(accel: Accelerator, layer: Layer, rule: ResolvedRule, flow: Dataflow, phase: str) -> JobCall:
+    """The job of ``layer`` on its hierarchy under ``flow``, as the driver hands it to its ``JobHook``."""
+    return JobCall(layer, variant(accel, rule, flow), rule, phase, exchanged_variant(accel, layer, rule, flow))
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkJob:
+    """A job ``solve_network`` may run for ``job.layer``; ``first``: in its first batch (the layer's plain
+    hierarchy, the dataflow plan's, or that plan's with its dynamic-W holds), so run whatever the solves
+    decide (unless a ``JobHook`` answers it or gives the run up)."""
+
+    job: JobCall
+    first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkJobs:
+    """``network_jobs``' answer: ``jobs`` layer by layer in network order, each of a layer's hierarchies
+    once per phase; ``complete``: every job the driver may run is among them (False only past
+    ``HOLD_PLANS_LISTED``: the jobs of the hold plans not walked are missing)."""
+
+    jobs: tuple[NetworkJob, ...]
+    complete: bool
+
+
+def network_jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, objective: str,
+                 constraints: tuple[UserConstraint, ...] = (), dataflow: bool = True) -> NetworkJobs:
+    """Every job ``solve_network`` may run with these arguments, before anything is solved: each layer on
+    each hierarchy a plan it may settle on gives it (the plain plan, the dataflow plan, and each
+    dynamic-W hold plan ``settle_holds`` may reach, each with any of the layer's pairs dropped, as
+    ``settle`` may), in each phase the policy may run it (``SOLVE``; with a polish also
+    ``SOLVE_DEFERRED`` and ``POLISH``). A layer with two orientations is one job whose ``exchanged``
+    names the second one's hierarchy (the driver runs ``solve_layer`` and ``solve_exchanged`` for it and
+    its hook sees the joined result). A superset: some listed jobs are never run. The solver settings
+    change no job (they enter only the sweep's cache key)."""
+    plain, unheld, held = _first_plans(workload, accel, spec, constraints, dataflow)
+    holds, complete = _hold_plans(workload, accel, spec, constraints, held) if dataflow else ([plain], True)
+    phases = (SOLVE, SOLVE_DEFERRED, POLISH) if policy_of(accel, objective).polish is not None else (SOLVE,)
+    listed = []
+    for layer in workload.layers:
+        rule = resolve_rule(layer, spec, constraints)
+        firsts = [held[layer.name], unheld[layer.name], plain[layer.name]]
+        settled = dict.fromkeys([*firsts, *(plan[layer.name] for plan in holds)])
+        # ``settle`` drops pairs whole: a layer loses its kept output, its kept input, or both
+        flows = dict.fromkeys(replace(flow, output_kept_in=kept, input_read_from=read) for flow in settled
+                              for kept in (None, flow.output_kept_in) for read in (None, flow.input_read_from))
+        for flow in flows:
+            for phase in phases:
+                listed.append(NetworkJob(_job_call(accel, layer, rule, flow, phase), flow in firsts))
+    return NetworkJobs(tuple(listed), complete)
+
+
 def _pair_cost(solutions: Sequence[LayerSolution | None], objective: str) -> float:
     """The pair's summed cost by the objective; infinite when either side has no mapping."""
     reports = [sol.report for sol in solutions if sol is not None and sol.report is not None]
@@ -577,8 +674,8 @@ class _Driver:
         return self.collect(submitted)
 
     def _call(self, key: tuple, phase: str) -> JobCall:
-        layer, acc, rule = self.every_job[key]
-        return JobCall(layer, acc, rule, phase, exchanged_variant(self.accel, layer, rule, key[2]))
+        layer, _, rule = self.every_job[key]
+        return _job_call(self.accel, layer, rule, key[2], phase)
 
     def _answered(self, key: tuple, job: JobCall) -> bool:
         """Whether the hook knows the job's solution (then it is taken as the job's result), or has given
@@ -817,9 +914,7 @@ def solve_network(
     KeyboardInterrupt. ``constraints`` (parsed, e.g. from the command line) apply on top of the spec's,
     by their scope. ``hook`` sees every layer job (``JobHook``); with it the largest layers go first."""
     start = time.perf_counter()
-    plain = {layer.name: Dataflow() for layer in workload.layers}
-    unheld = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
-    plan = plan_dynamic_weights(workload, accel, spec, constraints, unheld) if dataflow else plain
+    plain, unheld, plan = _first_plans(workload, accel, spec, constraints, dataflow)
     # both hierarchies are solved for every pair that could keep its tensor on chip, in one batch; a layer
     # in the span of a held output also without it
     jobs, key_of = _jobs(workload, accel, spec, plan, constraints)

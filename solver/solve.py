@@ -437,20 +437,6 @@ def solve_layer(
     return finish_polish(solution, accel, stop) if polish_now and not stopped else solution
 
 
-def solve_oriented(layer: Layer, accel: Accelerator, exchanged_accel: Accelerator, rule: ResolvedRule,
-                   objective: str = "energy", config: SolverConfig = SolverConfig(), polish_now: bool = True,
-                   stop: StopSignal | None = None) -> LayerSolution:
-    """An exchangeable layer in both orientations, one after the other: as imported on ``accel`` and with
-    its operands exchanged on ``exchanged_accel`` (the hierarchy its dataflow gives the exchanged
-    operands), each a full ``solve_layer``; the better one is returned (``better_orientation``). The
-    network driver runs the two as separate jobs instead."""
-    as_imported = solve_layer(layer, accel, rule, objective, config, polish_now=polish_now, stop=stop)
-    if _stopped(stop):
-        return one_orientation(as_imported)
-    twin = solve_exchanged(layer, exchanged_accel, rule, objective, config, polish_now=polish_now, stop=stop)
-    return better_orientation(as_imported, twin)
-
-
 def solve_exchanged(layer: Layer, accel: Accelerator, rule: ResolvedRule, objective: str = "energy",
                     config: SolverConfig = SolverConfig(), polish_now: bool = True,
                     stop: StopSignal | None = None) -> LayerSolution:

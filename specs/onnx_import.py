@@ -49,7 +49,9 @@ their weights as data-less graph inputs, and an initializer never changes. So a 
 as a graph input is dynamic through its ``Concat`` with the new token's key (which reaches the key
 projection), while a cache read with no layer or data input feeding it is read as a stored weight.
 A dynamic W is read where its producer left it when that can stay on chip, and either operand of
-such a layer may sit in the IMC cells (``solver.network.plan_dynamic_weights``, ``solve_oriented``).
+such a layer may sit in the IMC cells: the network driver solves it both ways, as two jobs
+(``solver.solve.solve_layer`` and ``solve_exchanged``), and keeps the better (``better_orientation``;
+where the W is read from: ``solver.network.plan_dynamic_weights``).
 
 Shapes: a dynamic (``dim_param``) or missing batch dimension (dim 0 of a graph input that is not
 an initializer) is set to 1 before shape inference, with a warning; every other dimension a compute

@@ -20,9 +20,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imcmap import __version__
+from imcmap.solver.network import network_jobs
 
 from .engine import Execution, ProgressFn, execute
-from .layer_jobs import PruneTarget, job_key, possible_jobs
+from .layer_jobs import PruneTarget, job_key
 from .pareto import DEFAULT_METRICS, OBJECTIVE_METRIC, front_mask, run_fronts, run_proven_dominated
 from .plain import plain
 from .plan import Plan, PlannedRun, SkippedPoint
@@ -120,10 +121,10 @@ def _needs_solving(stored: RunRecord | None, prune: bool) -> bool:
 
 
 def layer_keys(request: RunRequest) -> list[str]:
-    """The layer-cache keys of every job the run may need (``layer_jobs.possible_jobs``)."""
-    jobs = possible_jobs(request.workload, request.accelerator, request.mapping, request.objective,
-                         request.constraints, request.dataflow)
-    return list(dict.fromkeys(job_key(p.job, request.objective, request.config) for p in jobs))
+    """The layer-cache keys of every job the run may need (``solver.network.network_jobs``)."""
+    listed = network_jobs(request.workload, request.accelerator, request.mapping, request.objective,
+                          request.constraints, request.dataflow)
+    return list(dict.fromkeys(job_key(p.job, request.objective, request.config) for p in listed.jobs))
 
 
 def _front(stored: dict[str, RunRecord | None], plan: dict[str, PlannedRun], request: RunRequest,

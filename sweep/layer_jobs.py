@@ -7,25 +7,26 @@ its name and its producers' names, the hardware as the job sees it (the whole ac
 dataflow plan's caps: a kept tensor's pairing enters here), the resolved mapping rule with the user
 constraints that apply, the objective, the solver settings, the phase (a polish deferred or done) and
 the imcmap version. Before a run is sent, the client looks up every job the run may need
-(``possible_jobs``: each layer's plain hierarchy and those its pairs may keep) and sends the records it
-has; the worker answers those jobs from them and returns the records of the jobs it solved. A record
-rebuilds the solution the job returned: its mapping, bound, gap, status and message are stored, its
-cost report is priced again by the evaluator (deterministic), so a run answered from the cache stores
-the same figures, bit for bit, as one solved. Stopped searches and solves with a wall-clock cap are
-timing-dependent and never cached.
+(``solver.network.network_jobs``: each hierarchy the driver's plans may leave a layer with, those of
+its dynamic-W holds included) and sends the records it has; the worker answers those jobs from them
+and returns the records of the jobs it solved. A record rebuilds the solution the job returned: its
+mapping, bound, gap, status and message are stored, its cost report is priced again by the evaluator
+(deterministic), so a run answered from the cache stores the same figures, bit for bit, as one solved.
+Stopped searches and solves with a wall-clock cap are timing-dependent and never cached.
 
 Pruning. The run's figures are sums over its layers (priced one after another; area is fixed per
 design point), so the figures of the layers whose final mapping is known, summed in network order with
 the others counted 0, bound the run's final figures from below (rounding is monotone). A layer's final
 mapping is known once every hierarchy the dataflow plan may leave it with is solved: the smallest
 figure among them bounds it. When a finished run's exact vector dominates that bound
-(``pareto.can_reach_front``), the run cannot reach its workload's front and is given up.
+(``pareto.can_reach_front``), the run cannot reach its workload's front and is given up. A network
+whose jobs ``network_jobs`` cannot all list (``NetworkJobs.complete``) is never pruned.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from imcmap import __version__
@@ -35,18 +36,7 @@ from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import Loop, Mapping
 from imcmap.models.mapping_spec import MappingSpec, UserConstraint
 from imcmap.models.workload import Operand, Workload, operands_exchanged
-from imcmap.solver.network import (
-    POLISH,
-    SOLVE,
-    SOLVE_DEFERRED,
-    Dataflow,
-    JobCall,
-    exchanged_variant,
-    plan_dataflow,
-    plan_dynamic_weights,
-    resolve_rule,
-    variant,
-)
+from imcmap.solver.network import SOLVE, SOLVE_DEFERRED, JobCall, network_jobs
 from imcmap.solver.policy import policy_of
 from imcmap.solver.solve import LayerSolution, SolverConfig, applicable_constraints, cost_of
 from imcmap.solver.status import SolveStatus
@@ -72,42 +62,6 @@ def job_key(job: JobCall, objective: str, config: SolverConfig) -> str:
     return layer_key(layer=layer, accelerator={"as_imported": plain_record(job.accel), "exchanged": exchanged},
                      mapping=plain_record(job.rule), constraints=[c.text for c in job.rule.constraints],
                      objective=objective, solver={**config.as_dict(), "phase": phase}, version=__version__)
-
-
-@dataclass(frozen=True, slots=True)
-class PossibleJob:
-    job: JobCall
-    first: bool  # in the network solve's first batch (the plain hierarchy or the one the plan keeps)
-
-
-def possible_jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, objective: str,
-                  constraints: tuple[UserConstraint, ...] = (), dataflow: bool = True) -> Iterator[PossibleJob]:
-    """The jobs a network solve may run, layer by layer: each hierarchy the dataflow plans may leave a
-    layer with (the plan with its dynamic-W holds, without them, and plain, each with its pairs dropped
-    or not; a hold dropped later may give another layer a hierarchy not listed: a cache miss, never a
-    wrong hit), in each phase the policy may run it."""
-    plain = {layer.name: Dataflow() for layer in workload.layers}
-    unheld = plan_dataflow(workload, accel, spec, constraints) if dataflow else plain
-    held = plan_dynamic_weights(workload, accel, spec, constraints, unheld) if dataflow else plain
-    polishes = policy_of(accel, objective).polish is not None
-    phases = (SOLVE, SOLVE_DEFERRED, POLISH) if polishes else (SOLVE,)
-    for layer in workload.layers:
-        rule = resolve_rule(layer, spec, constraints)
-        firsts = [held[layer.name], unheld[layer.name], Dataflow()]
-        flows = dict.fromkeys(replace(flow, output_kept_in=kept, input_read_from=read) for flow in firsts
-                              for kept in (None, flow.output_kept_in) for read in (None, flow.input_read_from))
-        for flow in flows:
-            seen = variant(accel, rule, flow)
-            exchanged = exchanged_variant(accel, layer, rule, flow)
-            for phase in phases:
-                yield PossibleJob(JobCall(layer, seen, rule, phase, exchanged), flow in firsts)
-
-
-def prunable(workload: Workload) -> bool:
-    """Whether ``RunJobs`` may bound the network: without a dynamic W, the plan's hierarchies of a layer
-    are all among ``possible_jobs`` (its pairs only ever drop). A dropped dynamic-W hold re-plans the
-    others' and may give a layer a hierarchy not listed there, so such networks are never pruned."""
-    return not any(layer.dynamic_operands for layer in workload.layers)
 
 
 # --- a solution as a cache record, and back ---------------------------------------------------------
@@ -229,8 +183,10 @@ class RunJobs:
         self._first: set[str] = set()
         self._final: dict[str, LayerSolution] = {}  # identity -> its final solution
         self._ran: set[str] = set()  # identities with a solution, final or not
-        if prune is not None and prunable(workload):
-            for possible in possible_jobs(workload, accel, spec, objective, constraints, dataflow):
+        listed = network_jobs(workload, accel, spec, objective, constraints, dataflow) if prune else None
+        # a layer's bound needs every hierarchy it may end on: with some unlisted, never prune
+        if listed is not None and listed.complete:
+            for possible in listed.jobs:
                 if possible.job.phase == SOLVE:
                     identity = self._identity(possible.job)
                     self._variants.setdefault(possible.job.layer.name, []).append(identity)

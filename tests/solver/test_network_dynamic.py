@@ -218,3 +218,48 @@ def test_the_driver_joins_the_two_orientations_of_a_layer():
     driver.halt("interrupted")
     alone = driver.results[("j",)]
     assert alone.exact_cost == 100.0 and alone.lower_bound is None and alone.status is SolveStatus.FEASIBLE
+
+
+# k1 and k2 (16 x 8 = 128 el x 8 b = 1024 b each) for s1 and s2, sram 2048 b: k1 is held for s1; k2, running
+# while k1 is held, would hold its own 1024 b beside k1's, so it holds nothing. Once k1's hold is dropped,
+# k2's fits: the plan the driver then solves is one the first plan does not show.
+TWO_HEADS = Workload("two_heads", (proj("k1", 16, 8), proj("k2", 16, 8), proj("q", 4, 8),
+                                   scores("s1", "q", "k1", keys=16), scores("s2", "q", "k2", keys=16)))
+
+
+def test_the_jobs_listed_up_front_include_those_of_the_holds_a_drop_makes_room_for():
+    """The first plan holds k1 (k2, q and s1 lose 1024 b of sram, s1 reads W there); dropping k1 holds k2
+    instead (q, s1 lose 1024 b, s2 reads W in sram), dropping both holds nothing: 3 hold plans. s2's
+    hierarchy with its W in sram, and s1's with 1024 b taken and its W from DRAM, are listed, not in the
+    first batch. A layer with two orientations is one job naming the second one's hierarchy."""
+    from imcmap.solver.network import _first_plans, _hold_plans, network_jobs
+
+    spec = MappingSpec()
+    _, _, held = _first_plans(TWO_HEADS, ACCEL, spec, (), True)
+    assert held["k1"] == Dataflow(output_held_in="sram") and held["k2"] == Dataflow(reserved=("sram", 1024))
+    plans, complete = _hold_plans(TWO_HEADS, ACCEL, spec, (), held)
+    assert complete and [p["k2"] for p in plans] == [Dataflow(reserved=("sram", 1024)),
+                                                     Dataflow(output_held_in="sram"), Dataflow()]
+    listed = network_jobs(TWO_HEADS, ACCEL, spec, "energy")
+    assert listed.complete and {j.job.phase for j in listed.jobs} == {"solve"}  # no polish on imcmap's rules
+    s1, s2 = TWO_HEADS.layers[3], TWO_HEADS.layers[4]
+
+    def accels(layer: Layer, first: bool) -> list:
+        return [j.job.accel for j in listed.jobs if j.job.layer == layer and j.first == first]
+
+    w_on_chip = Dataflow(weight_read_from="sram")
+    assert variant(ACCEL, spec.resolve(s2), w_on_chip) in accels(s2, first=False)
+    assert variant(ACCEL, spec.resolve(s2), w_on_chip) not in accels(s2, first=True)
+    assert variant(ACCEL, spec.resolve(s1), Dataflow(reserved=("sram", 1024))) in accels(s1, first=False)
+    assert all(j.job.exchanged == exchanged_variant(ACCEL, j.job.layer, spec.resolve(j.job.layer), Dataflow())
+               for j in listed.jobs if j.job.layer == s1 and j.job.accel == ACCEL)
+    assert len(accels(s1, True)) == 2 and len(accels(s1, False)) == 1  # W on chip, plain; 1024 b taken
+
+
+def test_past_the_hold_plans_listed_the_list_says_it_is_incomplete(monkeypatch: pytest.MonkeyPatch):
+    """With room for one hold plan only, the plans after a drop are not walked: the list says so."""
+    from imcmap.solver import network
+
+    monkeypatch.setattr(network, "HOLD_PLANS_LISTED", 1)
+    assert not network.network_jobs(TWO_HEADS, ACCEL, MappingSpec(), "energy").complete
+    assert network.network_jobs(Workload("w", (proj("q", 4, 8),)), ACCEL, MappingSpec(), "energy").complete

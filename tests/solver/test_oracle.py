@@ -10,7 +10,7 @@ from imcmap.models.evaluator import check
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer, Operand, Precision, operands_exchanged
 from imcmap.solver.network import capped, weight_moved_to
-from imcmap.solver.solve import SolverConfig, solve_layer, solve_oriented
+from imcmap.solver.solve import SolverConfig, better_orientation, solve_exchanged, solve_layer
 
 from .brute import brute_force, enumeration_size
 from .fixtures import oracle_digital, oracle_imc, oracle_imc_rows
@@ -130,8 +130,10 @@ def test_both_orientations_match_brute_force(layer: Layer, w_on_chip: bool, obje
     costs = [brute_force(layer, accel, METRICS[objective]), brute_force(twin, twin_accel, METRICS[objective])]
     best = min(c[0] for c in costs)
     assert best < float("inf")
-    solution = solve_oriented(layer, accel, twin_accel, MappingSpec().resolve(layer), objective,
-                              SolverConfig(seed=0, time_limit_s=20))
+    rule, config = MappingSpec().resolve(layer), SolverConfig(seed=0, time_limit_s=20)
+    # as the network driver does: each orientation a job of its own, the two joined
+    solution = better_orientation(solve_layer(layer, accel, rule, objective, config),
+                                  solve_exchanged(layer, twin_accel, rule, objective, config))
     assert solution.mapping is not None, solution.message
     solved_on = solution.accelerator or accel
     assert check(solution.layer, solved_on, solution.mapping) == []

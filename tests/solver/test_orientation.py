@@ -1,5 +1,5 @@
 """``solve.better_orientation``: the cheaper of a layer's two orientations, with a bound and a status
-that hold for both."""
+that hold for both; ``solve.one_orientation``: what stands when a stop left only one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from imcmap.models.mapping import Mapping
 from imcmap.models.workload import Layer
-from imcmap.solver.solve import LayerSolution, better_orientation
+from imcmap.solver.solve import LayerSolution, better_orientation, one_orientation
 from imcmap.solver.status import SolveStatus
 
 LAYER = Layer("s", "MatMul", {"B": 2, "K": 4, "C": 4})
@@ -65,21 +65,11 @@ def test_neither_mapped_keeps_the_imported_verdict():
 
 
 def test_a_stop_before_the_second_orientation_claims_no_bound():
-    """Stopped (here before it starts): the exchanged layer is never searched, so nothing bounds it."""
-    import threading
-
-    from imcmap.models.mapping_spec import MappingSpec
-    from imcmap.models.workload import Operand
-    from imcmap.solver.solve import SolverConfig, solve_oriented
-
-    from .fixtures import oracle_imc
-
-    layer = replace(LAYER, dynamic_operands=frozenset({Operand.W}))
-    stop = threading.Event()
-    stop.set()
-    accel = oracle_imc()
-    sol = solve_oriented(layer, accel, accel, MappingSpec().resolve(layer), "energy", SolverConfig(time_limit_s=5),
-                         stop=stop)
+    """Only the imported orientation came in before a stop (the driver's ``halt`` keeps it alone): proven
+    optimal at 90 over its own space, it bounds nothing of the other, so no bound and FEASIBLE at most."""
+    sol = one_orientation(solution(SolveStatus.OPTIMAL, 90.0, 89.0))
     assert sol.lower_bound is None and sol.gap is None and not sol.operands_exchanged
-    assert sol.status is not SolveStatus.OPTIMAL
+    assert (sol.status, sol.exact_cost) == (SolveStatus.FEASIBLE, 90.0)
     assert "stopped before the other orientation was searched" in sol.message
+    unmapped = one_orientation(solution(SolveStatus.UNKNOWN, None, None))
+    assert unmapped.status is SolveStatus.UNKNOWN and unmapped.lower_bound is None

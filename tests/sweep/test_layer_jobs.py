@@ -12,11 +12,22 @@ import pytest
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer, Operand, Workload
-from imcmap.solver.network import SOLVE, SOLVE_DEFERRED, JobCall, NetworkResult, capped, resolve_rule, solve_network
+from imcmap.solver.network import (
+    SOLVE,
+    SOLVE_DEFERRED,
+    Dataflow,
+    JobCall,
+    NetworkResult,
+    capped,
+    network_jobs,
+    resolve_rule,
+    solve_network,
+)
 from imcmap.solver.solve import LayerSolution, SolverConfig, solve_layer
+from imcmap.solver.status import SolveStatus
 from imcmap.specs import load_accelerator, load_workload, resolve
 from imcmap.sweep.driver import layer_keys
-from imcmap.sweep.layer_jobs import PruneTarget, RunJobs, job_key, prunable
+from imcmap.sweep.layer_jobs import PruneTarget, RunJobs, job_key
 from imcmap.sweep.runs import RunRequest
 
 CONFIG = SolverConfig(time_limit_s=2)
@@ -60,7 +71,53 @@ def test_an_attention_head_answered_from_the_layer_cache_is_the_one_solved() -> 
     assert second.reused == len(first.new) > 0 and second.new == {}
     for a, b, c in zip(plain.layers, solved.layers, answered.layers, strict=True):
         assert _facts(a.solution) == _facts(b.solution) == _facts(c.solution)
-    assert not prunable(ATTENTION) and prunable(THREE)
+    request = RunRequest("k", {}, "a", ATTENTION.name, accel, ATTENTION, SPEC, "energy", config=CONFIG)
+    assert set(first.new) <= set(layer_keys(request))  # the client looks up every job a run solves
+
+
+def _head(name: str, producer: str, queries: int) -> Layer:
+    """One head's scores over 128 keys of 128 features: W is ``producer``'s output (128 x 128 x 8 b =
+    131,072 b, half of dimc's 262,144 b sram)."""
+    return Layer(name, "MatMul", {"B": queries, "K": 128, "C": 128}, sources=("q", producer),
+                 dynamic_operands=DYNAMIC, weight_sources=(producer,))
+
+
+# k1 is held in sram for s1; k2, running while k1 is held, would fill the sram with its own output beside
+# it, so it holds nothing, until k1's hold is dropped
+TWO_HEADS = Workload("two_heads", (
+    Layer("k1", "MatMul", {"B": 128, "K": 128, "C": 8}),
+    Layer("k2", "MatMul", {"B": 128, "K": 128, "C": 8}),
+    Layer("q", "MatMul", {"B": 4, "K": 128, "C": 8}),
+    _head("s1", "k1", 4),
+    _head("s2", "k2", 8),
+))
+
+
+def test_every_job_the_driver_runs_is_listed_up_front_also_after_a_dropped_hold() -> None:
+    """A hook that says a head has no mapping with its W read in sram makes the driver drop k1's hold,
+    hold k2's instead, then drop that one too. Every job it runs is among those the sweep looks up before
+    the run; two are not in the first batch: s1 with 131,072 b of sram taken by k2's output, and s2 with
+    its W in sram (k2 held is k1 held, q loses the same bits beside either)."""
+    accel = _accel("dimc")
+    seen: list[str] = []
+
+    class Unmapped:
+        def known(self, job: JobCall) -> LayerSolution | None:
+            seen.append(job_key(job, "energy", CONFIG))
+            if "I2" not in job.accel.memory("sram_256KB").operands:
+                return None
+            return LayerSolution(job.layer, "energy", SolveStatus.INFEASIBLE, None, None, None, None, None, None, 0,
+                                 0.0, "made up: no mapping with the W in sram")
+
+        def finished(self, job: JobCall, solution: LayerSolution) -> bool:
+            return False
+
+    result = solve_network(TWO_HEADS, accel, SPEC, "energy", CONFIG, processes=1, hook=Unmapped())
+    assert result.complete and all(r.dataflow == Dataflow() for r in result.layers)
+    request = RunRequest("k", {}, "a", TWO_HEADS.name, accel, TWO_HEADS, SPEC, "energy", config=CONFIG)
+    first = {job_key(j.job, "energy", CONFIG) for j in network_jobs(TWO_HEADS, accel, SPEC, "energy").jobs if j.first}
+    assert set(seen) <= set(layer_keys(request))
+    assert len(set(seen) - first) == 2
 
 
 @pytest.mark.parametrize("accelerator", ["dimc", "tests/data/zigzag/dimc.yaml"])
@@ -179,3 +236,24 @@ def test_a_run_is_given_up_once_a_finished_run_beats_its_layers_so_far_and_not_o
     _, pruned = _solve(THREE, accel, prune=_target(accel, [exact, better]))
     assert pruned.given_up is not None and pruned.given_up.startswith("pruned after 1 of 3 layers")
     assert "run 1" in pruned.given_up and pruned.saved == 2
+
+
+def test_an_attention_head_is_pruned_too() -> None:
+    """Its hold plans are known up front, so its layers' possible hierarchies are: q, the largest layer
+    with k (same problem, solved first), has one hierarchy and bounds the run alone once solved. A run
+    better than q alone gives it up after that layer; of the first batch's 4 jobs (q and k plain, k
+    with its output held, the scores with their W on chip and plain) the other 3 are saved."""
+    accel = _accel("dimc")
+    assert network_jobs(ATTENTION, accel, SPEC, "energy").complete
+    result, _ = _solve(ATTENTION, accel)
+    exact = _vector(result, _target(accel, []).area_mm2)
+    q = result.layers[0].solution.report
+    assert q is not None
+    from imcmap.models.evaluator import clock_period_ns
+
+    better = (q.energy_pj * 0.99, q.latency_cycles * clock_period_ns(accel) * 1e-9 * 0.99, exact[2])
+    _, pruned = _solve(ATTENTION, accel, prune=_target(accel, [exact, better]))
+    assert pruned.given_up is not None and pruned.given_up.startswith("pruned after 1 of 3 layers")
+    assert pruned.saved == 3
+    _, tied = _solve(ATTENTION, accel, prune=_target(accel, [exact]))
+    assert tied.given_up is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from rich.console import Console
 
 from imcmap import api, cli
+from imcmap.specs.library import resolve
 
 SPEC = """\
 name: small
@@ -104,6 +106,39 @@ def test_a_layer_solved_by_one_sweep_is_not_solved_again_by_the_next_in_the_fold
         assert [row for row in _stored(shared, table) if row[0] in copies] == _stored(alone, table)
     code, out, _ = _run("sweep", str(copy), "-o", str(tmp_path / "third"), "--workers", "1", "--json")
     assert code == 0 and json.loads(out)["layer_solves_saved"] == {"layer_cache": 0, "pruning": 0}
+
+
+# ViT-B/16's block with 256 KiB of sram: the key projection's output is held for the scores, the hold does
+# not pay and is dropped, and the value projection's is held instead, a plan known only after the solves
+ATTENTION = """\
+name: attention
+accelerators: [dimc]
+workloads: [WORKLOAD]
+objectives: [energy]
+time_limit: 2
+parameters:
+  memories.sram_256KB.capacity_bits: [2097152]
+"""
+
+
+def _cached_layers(folder: Path) -> int:
+    with sqlite3.connect(folder / "sweep.sqlite") as db:
+        return int(db.execute("SELECT COUNT(*) FROM layer_cache").fetchone()[0])
+
+
+def test_an_attention_block_solved_by_one_sweep_is_not_solved_again_by_the_next_in_the_folder(
+        tmp_path: Path) -> None:
+    """A copy of the block under another name, swept into the same folder, takes each of its 13 layer
+    jobs from the cache, the 2 run only for the hold planned after the drop too, solves none and stores
+    the same figures."""
+    shutil.copy(resolve("workload", "vit_b16_block"), tmp_path / "vit_copy.onnx")
+    shared = tmp_path / "shared"
+    first = api.sweep(_spec(tmp_path, ATTENTION.replace("WORKLOAD", "vit_b16_block")), shared, workers=1)
+    assert first.outcome.solved == 1 and first.outcome.layers_reused == 0 and _cached_layers(shared) == 13
+    again = api.sweep(_spec(tmp_path, ATTENTION.replace("WORKLOAD", "vit_copy.onnx")), shared, workers=1)
+    assert again.outcome.solved == 1 and again.outcome.layers_reused == 13 and _cached_layers(shared) == 13
+    figures = ("status", "energy_pj", "latency_cycles", "median_gap", "worst_gap", "energy_by_level_json")
+    assert [getattr(again.runs[0].record, f) for f in figures] == [getattr(first.runs[0].record, f) for f in figures]
 
 
 THREE = """\
