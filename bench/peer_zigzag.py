@@ -34,7 +34,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from suite import HARDWARE, NETWORKS, OBJECTIVES  # noqa: E402 - bench-local, found through sys.path above
+from suite import HARDWARE, NETWORKS, OBJECTIVES, cpu_seconds  # noqa: E402 - bench-local, found through sys.path above
 
 DEFAULT_TIMEOUT_S = 1800.0
 COMPUTE_ONNX_OPS = ("Conv", "Gemm", "MatMul", "QLinearConv", "ConvInteger", "MatMulInteger", "QLinearMatMul")
@@ -112,6 +112,7 @@ class PeerRun:
     status: str = "ok"  # ok | timeout | failed
     wall_time_s: float = 0.0  # around the child process (imports included)
     api_time_s: float = 0.0  # around get_hardware_performance_zigzag inside the child
+    cpu_time_s: float | None = None  # the child's own CPU seconds, user + system (steady under load)
     energy_pj: float = 0.0
     latency_cycles: float = 0.0
     layers: list[dict[str, Any]] = field(default_factory=list)  # zigzag_mapping.LayerRecord each
@@ -155,6 +156,7 @@ def run_zigzag(
         if code == 0 and result.exists():
             data = json.loads(result.read_text())
             run.api_time_s = data["api_time_s"]
+            run.cpu_time_s = data.get("cpu_time_s")
             run.energy_pj = data["energy_pj"]
             run.latency_cycles = data["latency_cycles"]
             run.layers = data["layers"]
@@ -185,7 +187,8 @@ def _child(request_path: str, result_path: str) -> None:
     records = [record_cme(cme) for cme, _ in per_layer]
     Path(result_path).write_text(
         json.dumps(
-            {"api_time_s": api_time, "energy_pj": float(energy), "latency_cycles": float(latency), "layers": records}
+            {"api_time_s": api_time, "cpu_time_s": cpu_seconds(), "energy_pj": float(energy),
+             "latency_cycles": float(latency), "layers": records}
         )
     )
 

@@ -209,6 +209,15 @@ def run_imcmap(workload: Path, hardware: Path, mapping: Path, objective: str, *,
         return data
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended (a tool's worker
+    processes): far less changed than wall time by other jobs on the same cores."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def compile_imcmap() -> None:
     """Write imcmap's bytecode before it is timed, as pip does on a regular install and Python does on
     a first import: ZigZag's package has its .pyc files from pip, while an editable imcmap under
@@ -270,6 +279,7 @@ def imcmap_child(request_path: str, result_path: str) -> None:
         "energy_pj": result.energy_pj,
         "latency_cycles": result.latency_cycles,
         "complete": result.complete,
+        "cpu_time_s": cpu_seconds(),
         "layers": layers,
     }))
 

@@ -166,6 +166,22 @@ def test_summary_takes_medians_over_repeats_and_the_ratio_against_zigzag() -> No
     assert case.id == "cnn48-zz_dimc-energy" and row["part"] == "tune"
 
 
+def test_the_cpu_ratio_compares_cpu_seconds_and_is_left_out_without_them() -> None:
+    """imcmap's runs took 12, 8 and 10 CPU seconds (median 10), ZigZag's 300: a CPU-time ratio of 30x beside
+    the wall ratio of 400 / 20 = 20x; a peer run stored before CPU seconds were recorded gives no CPU ratio."""
+    case = BENCH.Case(NETS.NETWORKS["cnn48"], "dimc", "energy")
+    runs = [{"status": "ok", "wall_time_s": w, "cpu_time_s": c, "solve_s": w, "energy_pj": 5.0, "latency_cycles": 1.0,
+             "complete": True, "layers": [_layer("a", "a", 1.0, 0.0)]}
+            for w, c in ((10.0, 12.0), (30.0, 8.0), (20.0, 10.0))]
+    peer = {"run": {"status": "ok", "wall_time_s": 400.0, "cpu_time_s": 300.0, "energy_pj": 10.0,
+                    "latency_cycles": 3.0}}
+    row = BENCH.summarize(case, {"runs": runs, "derived": []}, peer)
+    assert (row["cpu_time_s"], row["cpu_ratio"], row["speed_ratio"]) == (10.0, 30.0, 20.0)
+    assert "30.0x" in BENCH.row_line(row)
+    del peer["run"]["cpu_time_s"]
+    assert "cpu_ratio" not in BENCH.summarize(case, {"runs": runs, "derived": []}, peer)
+
+
 def test_light_models_run_on_bundled_hardware_generated_on_zigzags() -> None:
     """Light models x dimc/aimc/digital (bundled); generated networks x ZigZag's dimc/aimc only."""
     cases = BENCH.cases_for("all", ["cnn48", "vgg19"], ["dimc", "aimc", "digital"], ["energy"])
