@@ -215,6 +215,8 @@ def summarize(case: Case, ours: dict[str, Any], peer: dict[str, Any] | None) -> 
                 "gap_median", "gap_worst", "objective_value"):
         values = [stats[key] for stats in ok if stats[key] is not None]
         row[key] = statistics.median(values) if values else None
+    walls = [stats["wall_time_s"] for stats in ok]
+    row["wall_time_spread_s"] = (min(walls), max(walls)) if walls else None  # over the repeats
     if ok:
         row.update({key: ok[0][key] for key in ("layers", "distinct_layers", "gapless_layers")})
         row["slowest_layer"] = ok[0]["slowest_layer"]
@@ -246,7 +248,8 @@ def _f(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-HEADER = (f"{'network':13s} {'hardware':20s} {'obj':7s} {'layers':>9s} {'imcmap s':>9s} {'layer med/p90/max s':>20s} "
+HEADER = (f"{'network':13s} {'hardware':20s} {'obj':7s} {'layers':>9s} {'imcmap s':>9s} {'min-max':>11s} "
+          f"{'layer med/p90/max s':>20s} "
           f"{'gap med/worst':>15s} {'ZigZag s':>9s} {'ratio':>7s} {'cpu r.':>7s} {'obj/ZZ':>7s}")
 
 
@@ -260,8 +263,9 @@ def row_line(row: dict[str, Any]) -> str:
     zz = ("-" if "zigzag_status" not in row else
           _f(row["zigzag_wall_time_s"], ".1f") if row["zigzag_status"] == "ok" else row["zigzag_status"])
     flag = "" if row.get("complete", True) else f"  incomplete: {', '.join(row['unsolved'][:3])}"
+    low, high = row["wall_time_spread_s"]
     return (f"{row['network']:13s} {row['hardware']:20s} {row['objective']:7s} {layers:>9s} {row['wall_time_s']:9.2f} "
-            f"{solve:>20s} {gaps:>15s} {zz:>9s} {_ratio(row.get('speed_ratio')):>7s} {_ratio(row.get('cpu_ratio')):>7s} "
+            f"{f'{low:.1f}-{high:.1f}':>11s} {solve:>20s} {gaps:>15s} {zz:>9s} {_ratio(row.get('speed_ratio')):>7s} {_ratio(row.get('cpu_ratio')):>7s} "
             f"{_f(row.get('objective_vs_zigzag'), '.3f'):>7s}{flag}")
 
 

@@ -161,7 +161,8 @@ def test_summary_takes_medians_over_repeats_and_the_ratio_against_zigzag() -> No
              "layers": [_layer("a", "a", 1.0, 0.0)]} for w in (10.0, 30.0, 20.0)]
     peer = {"run": {"status": "ok", "wall_time_s": 400.0, "energy_pj": 10.0, "latency_cycles": 3.0}}
     row = BENCH.summarize(case, {"runs": runs, "derived": []}, peer)
-    assert row["wall_time_s"] == 20.0 and row["runs_ok"] == 3
+    assert row["wall_time_s"] == 20.0 and row["runs_ok"] == 3 and row["wall_time_spread_s"] == (10.0, 30.0)
+    assert "10.0-30.0" in BENCH.row_line(row)
     assert row["speed_ratio"] == 20.0 and row["objective_vs_zigzag"] == 0.5
     assert case.id == "cnn48-zz_dimc-energy" and row["part"] == "tune"
 
