@@ -40,13 +40,13 @@ EXPECTED = {
     },
     **{
         (CostRules.ZIGZAG, "energy", k): (
-            0.01,
+            0.001,
             None,
             k == "imc",
             (3, 0.05),
             False,
             True,
-            "CP-SAT's proven bound on a relaxation whose every term is at most imcmap's own rules'",
+            "CP-SAT's proven bound on a relaxation whose every term is at most ZigZag 3.9.1's rules'",
         )
         for k in ARRAY_KINDS
     },
@@ -97,8 +97,10 @@ def test_policy_for_each_case(rules: CostRules, objective: str, kind: str) -> No
     assert policy.polish == (None if polish is None else PolishStarts(*polish))
     assert (policy.proves_optimality, policy.reports_bound) == (proves, reports)
     assert policy.bound_source.startswith(source)
-    assert policy.tangent_step == pytest.approx(log(2.0) if zigzag else log(1.2))
+    step = (log(1.5) if objective == "energy" else log(2.0)) if zigzag else log(1.2)
+    assert policy.tangent_step == pytest.approx(step)
     assert (policy.transfer_floors, policy.physical_ports, policy.weight_refill_stalls) == (zigzag, zigzag, zigzag)
+    assert policy.partial_sums_per_write is (zigzag and objective == "energy")
 
 
 @pytest.mark.parametrize(("objective", "kind"), [("area", "imc"), ("energy", "analog")])
@@ -140,7 +142,7 @@ def test_configure_search_applies_the_policy() -> None:
     assert (short.relative_gap_limit, short.max_deterministic_time, short.cp_model_probing_level) == (0.03, 0.5, 1)
     energy = cp_model.CpSolver().parameters
     configure_search(energy, config, policy_for(CostRules.ZIGZAG, "energy", "imc"))
-    assert (energy.relative_gap_limit, energy.max_deterministic_time) == (0.01, 7.0)
+    assert (energy.relative_gap_limit, energy.max_deterministic_time) == (0.001, 7.0)
 
 
 def _spy_policy(monkeypatch: pytest.MonkeyPatch, change: dict[str, object]) -> list[SolvePolicy]:
