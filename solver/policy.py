@@ -153,6 +153,8 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
             bound_source=ZIGZAG_ENERGY_BOUND_SOURCE if energy else ZIGZAG_NO_BOUND_SOURCE,
             partial_sums_per_write=energy,
             search_parameters=ZIGZAG_ENERGY_PARAMETERS if energy else (),
+            # as on imcmap's own rules: the proofs of IMC energy are the choice among unrollings
+            axis_symmetry=imc and energy, seed_incumbent=imc and energy,
         )
     raise ValueError(f"no solve policy for cost rules {rules!r}")
 

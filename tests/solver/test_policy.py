@@ -101,6 +101,12 @@ def test_policy_for_each_case(rules: CostRules, objective: str, kind: str) -> No
     assert policy.tangent_step == pytest.approx(step)
     assert (policy.transfer_floors, policy.physical_ports, policy.weight_refill_stalls) == (zigzag, zigzag, zigzag)
     assert policy.partial_sums_per_write is (zigzag and objective == "energy")
+    zigzag_energy = zigzag and objective == "energy"
+    assert dict(policy.search_parameters) == (
+        {"cp_model_probing_level": 0, "max_presolve_iterations": 1, "merge_at_most_one_work_limit": 1e6}
+        if zigzag_energy else {})
+    measured = objective == "energy" and kind == "imc"  # the mirror cut and the seed, on either rules
+    assert (policy.axis_symmetry, policy.seed_incumbent) == (measured, measured)
 
 
 @pytest.mark.parametrize(("objective", "kind"), [("area", "imc"), ("energy", "analog")])
@@ -119,7 +125,8 @@ def test_policy_of_reads_the_array_kind() -> None:
 
 def test_configure_search_applies_the_policy() -> None:
     """CP-SAT's parameters: CP-SAT's own gap and the user's budget on imcmap's rules; on ZigZag's latency the
-    surrogate stop's budget (never above the user's), gap and parameters."""
+    surrogate stop's budget (never above the user's), gap and parameters; on ZigZag's energy its gap and the
+    policy's lighter presolve."""
     default_gap = cp_model.CpSolver().parameters.relative_gap_limit
     config = SolverConfig(seed=3, time_limit_s=7.0)
     own = cp_model.CpSolver().parameters
@@ -143,6 +150,8 @@ def test_configure_search_applies_the_policy() -> None:
     energy = cp_model.CpSolver().parameters
     configure_search(energy, config, policy_for(CostRules.ZIGZAG, "energy", "imc"))
     assert (energy.relative_gap_limit, energy.max_deterministic_time) == (0.001, 7.0)
+    assert (energy.cp_model_probing_level, energy.max_presolve_iterations, energy.merge_at_most_one_work_limit) == (
+        0, 1, 1e6)
 
 
 def _spy_policy(monkeypatch: pytest.MonkeyPatch, change: dict[str, object]) -> list[SolvePolicy]:
