@@ -163,22 +163,21 @@ def _finished(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, 
     return done
 
 
-WORDS_TABLE_MAX = 20_000  # largest exponent table of a tile's word rounding; beyond it, the one-word floor alone
-
-
 WordTables = dict[tuple[object, ...], cp_model.IntVar]  # one rounding table per (tile, word, width)
 
 
 def _tile_words(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, cut: int,
                 level: MemoryLevel, link: str, bits: int, final_bits: int | None,
-                done: cp_model.IntVar | None, name: str, tables: WordTables) -> tuple[cp_model.IntVar, int] | None:
+                done: cp_model.IntVar | None, name: str, tables: WordTables,
+                most_rows: int) -> tuple[cp_model.IntVar, int] | None:
     """ZigZag's whole ``bandwidth_min`` words on a transfer of ``op``'s tile at ``cut`` (as ``level`` holds
     it), as a log factor r on the flow: ceil(A b / w) w / (A b) for a tile of A elements, exact per tile by
     a table over its prime exponents (inputs: with each axis' outputs and taps apart, for the halo), its
     logs floored so it stays a lower bound. Outputs (``done`` given): at ``bits`` (psum) while partial;
     once final the flow less its correction must be the final write in words, A o r_o, so r = 1 + o (r_o -
     1) / psum (``final_bits`` o), or no rounding for a read-back (``final_bits`` None), which is then 0.
-    None where nothing rounds or the table would be too large (then the one-word floor alone holds).
+    None where nothing rounds or the table would have more than ``most_rows`` rows (then the one-word floor
+    alone holds).
     Flows that move the same tile in the same words share a table (``tables``)."""
     word = problem.accel.port(level, problem.rule.operand_links[op], link).bandwidth_min_bits
     if word <= 1:
@@ -193,7 +192,7 @@ def _tile_words(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
             if o_dim in problem.dim_primes or f_dim in problem.dim_primes:
                 parts += [(v.tile_exps(op, cut, served, [d]), dims_bounds(problem, [d])) for d in (o_dim, f_dim)]
                 axes.append(o_dim[1])
-    if prod(b + 1 for _, bounds in parts for b in bounds.values()) > WORDS_TABLE_MAX:
+    if prod(b + 1 for _, bounds in parts for b in bounds.values()) > most_rows:
         return None
 
     def elements(values: tuple[int, ...]) -> int:
@@ -242,6 +241,7 @@ def build_flows(
     prec = problem.layer.precision
     theirs = policy is not None and policy.partial_sums_per_write
     tables: WordTables = {}
+    rows = policy.word_table_rows if policy is not None else 0
     for op in OPERANDS:
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
         elements = partial(_elements, model, v, problem, op, nonhalo_relevant(v, op))
@@ -259,15 +259,15 @@ def build_flows(
             if theirs:
                 tag = f"w[O/{bottom.name}"
                 flows[-2].words = _tile_words(model, v, problem, op, PE, bottom, FROM_LOWER, prec.psum_bits,
-                                              prec.o_bits, done, tag + "/w]", tables)
+                                              prec.o_bits, done, tag + "/w]", tables, rows)
                 flows[-1].words = _tile_words(model, v, problem, op, PE, bottom, TO_LOWER, prec.psum_bits, None,
-                                              done, tag + "/r]", tables)
+                                              done, tag + "/r]", tables, rows)
             corrections += [cw, cr]
         else:
             flows.append(_flow(bottom, op, "read", prec.bits(op), parts, None, TO_LOWER))
             if theirs:
                 flows[-1].words = _tile_words(model, v, problem, op, PE, bottom, TO_LOWER, prec.bits(op), None,
-                                              None, f"w[{op.value}/{bottom.name}]", tables)
+                                              None, f"w[{op.value}/{bottom.name}]", tables, rows)
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
@@ -289,9 +289,9 @@ def build_flows(
                     if theirs:
                         tag = f"w[O{i}/{lvl.name}"
                         flows[-2].words = _tile_words(model, v, problem, op, i, lvl, links[0], prec.psum_bits,
-                                                      prec.o_bits, done, tag + "/1]", tables)
+                                                      prec.o_bits, done, tag + "/1]", tables, rows)
                         flows[-1].words = _tile_words(model, v, problem, op, i, lvl, links[1], prec.psum_bits, None,
-                                                      done, tag + "/2]", tables)
+                                                      done, tag + "/2]", tables, rows)
                     corrections += [c1, c2]
             else:
                 child_parts = (c_exps, c_inst, c_halo, c_logs, c_moves)
@@ -301,7 +301,7 @@ def build_flows(
                 if theirs:
                     for flow, lvl, link in ((flows[-2], child, FROM_HIGHER), (flows[-1], parent, TO_LOWER)):
                         flow.words = _tile_words(model, v, problem, op, i, lvl, link, prec.bits(op), None, None,
-                                                 f"w[{op.value}{i}/{lvl.name}]", tables)
+                                                 f"w[{op.value}{i}/{lvl.name}]", tables, rows)
     return flows, corrections
 
 

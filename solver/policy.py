@@ -27,6 +27,10 @@ SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rul
 # energy on ZigZag's rules, whose partial sums and array-side words the model encodes: a stop at 0.1%, since
 # the certified gap is now the model's own (bench/README.md, "Certified energy gap")
 ZIGZAG_ENERGY_GAP = 0.001
+# energy on ZigZag's rules, per array kind: the largest word-rounding table (rows); beyond it a transfer
+# costs at least one word. Digital arrays' deeper hierarchies made tables of 1,000-3,000 rows cost 3-8x
+# the proof time on MobileNetV2's depthwise layers for no gap (bench/README.md).
+ZIGZAG_WORD_TABLE_ROWS = {"imc": 20_000, "digital": 1_000}
 # energy on ZigZag's rules: the word-rounding tables are many small allowed-assignment tables, on which
 # presolve's probing and at-most-one merging spent most of a layer's time (bench/README.md)
 ZIGZAG_ENERGY_PARAMETERS: tuple[tuple[str, object], ...] = (
@@ -107,6 +111,8 @@ class SolvePolicy:
     # write read back while an output-irrelevant loop remains, the array's outputs written every iteration
     partial_sums_per_write: bool = False
     seed_incumbent: bool = False  # an incumbent on one unrolling first, as hint and cutoff (``solve.use_seed``)
+    # with ``partial_sums_per_write``: the largest table of a tile's whole words (``objective._tile_words``)
+    word_table_rows: int = 0
     # CP-SAT parameters on top of ``solve.SEARCH_PARAMETERS`` (``solve.configure_search``)
     search_parameters: tuple[tuple[str, object], ...] = ()
 
@@ -142,7 +148,9 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
         stop = SURROGATE_LATENCY[kind] if objective is Objective.LATENCY else None
         gap = stop.relative_gap if stop is not None else ZIGZAG_ENERGY_GAP if energy else SURROGATE_GAP
         return SolvePolicy(
-            rules, objective, kind, tangent_step=ZIGZAG_ENERGY_TANGENT_STEP if energy else SURROGATE_TANGENT_STEP,
+            # digital arrays: ln 2 on energy too, their gaps stay small and the proofs got shorter
+            rules, objective, kind,
+            tangent_step=ZIGZAG_ENERGY_TANGENT_STEP if energy and imc else SURROGATE_TANGENT_STEP,
             relative_gap_limit=gap, surrogate_stop=stop,
             # not for latency or EDP: there the rule's twins are priced apart and were the polish's starts
             canonical_cuts=imc and energy,
@@ -153,6 +161,7 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
             bound_source=ZIGZAG_ENERGY_BOUND_SOURCE if energy else ZIGZAG_NO_BOUND_SOURCE,
             partial_sums_per_write=energy,
             search_parameters=ZIGZAG_ENERGY_PARAMETERS if energy else (),
+            word_table_rows=ZIGZAG_WORD_TABLE_ROWS[kind] if energy else 0,
             # as on imcmap's own rules: the proofs of IMC energy are the choice among unrollings
             axis_symmetry=imc and energy, seed_incumbent=imc and energy,
         )

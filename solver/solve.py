@@ -48,6 +48,7 @@ from .policy import (
     SURROGATE_LATENCY,
     ZIGZAG_ENERGY_GAP,
     ZIGZAG_ENERGY_PARAMETERS,
+    ZIGZAG_WORD_TABLE_ROWS,
     SolvePolicy,
     policy_of,
 )
@@ -90,6 +91,7 @@ class SolverConfig:
             "surrogate_relative_gap": SURROGATE_GAP,
             "zigzag_energy_relative_gap": ZIGZAG_ENERGY_GAP,
             "zigzag_energy_parameters": dict(ZIGZAG_ENERGY_PARAMETERS),
+            "zigzag_word_table_rows": ZIGZAG_WORD_TABLE_ROWS,
             "surrogate_latency": {kind: stop.as_dict() for kind, stop in SURROGATE_LATENCY.items()},
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,

@@ -12,7 +12,7 @@ decision variables and ``extra`` is the input halo (not a product of factors). T
   tangents tighten the bound but every one is an LP row, and the proofs slow down (bench/README.md).
   ``SURROGATE_TANGENT_STEP`` (ln 2, at most 5.8 % under) is for latency and EDP on ZigZag's files,
   where the model is a surrogate of their rules and the polish finishes the mapping;
-  ``ZIGZAG_ENERGY_TANGENT_STEP`` (ln 1.5, at most 2.1 % under) for energy there
+  ``ZIGZAG_ENERGY_TANGENT_STEP`` (ln 1.5, at most 2.1 % under) for energy there on IMC arrays
   (``policy.SolvePolicy.tangent_step``).
 """
 

@@ -97,7 +97,7 @@ def test_policy_for_each_case(rules: CostRules, objective: str, kind: str) -> No
     assert policy.polish == (None if polish is None else PolishStarts(*polish))
     assert (policy.proves_optimality, policy.reports_bound) == (proves, reports)
     assert policy.bound_source.startswith(source)
-    step = (log(1.5) if objective == "energy" else log(2.0)) if zigzag else log(1.2)
+    step = (log(1.5) if objective == "energy" and kind == "imc" else log(2.0)) if zigzag else log(1.2)
     assert policy.tangent_step == pytest.approx(step)
     assert (policy.transfer_floors, policy.physical_ports, policy.weight_refill_stalls) == (zigzag, zigzag, zigzag)
     assert policy.partial_sums_per_write is (zigzag and objective == "energy")
@@ -105,6 +105,7 @@ def test_policy_for_each_case(rules: CostRules, objective: str, kind: str) -> No
     assert dict(policy.search_parameters) == (
         {"cp_model_probing_level": 0, "max_presolve_iterations": 1, "merge_at_most_one_work_limit": 1e6}
         if zigzag_energy else {})
+    assert policy.word_table_rows == ({"imc": 20_000, "digital": 1_000}[kind] if zigzag_energy else 0)
     measured = objective == "energy" and kind == "imc"  # the mirror cut and the seed, on either rules
     assert (policy.axis_symmetry, policy.seed_incumbent) == (measured, measured)
 
