@@ -7,10 +7,13 @@ mapping (it equals |O| times the output-irrelevant unrolling over the array dims
 serve), so it enters exactly, through a table over the spatial choice, as a ``Correction``.
 Positive flows enter as tangent lower bounds (``terms.lower_bound``), so the model's objective
 never exceeds the evaluator's cost of the decoded mapping: CP-SAT's bound is a valid lower bound.
+For energy on ZigZag's rules the corrections apply only where the outputs are final, the array's
+outputs are written every iteration, and spatial tiles carry ZigZag's word rounding (``build_flows``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from math import ceil, exp, floor, log, prod
@@ -22,7 +25,7 @@ from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 from imcmap.models.zigzag_rules import FROM_HIGHER, FROM_LOWER, TO_HIGHER, TO_LOWER
 
-from .constraints import dims_bounds, input_halo, nonhalo_relevant
+from .constraints import HALO_PAIRS, dims_bounds, input_halo, nonhalo_relevant
 from .policy import SolvePolicy
 from .problem import MappingProblem, candidate_rows
 from .terms import (
@@ -31,6 +34,7 @@ from .terms import (
     exact_value,
     floor_log,
     lower_bound,
+    table_value,
 )
 from .variables import PE, Exp, Exps, MappingVars, add_exps, sub_exps
 
@@ -47,6 +51,7 @@ class Correction:
     total_max: int
     per_instance_max: int
     link: str = ""  # the direction of the transfer it corrects, as ports name it (``zigzag_rules.DIRECTIONS``)
+    finished: cp_model.IntVar | None = None  # true only if outputs are final at the cut; None: subtract always
 
 
 @dataclass
@@ -65,6 +70,7 @@ class Flow:
     transfers: Exps | None = None  # refills x instances: one transfer per refill and instance
     link: str = ""  # the transfer's direction at this level, as ports name it (``zigzag_rules.DIRECTIONS``)
     readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
+    words: tuple[cp_model.IntVar, int] | None = None  # (log, its max) of ZigZag's whole words per transfer
 
 
 def _flow(level: MemoryLevel, operand: Operand, direction: str, bits: int, parts: tuple[Exps, Exps, list, list, Exps],
@@ -101,6 +107,7 @@ def _correction(
     bits: int,
     name: str,
     link: str,
+    finished: cp_model.IntVar | None = None,
 ) -> Correction:
     """|O| * (output-irrelevant unrolling over the dims ``level`` does not serve), and per instance
     |O| / (output-relevant unrolling over those dims)."""
@@ -125,6 +132,7 @@ def _correction(
         total_max=size_o * irr_max,
         per_instance_max=size_o,
         link=link,
+        finished=finished,
     )
 
 
@@ -140,48 +148,160 @@ def _elements(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, 
     return exps, inst, [(h[1], h[2]) for h in halo], inst_logs, add_exps(refill, inst)
 
 
+def _finished(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, level: int) -> cp_model.IntVar:
+    """A literal that is true only where no output-irrelevant loop remains above the outputs' stationary
+    cut at ``level`` (PE: any temporal loop), ZigZag's test for partial sums: sum of those exponents == 0."""
+    irr = v.irrelevant(Operand.O)
+    above = v.temporal_all(irr) if level == PE else sub_exps(v.temporal_above(Operand.O, level, irr),
+                                                             v.runs[(Operand.O, level)])
+    count = sum(above.values())
+    most = sum(dims_bounds(problem, irr).values())
+    done = model.new_bool_var(f"final[O{level}]")
+    # linear both ways, so the LP relaxation sees them too
+    model.add(count + most * done <= most)
+    model.add(count + done >= 1)
+    return done
+
+
+WordTables = dict[tuple[object, ...], cp_model.IntVar]  # one rounding table per (tile, word, width)
+
+
+def _tile_words(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, cut: int,
+                level: MemoryLevel, link: str, bits: int, final_bits: int | None,
+                done: cp_model.IntVar | None, name: str, tables: WordTables,
+                most_rows: int) -> tuple[cp_model.IntVar, int] | None:
+    """ZigZag's whole ``bandwidth_min`` words on a transfer of ``op``'s tile at ``cut`` (as ``level`` holds
+    it), as a log factor r on the flow: ceil(A b / w) w / (A b) for a tile of A elements, exact per tile by
+    a table over its prime exponents (inputs: with each axis' outputs and taps apart, for the halo), its
+    logs floored so it stays a lower bound. Outputs (``done`` given): at ``bits`` (psum) while partial;
+    once final the flow less its correction must be the final write in words, A o r_o, so r = 1 + o (r_o -
+    1) / psum (``final_bits`` o), or no rounding for a read-back (``final_bits`` None), which is then 0.
+    None where nothing rounds or the table would have more than ``most_rows`` rows (then the one-word floor
+    alone holds).
+    Flows that move the same tile in the same words share a table (``tables``)."""
+    word = problem.accel.port(level, problem.rule.operand_links[op], link).bandwidth_min_bits
+    if word <= 1:
+        return None
+    layer = problem.layer
+    served = problem.tile_served(op, level)
+    rel = nonhalo_relevant(v, op)
+    parts = [(v.tile_exps(op, cut, served, rel), dims_bounds(problem, rel))]
+    axes: list[str] = []
+    if op is Operand.I:
+        for o_dim, f_dim, _axis in HALO_PAIRS:
+            if o_dim in problem.dim_primes or f_dim in problem.dim_primes:
+                parts += [(v.tile_exps(op, cut, served, [d]), dims_bounds(problem, [d])) for d in (o_dim, f_dim)]
+                axes.append(o_dim[1])
+    if prod(b + 1 for _, bounds in parts for b in bounds.values()) > most_rows:
+        return None
+
+    def elements(values: tuple[int, ...]) -> int:
+        return values[0] * prod(layer.input_extent(a, values[1 + 2 * k], values[2 + 2 * k]) for k, a in enumerate(axes))
+
+    def rounding(count: int, width: int) -> float:
+        return ceil(count * width / word) * word / (count * width)
+
+    def partial_log(*values: int) -> int:
+        return floor_log(rounding(elements(values), bits))
+
+    def final_log(*values: int) -> int:
+        assert final_bits is not None
+        return floor_log(1 + final_bits * (rounding(elements(values), final_bits) - 1) / bits)
+
+    def table(fn: Callable[..., int], width: int, tag: str) -> cp_model.IntVar:
+        key = (op, cut, tuple(sorted(served)), word, bits, width)
+        if key not in tables:
+            tables[key] = table_value(model, parts, fn, f"{name}.{tag}")
+        return tables[key]
+
+    logs = [table(partial_log, bits, "p")]
+    if done is not None and final_bits:
+        logs.append(table(final_log, final_bits, "f"))
+    most = max(max(list(model.proto.variables[x.index].domain)) for x in logs)  # the tables' largest logs
+    if most <= 0:
+        return None
+    if done is None:
+        return logs[0], most
+    r = model.new_int_var(0, most, name)
+    model.add(r >= logs[0] - most * done)
+    if len(logs) > 1:
+        model.add(r >= logs[1] - most * (1 - done))
+    return r, most
+
+
 def build_flows(
-    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, policy: SolvePolicy | None = None
 ) -> tuple[list[Flow], list[Correction]]:
+    """The flows and the output corrections of the layer. With ``policy.partial_sums_per_write`` partial
+    sums follow ZigZag's rules: the array writes its outputs every iteration, and the corrections
+    (finished outputs at their final width, no read-back before the first write) apply only where the
+    outputs at that cut are final, when the refills equal the distinct tiles and theirs match imcmap's."""
     flows: list[Flow] = []
     corrections: list[Correction] = []
     prec = problem.layer.precision
+    theirs = policy is not None and policy.partial_sums_per_write
+    tables: WordTables = {}
+    rows = policy.word_table_rows if policy is not None else 0
     for op in OPERANDS:
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
         elements = partial(_elements, model, v, problem, op, nonhalo_relevant(v, op))
         bottom = levels[0]
-        parts = elements(PE, bottom, v.refill_exps(op, PE))
+        every_iteration = theirs and op is Operand.O
+        parts = elements(PE, bottom, v.temporal_all(v.all_dims()) if every_iteration else v.refill_exps(op, PE))
         if op is Operand.O:
+            done = _finished(model, v, problem, PE) if theirs else None
             cw = _correction(model, v, problem, bottom, "write", prec.psum_bits - prec.o_bits, f"c[O/{bottom.name}/w]",
-                             FROM_LOWER)
-            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER)
+                             FROM_LOWER, done)
+            cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER,
+                             done)
             flows.append(_flow(bottom, op, "write", prec.psum_bits, parts, cw, FROM_LOWER))
             flows.append(_flow(bottom, op, "read", prec.psum_bits, parts, cr, TO_LOWER, readback=True))
+            if theirs:
+                tag = f"w[O/{bottom.name}"
+                flows[-2].words = _tile_words(model, v, problem, op, PE, bottom, FROM_LOWER, prec.psum_bits,
+                                              prec.o_bits, done, tag + "/w]", tables, rows)
+                flows[-1].words = _tile_words(model, v, problem, op, PE, bottom, TO_LOWER, prec.psum_bits, None,
+                                              done, tag + "/r]", tables, rows)
             corrections += [cw, cr]
         else:
             flows.append(_flow(bottom, op, "read", prec.bits(op), parts, None, TO_LOWER))
+            if theirs:
+                flows[-1].words = _tile_words(model, v, problem, op, PE, bottom, TO_LOWER, prec.bits(op), None,
+                                              None, f"w[{op.value}/{bottom.name}]", tables, rows)
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
             c_exps, c_inst, c_halo, c_logs, c_moves = elements(i, child, r)
             p_exps, p_inst, p_halo, p_logs, p_moves = elements(i, parent, r)
             if op is Operand.O:
+                done = _finished(model, v, problem, i) if theirs else None
                 for lvl, e, ins, h, lg, mv, first, second, links in (
                     (child, c_exps, c_inst, c_halo, c_logs, c_moves, "read", "write", (TO_HIGHER, FROM_HIGHER)),
                     (parent, p_exps, p_inst, p_halo, p_logs, p_moves, "write", "read", (FROM_LOWER, TO_LOWER)),
                 ):
                     tag = f"c[O{i}/{lvl.name}"
-                    c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0])
-                    c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1])
+                    c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0],
+                                     done)
+                    c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1], done)
                     flows.append(_flow(lvl, op, first, prec.psum_bits, (e, ins, h, lg, mv), c1, links[0]))
                     flows.append(_flow(lvl, op, second, prec.psum_bits, (e, ins, h, lg, mv), c2, links[1],
                                        readback=True))
+                    if theirs:
+                        tag = f"w[O{i}/{lvl.name}"
+                        flows[-2].words = _tile_words(model, v, problem, op, i, lvl, links[0], prec.psum_bits,
+                                                      prec.o_bits, done, tag + "/1]", tables, rows)
+                        flows[-1].words = _tile_words(model, v, problem, op, i, lvl, links[1], prec.psum_bits, None,
+                                                      done, tag + "/2]", tables, rows)
                     corrections += [c1, c2]
             else:
                 child_parts = (c_exps, c_inst, c_halo, c_logs, c_moves)
                 parent_parts = (p_exps, p_inst, p_halo, p_logs, p_moves)
                 flows.append(_flow(child, op, "write", prec.bits(op), child_parts, None, FROM_HIGHER))
                 flows.append(_flow(parent, op, "read", prec.bits(op), parent_parts, None, TO_LOWER))
+                if theirs:
+                    for flow, lvl, link in ((flows[-2], child, FROM_HIGHER), (flows[-1], parent, TO_LOWER)):
+                        flow.words = _tile_words(model, v, problem, op, i, lvl, link, prec.bits(op), None, None,
+                                                 f"w[{op.value}{i}/{lvl.name}]", tables, rows)
     return flows, corrections
 
 
@@ -314,7 +434,10 @@ def energy_objective(
     for k, f in enumerate(flows):
         coef = f.bits * _energy_per_bit(f.level, f.direction)
         name = f"e[{k}:{f.operand.value}/{f.level.name}/{f.direction}]"
-        term, largest = Term(coef, f.exps, bounds, f.halo + f.inst_logs, name), None
+        # ZigZag's whole words (``_tile_words``): a log factor on the elements; the one-word floor below
+        # stays, for the LP (the factor is a table) and where the table is too large
+        halo = f.halo + ([f.words] if f.words is not None else [])
+        term, largest = Term(coef, f.exps, bounds, halo + f.inst_logs, name), None
         if policy.transfer_floors and coef > 0 and not f.readback and f.transfers is not None:
             # at least one bandwidth_min word per transfer; not for partial-sum read-backs, which vanish
             # where no output-irrelevant loop remains above the cut while this floor would not
@@ -322,7 +445,7 @@ def energy_objective(
             if port.bandwidth_min_bits > f.bits:  # else one element fills a word: the floor is the term
                 per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
                 term, largest = padded_term(model, coef, port.bandwidth_min_bits / port.bandwidth_bits * per_access,
-                                            f.exps, f.transfers, f.halo, f.inst_logs, bounds, unit_pj, name)
+                                            f.exps, f.transfers, halo, f.inst_logs, bounds, unit_pj, name)
         t = lower_bound(model, term, unit_pj, value_max=largest, step=policy.tangent_step)
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
@@ -330,8 +453,14 @@ def energy_objective(
     expr: Exp = sum(parts)
     for c in corrections:
         coef = c.bits * _energy_per_bit(c.level, c.direction) / unit_pj
-        if coef:
+        if coef > 0 and c.finished is not None:
+            # subtracted only where the outputs are final at the cut: partial sums are all priced
+            u = subtracted(model, coef, c.total, c.total_max, c.level.name)
+            model.add(u <= (ceil(coef * c.total_max) + 1) * c.finished)
+            expr -= u
+        elif coef and c.finished is None:
             expr -= subtracted(model, coef, c.total, c.total_max, c.level.name)
+        # a negative coefficient (psum narrower than the output) that applies only when final is left out
     array = problem.accel.array
     if isinstance(array, DigitalArray):
         expr += floor(problem.layer.macs * array.mac_energy_pj / unit_pj)

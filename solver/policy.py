@@ -3,8 +3,9 @@
 The CP-SAT model encodes imcmap's own rules. Where the evaluator prices by those (``CostRules.IMCMAP``)
 the model's bound is the answer's certificate: fine tangents, a proof to the end, nothing after CP-SAT.
 Where it prices by ZigZag 3.9.1's rules (hardware read from a ZigZag file) the model is a relaxation of
-them (energy: its bound still holds) or a surrogate (latency, EDP: no bound): coarse tangents, an early
-stop, floors that steer the model toward ZigZag's whole words and cycles, and a polish by the evaluator.
+them (energy: their partial sums and array-side words encoded, its bound holds) or a surrogate (latency,
+EDP: no bound, coarse tangents, an early stop): floors that steer the model toward ZigZag's whole words
+and cycles, and a polish by the evaluator.
 ``solve`` and ``objective`` read the policy's fields; this module is the one place in ``solver/`` that
 looks at ``CostRules``.
 """
@@ -17,12 +18,23 @@ from imcmap.models.hardware import Accelerator, CostRules, ImcArray
 from imcmap.models.objective import Objective
 
 from .polish import POLISH_STARTS, POLISH_WINDOW
-from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
+from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP, ZIGZAG_ENERGY_TANGENT_STEP
 
 OBJECTIVES = tuple(objective.value for objective in Objective)  # "energy", "latency", "edp"
 ARRAY_KINDS = ("imc", "digital")
 
 SURROGATE_GAP = 0.01  # CP-SAT's stop where its model is not the evaluator's rules: 1% of its own bound
+# energy on ZigZag's rules, whose partial sums and array-side words the model encodes: a stop at 0.1%, since
+# the certified gap is now the model's own (bench/README.md, "Certified energy gap")
+ZIGZAG_ENERGY_GAP = 0.001
+# energy on ZigZag's rules, per array kind: the largest word-rounding table (rows); beyond it a transfer
+# costs at least one word. Digital arrays' deeper hierarchies made tables of 1,000-3,000 rows cost 3-8x
+# the proof time on MobileNetV2's depthwise layers for no gap (bench/README.md).
+ZIGZAG_WORD_TABLE_ROWS = {"imc": 20_000, "digital": 1_000}
+# energy on ZigZag's rules: the word-rounding tables are many small allowed-assignment tables, on which
+# presolve's probing and at-most-one merging spent most of a layer's time (bench/README.md)
+ZIGZAG_ENERGY_PARAMETERS: tuple[tuple[str, object], ...] = (
+    ("cp_model_probing_level", 0), ("max_presolve_iterations", 1), ("merge_at_most_one_work_limit", 1e6))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +65,13 @@ MODEL_BOUND_SOURCE = (
     "CP-SAT's proven bound on a relaxation whose every term is at most the evaluator's "
     "(log-domain tangents, exact tables for halos and spatial terms)"
 )
-# The model encodes imcmap's own rules. ZigZag's energy is never below them (whole words, every partial
-# sum read back and written at psum width), so the bound holds for energy; ZigZag's stall windows are not
-# a roofline, so for latency there is no bound to certify.
+# For energy the model takes ZigZag's partial sums as they are and a floor of one word per transfer for
+# their whole words, so the bound holds; ZigZag's stall windows are not a roofline, so for latency there is
+# no bound to certify.
 ZIGZAG_ENERGY_BOUND_SOURCE = (
-    MODEL_BOUND_SOURCE.replace("the evaluator's", "imcmap's own rules'")
-    + "; ZigZag 3.9.1's rules, which price this hardware, never undercut imcmap's own energy"
+    MODEL_BOUND_SOURCE.replace("the evaluator's", "ZigZag 3.9.1's rules'")
+    + "; their partial sums as they price them (each write read back while outputs are partial, the array's "
+    "written every iteration), their whole bandwidth_min words as at least one word per transfer"
 )
 ZIGZAG_NO_BOUND_SOURCE = (
     "none: the hardware comes from a ZigZag file and is priced by ZigZag 3.9.1's rules, whose stall "
@@ -94,7 +107,14 @@ class SolvePolicy:
     reports_bound: bool  # the model's bound is a lower bound on the evaluator's cost, so it is reported
     bound_source: str  # what the reported gaps rest on (``solver.bound_source`` in the JSON)
     axis_symmetry: bool = False  # the X/Y mirror cut may apply (``solve.use_axis_symmetry`` adds the layer's part)
+    # energy on ZigZag's rules: the model prices partial sums as they do (``objective.build_flows``): every
+    # write read back while an output-irrelevant loop remains, the array's outputs written every iteration
+    partial_sums_per_write: bool = False
     seed_incumbent: bool = False  # an incumbent on one unrolling first, as hint and cutoff (``solve.use_seed``)
+    # with ``partial_sums_per_write``: the largest table of a tile's whole words (``objective._tile_words``)
+    word_table_rows: int = 0
+    # CP-SAT parameters on top of ``solve.SEARCH_PARAMETERS`` (``solve.configure_search``)
+    search_parameters: tuple[tuple[str, object], ...] = ()
 
 
 def array_kind(accel: Accelerator) -> str:
@@ -122,13 +142,16 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
         )
     if rules is CostRules.ZIGZAG:
         energy = objective is Objective.ENERGY
-        # the model is a relaxation (energy) or a surrogate (latency) of these rules: its last solution comes
-        # early and the proof takes the rest, while the answer's gap is dominated by the rules the model does
-        # not encode; on latency, where no bound is reported, the proof is cut shorter still
+        # energy: the model is a close relaxation of these rules (their partial sums and array-side words
+        # encoded), so finer tangents and a stop at 0.1%; latency and EDP: a surrogate, whose last solution
+        # comes early while the proof takes the rest, so coarse tangents, a 1% stop, shorter still on latency
         stop = SURROGATE_LATENCY[kind] if objective is Objective.LATENCY else None
+        gap = stop.relative_gap if stop is not None else ZIGZAG_ENERGY_GAP if energy else SURROGATE_GAP
         return SolvePolicy(
-            rules, objective, kind, tangent_step=SURROGATE_TANGENT_STEP,
-            relative_gap_limit=stop.relative_gap if stop is not None else SURROGATE_GAP, surrogate_stop=stop,
+            # digital arrays: ln 2 on energy too, their gaps stay small and the proofs got shorter
+            rules, objective, kind,
+            tangent_step=ZIGZAG_ENERGY_TANGENT_STEP if energy and imc else SURROGATE_TANGENT_STEP,
+            relative_gap_limit=gap, surrogate_stop=stop,
             # not for latency or EDP: there the rule's twins are priced apart and were the polish's starts
             canonical_cuts=imc and energy,
             transfer_floors=True, physical_ports=True, weight_refill_stalls=True,
@@ -136,6 +159,12 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
             polish=PolishStarts(POLISH_STARTS, POLISH_WINDOW[objective]),
             proves_optimality=False, reports_bound=energy,
             bound_source=ZIGZAG_ENERGY_BOUND_SOURCE if energy else ZIGZAG_NO_BOUND_SOURCE,
+            partial_sums_per_write=energy,
+            search_parameters=ZIGZAG_ENERGY_PARAMETERS if energy else (),
+            word_table_rows=ZIGZAG_WORD_TABLE_ROWS[kind] if energy else 0,
+            # the seed as on imcmap's own rules: the proofs of IMC energy are the choice among unrollings;
+            # the mirror cut on digital arrays too (ResNet-18 on tpu_like: 0.98 -> 0.84 det-s)
+            axis_symmetry=energy, seed_incumbent=imc and energy,
         )
     raise ValueError(f"no solve policy for cost rules {rules!r}")
 

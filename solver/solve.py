@@ -46,6 +46,9 @@ from .policy import (
     OBJECTIVES,  # noqa: F401 - api, cli and bench import it from here
     SURROGATE_GAP,
     SURROGATE_LATENCY,
+    ZIGZAG_ENERGY_GAP,
+    ZIGZAG_ENERGY_PARAMETERS,
+    ZIGZAG_WORD_TABLE_ROWS,
     SolvePolicy,
     policy_of,
 )
@@ -60,7 +63,7 @@ from .polish import (
 from .problem import MappingProblem, ProblemError, build_problem
 from .seed import SEED_TIME_S, SEED_TRIES, seed_incumbent
 from .status import SolveStatus
-from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP
+from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP, ZIGZAG_ENERGY_TANGENT_STEP
 from .user_constraints import add_user_constraints
 from .variables import MappingVars
 
@@ -84,7 +87,11 @@ class SolverConfig:
             "max_time_in_seconds": self.wall_limit_s,
             "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
             "surrogate_tangent_step": f"ln({exp(SURROGATE_TANGENT_STEP):.4g})",
+            "zigzag_energy_tangent_step": f"ln({exp(ZIGZAG_ENERGY_TANGENT_STEP):.4g})",
             "surrogate_relative_gap": SURROGATE_GAP,
+            "zigzag_energy_relative_gap": ZIGZAG_ENERGY_GAP,
+            "zigzag_energy_parameters": dict(ZIGZAG_ENERGY_PARAMETERS),
+            "zigzag_word_table_rows": ZIGZAG_WORD_TABLE_ROWS,
             "surrogate_latency": {kind: stop.as_dict() for kind, stop in SURROGATE_LATENCY.items()},
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,
@@ -255,7 +262,7 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
     model, v = build_feasibility_model(problem, canonical_cuts)
     if axis_symmetry:
         C.add_axis_symmetry(model, v, problem)
-    flows, corrections = build_flows(model, v, problem)
+    flows, corrections = build_flows(model, v, problem, policy)
     unit_pj, unit_cycles = _scale(problem, objective)
     if objective == "energy":
         model.minimize(energy_objective(model, v, problem, flows, corrections, unit_pj, policy))
@@ -290,6 +297,8 @@ def configure_search(params: SatParameters, config: SolverConfig, policy: SolveP
         params.max_time_in_seconds = config.wall_limit_s
     params.log_search_progress = config.log
     apply_search_parameters(params)
+    for key, value in policy.search_parameters:
+        setattr(params, key, value)
     if policy.relative_gap_limit is not None:
         params.relative_gap_limit = policy.relative_gap_limit
     stop = policy.surrogate_stop

@@ -10,9 +10,10 @@ decision variables and ``extra`` is the input halo (not a product of factors). T
   relaxation whose optimum never exceeds the true one. Tangents are spaced ``TANGENT_STEP`` apart
   in log space: the underestimate is at most about ``TANGENT_STEP**2 / 8`` (0.41 %). Closer
   tangents tighten the bound but every one is an LP row, and the proofs slow down (bench/README.md).
-  ``SURROGATE_TANGENT_STEP`` (ln 2, at most 5.8 % under) is for hardware priced by rules the model
-  does not encode (ZigZag files), where the model is a relaxation a few percent below those rules
-  anyway and the polish finishes the mapping (``policy.SolvePolicy.tangent_step``).
+  ``SURROGATE_TANGENT_STEP`` (ln 2, at most 5.8 % under) is for latency and EDP on ZigZag's files,
+  where the model is a surrogate of their rules and the polish finishes the mapping;
+  ``ZIGZAG_ENERGY_TANGENT_STEP`` (ln 1.5, at most 2.1 % under) for energy there on IMC arrays
+  (``policy.SolvePolicy.tangent_step``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from .variables import Exps
 
 LOG_SCALE = 10_000  # integer units per natural-log unit
 TANGENT_STEP = log(1.2)
-# on ZigZag's files: faster solves, totals the same or lower, energy gaps a little wider (bench/README.md)
+# latency and EDP on ZigZag's files: faster solves, totals the same or lower (bench/README.md)
 SURROGATE_TANGENT_STEP = log(2.0)
+# energy on ZigZag's files: certified gaps within 0.3% median, 1.2% worst at ln 2's time (bench/README.md)
+ZIGZAG_ENERGY_TANGENT_STEP = log(1.5)
 MAX_ROW = 1 << 61  # largest |coefficient x bound| sum allowed in one linear row
 
 
@@ -50,6 +53,30 @@ def exponent_vars(model: cp_model.CpModel, exps: Exps, bounds: dict[int, int], n
     return out
 
 
+Axis = tuple[int, int, int]  # (part, prime, exponent bound) of a table over prime exponents
+
+
+def _exponent_axes(model: cp_model.CpModel, parts: list[tuple[Exps, dict[int, int]]],
+                   name: str) -> tuple[list[cp_model.IntVar], list[Axis]]:
+    """One variable per (part, prime), in order, and the table axis it spans."""
+    evars: list[cp_model.IntVar] = []
+    axes: list[Axis] = []
+    for i, (exps, bounds) in enumerate(parts):
+        part_vars = exponent_vars(model, exps, bounds, f"{name}.{i}")
+        for p in sorted(bounds):
+            evars.append(part_vars[p])
+            axes.append((i, p, bounds[p]))
+    return evars, axes
+
+
+def _part_values(n_parts: int, axes: list[Axis], combo: tuple[int, ...]) -> list[int]:
+    """``v_i = prod(p ** e)`` of each part for one exponent per axis."""
+    values = [1] * n_parts
+    for (i, p, _), e in zip(axes, combo, strict=True):
+        values[i] *= p**e
+    return values
+
+
 def exact_value(
     model: cp_model.CpModel,
     parts: list[tuple[Exps, dict[int, int]]],
@@ -57,33 +84,37 @@ def exact_value(
     name: str,
 ) -> cp_model.IntVar:
     """``fn(v_1, ..., v_k)`` where ``v_i = prod(p ** exps_i[p])`` and ``bounds_i`` caps each exponent."""
-    axes: list[list[tuple[int, int]]] = []  # per part: (prime, bound)
+    evars, axes = _exponent_axes(model, parts, name)
     index_terms = []
     stride = 1
-    n_parts_vars = []
-    for i, (exps, bounds) in enumerate(parts):
-        evars = exponent_vars(model, exps, bounds, f"{name}.{i}")
-        n_parts_vars.append(evars)
-        for p in sorted(bounds):
-            axes.append([(p, e) for e in range(bounds[p] + 1)])
-            index_terms.append(stride * evars[p])
-            stride *= bounds[p] + 1
-    table = []
+    for var, (_, _, bound) in zip(evars, axes, strict=True):
+        index_terms.append(stride * var)
+        stride *= bound + 1
     # the index runs with the first axis fastest, matching the strides above
-    for combo in iproduct(*reversed(axes)):
-        combo = tuple(reversed(combo))
-        values, k = [], 0
-        for _exps, bounds in parts:
-            v = 1
-            for _prime in sorted(bounds):
-                v *= combo[k][0] ** combo[k][1]
-                k += 1
-            values.append(v)
-        table.append(int(fn(*values)))
+    table = [int(fn(*_part_values(len(parts), axes, tuple(reversed(combo)))))
+             for combo in iproduct(*(range(b + 1) for _, _, b in reversed(axes)))]
     index = model.new_int_var(0, max(len(table) - 1, 0), f"{name}.idx")
     model.add(index == sum(index_terms) if index_terms else index == 0)
     target = model.new_int_var(min(table), max(table), name)
     model.add_element(index, table, target)
+    return target
+
+
+def table_value(
+    model: cp_model.CpModel,
+    parts: list[tuple[Exps, dict[int, int]]],
+    fn: Callable[..., int],
+    name: str,
+) -> cp_model.IntVar:
+    """``fn(v_1, ..., v_k)`` as ``exact_value`` gives it, by one allowed-assignments table over the prime
+    exponents and the value instead of an element constraint on a flattened index: for the word-rounding
+    tables (``objective._tile_words``), whose index encodings made presolve probe thousands of literals."""
+    evars, axes = _exponent_axes(model, parts, name)
+    rows = [[*combo, int(fn(*_part_values(len(parts), axes, combo)))]
+            for combo in iproduct(*(range(b + 1) for _, _, b in axes))]
+    results = [row[-1] for row in rows]
+    target = model.new_int_var(min(results), max(results), name)
+    model.add_allowed_assignments([*evars, target], rows)
     return target
 
 

@@ -21,7 +21,7 @@ from imcmap.specs.constraints import parse_constraint
 
 from .brute import brute_force, enumeration_size
 from .fixation import ModelMapping, Segment, status_with
-from .fixtures import oracle_digital, oracle_imc, oracle_imc_rows, proven_optimum, tiny_imc
+from .fixtures import oracle_digital, oracle_imc, oracle_imc_rows, proven_optimum, tiny_imc, with_zigzag_rules
 
 HARDWARE = {
     "tiny_imc": lambda: tiny_imc(d1=4, d2=4, sram_bits=512),
@@ -158,3 +158,21 @@ def test_where_the_cut_applies() -> None:
     assert not use_axis_symmetry(_problem(layer, digital), (), policy_of(digital, "energy"))
     user = (parse_constraint("stationary W at cells"),)
     assert not use_axis_symmetry(problem, user, policy_of(imc, "energy"))
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    k=st.sampled_from([1, 2, 4]), c=st.sampled_from([1, 2, 3]), o=st.sampled_from([1, 2, 4, 6]),
+    f=st.sampled_from([1, 2, 3]), stride=st.sampled_from([1, 2]),
+    hardware=st.sampled_from(sorted(HARDWARE)), word_divisor=st.sampled_from([2, 4, 8]),
+)
+def test_the_cut_keeps_the_zigzag_energy_optimum(k, c, o, f, stride, hardware, word_divisor):  # type: ignore[no-untyped-def]
+    """The same on hardware priced by ZigZag's rules, whose energy model (partial sums, every tile's
+    whole words, the input halo per axis) the policy takes the cut for: nothing in it tells X from Y."""
+    if o == f == 1:
+        o = 2
+    layer = Layer("c", "Conv", {"K": k, "C": c, "OX": o, "OY": o, "FX": f, "FY": f}, stride=(stride, stride))
+    accel = with_zigzag_rules(HARDWARE[hardware](), word_divisor)
+    free = _optimum(layer, accel, "energy", False)
+    assert free[0] in ("OPTIMAL", "INFEASIBLE")
+    assert _optimum(layer, accel, "energy", True) == free

@@ -40,13 +40,13 @@ EXPECTED = {
     },
     **{
         (CostRules.ZIGZAG, "energy", k): (
-            0.01,
+            0.001,
             None,
             k == "imc",
             (3, 0.05),
             False,
             True,
-            "CP-SAT's proven bound on a relaxation whose every term is at most imcmap's own rules'",
+            "CP-SAT's proven bound on a relaxation whose every term is at most ZigZag 3.9.1's rules'",
         )
         for k in ARRAY_KINDS
     },
@@ -97,8 +97,17 @@ def test_policy_for_each_case(rules: CostRules, objective: str, kind: str) -> No
     assert policy.polish == (None if polish is None else PolishStarts(*polish))
     assert (policy.proves_optimality, policy.reports_bound) == (proves, reports)
     assert policy.bound_source.startswith(source)
-    assert policy.tangent_step == pytest.approx(log(2.0) if zigzag else log(1.2))
+    step = (log(1.5) if objective == "energy" and kind == "imc" else log(2.0)) if zigzag else log(1.2)
+    assert policy.tangent_step == pytest.approx(step)
     assert (policy.transfer_floors, policy.physical_ports, policy.weight_refill_stalls) == (zigzag, zigzag, zigzag)
+    assert policy.partial_sums_per_write is (zigzag and objective == "energy")
+    zigzag_energy = zigzag and objective == "energy"
+    assert dict(policy.search_parameters) == (
+        {"cp_model_probing_level": 0, "max_presolve_iterations": 1, "merge_at_most_one_work_limit": 1e6}
+        if zigzag_energy else {})
+    assert policy.word_table_rows == ({"imc": 20_000, "digital": 1_000}[kind] if zigzag_energy else 0)
+    measured = objective == "energy" and kind == "imc"  # the mirror cut and the seed, on either rules
+    assert (policy.axis_symmetry, policy.seed_incumbent) == (measured or zigzag_energy, measured)
 
 
 @pytest.mark.parametrize(("objective", "kind"), [("area", "imc"), ("energy", "analog")])
@@ -117,7 +126,8 @@ def test_policy_of_reads_the_array_kind() -> None:
 
 def test_configure_search_applies_the_policy() -> None:
     """CP-SAT's parameters: CP-SAT's own gap and the user's budget on imcmap's rules; on ZigZag's latency the
-    surrogate stop's budget (never above the user's), gap and parameters."""
+    surrogate stop's budget (never above the user's), gap and parameters; on ZigZag's energy its gap and the
+    policy's lighter presolve."""
     default_gap = cp_model.CpSolver().parameters.relative_gap_limit
     config = SolverConfig(seed=3, time_limit_s=7.0)
     own = cp_model.CpSolver().parameters
@@ -140,7 +150,9 @@ def test_configure_search_applies_the_policy() -> None:
     assert (short.relative_gap_limit, short.max_deterministic_time, short.cp_model_probing_level) == (0.03, 0.5, 1)
     energy = cp_model.CpSolver().parameters
     configure_search(energy, config, policy_for(CostRules.ZIGZAG, "energy", "imc"))
-    assert (energy.relative_gap_limit, energy.max_deterministic_time) == (0.01, 7.0)
+    assert (energy.relative_gap_limit, energy.max_deterministic_time) == (0.001, 7.0)
+    assert (energy.cp_model_probing_level, energy.max_presolve_iterations, energy.merge_at_most_one_work_limit) == (
+        0, 1, 1e6)
 
 
 def _spy_policy(monkeypatch: pytest.MonkeyPatch, change: dict[str, object]) -> list[SolvePolicy]:

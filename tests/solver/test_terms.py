@@ -20,6 +20,7 @@ from imcmap.solver.terms import (
     floor_log,
     halo_log_table,
     lower_bound,
+    table_value,
 )
 
 
@@ -59,14 +60,16 @@ def test_exact_value_of_a_product_by_hand():
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
-@given(st.integers(0, 3), st.integers(0, 2), st.integers(0, 2), st.integers(0, 1))
-def test_exact_value_of_two_parts_applies_the_function(a2: int, a3: int, b2: int, b5: int):
+@given(st.integers(0, 3), st.integers(0, 2), st.integers(0, 2), st.integers(0, 1), st.sampled_from(["index", "rows"]))
+def test_exact_value_of_two_parts_applies_the_function(a2: int, a3: int, b2: int, b5: int, encoding: str):
     """Two parts (2^a2 * 3^a3, 2^b2 * 5^b5) and fn(x, y) = x * 10 + y: the table's index strides
-    must line the axes up, so each assignment reads its own entry."""
+    (``exact_value``) or its rows (``table_value``) must line the axes up, so each assignment reads its
+    own entry."""
     model = cp_model.CpModel()
     first = _fixed(model, {2: a2, 3: a3}, {2: 3, 3: 2}, "a")
     second = _fixed(model, {2: b2, 5: b5}, {2: 2, 5: 1}, "b")
-    var = exact_value(model, [(first, {2: 3, 3: 2}), (second, {2: 2, 5: 1})], lambda x, y: 10 * x + y, "v")
+    value = exact_value if encoding == "index" else table_value
+    var = value(model, [(first, {2: 3, 3: 2}), (second, {2: 2, 5: 1})], lambda x, y: 10 * x + y, "v")
     x, y = 2**a2 * 3**a3, 2**b2 * 5**b5
     assert _solve(model).value(var) == 10 * x + y
 

@@ -1,7 +1,7 @@
-"""The solver on hardware priced by ZigZag 3.9.1's rules (as every ZigZag file is): it searches with imcmap's
-own rules, so it is judged by what it claims. For energy its bound must stay below the brute-force optimum
-by ZigZag's rules (ZigZag's energy never undercuts imcmap's own on any legal mapping); for latency it
-claims no bound."""
+"""The solver on hardware priced by ZigZag 3.9.1's rules (as every ZigZag file is): its model is imcmap's own
+with ZigZag's partial sums (energy) or a surrogate (latency), so it is judged by what it claims. For energy
+its bound must stay below the brute-force optimum by ZigZag's rules, and close to it where words are not
+rounded; for latency it claims no bound."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from imcmap.models.evaluator import check, evaluate
-from imcmap.models.hardware import CostRules
+from imcmap.models.hardware import Accelerator, CostRules, MemoryKind
 from imcmap.models.mapping_spec import MappingSpec
 from imcmap.solver.solve import SolverConfig, solve_layer
 
@@ -19,13 +19,24 @@ from .fixtures import with_zigzag_rules
 from .test_oracle import random_case
 
 SEEDS = range(8)
+CLOSE_SEEDS = range(12)
 
 
+def cheap_dram(accel: Accelerator, scale: float) -> Accelerator:
+    """``accel`` with its DRAM's energies times ``scale``: at 1/100 the on-chip partial sums, where
+    ZigZag's rules differ most from imcmap's own, weigh as much as the DRAM traffic."""
+    return replace(accel, memories=tuple(
+        replace(m, read_energy_pj=m.read_energy_pj * scale, write_energy_pj=m.write_energy_pj * scale)
+        if m.kind is MemoryKind.DRAM else m for m in accel.memories))
+
+
+@pytest.mark.parametrize("dram_scale", [1.0, 0.01])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_energy_bound_holds_under_zigzag_rules(seed: int) -> None:
-    """lower bound <= brute-force minimum by ZigZag's rules <= the returned mapping's exact cost."""
+def test_energy_bound_holds_under_zigzag_rules(seed: int, dram_scale: float) -> None:
+    """lower bound <= brute-force minimum by ZigZag's rules <= the returned mapping's exact cost, and the
+    gap reported is the one between them."""
     layer, accel = random_case(seed)
-    zz = with_zigzag_rules(accel)
+    zz = with_zigzag_rules(cheap_dram(accel, dram_scale))
     best, _, legal = brute_force(layer, zz, lambda r: r.energy_pj)
     solution = solve_layer(
         layer, zz, MappingSpec(diagonal_default=True).resolve(layer), "energy", SolverConfig(seed=0, time_limit_s=20)
@@ -37,7 +48,36 @@ def test_energy_bound_holds_under_zigzag_rules(seed: int) -> None:
     assert solution.exact_cost == pytest.approx(evaluate(layer, zz, solution.mapping).energy_pj, rel=1e-12)
     assert solution.lower_bound is not None and solution.lower_bound <= best * (1 + 1e-9)
     assert solution.exact_cost >= best * (1 - 1e-9)
+    assert solution.gap == pytest.approx((solution.exact_cost - solution.lower_bound) / solution.exact_cost, abs=1e-12)
     assert solution.status == "FEASIBLE"  # optimal for imcmap's own rules, not proven for ZigZag's
+
+
+ONE_BIT_WORDS = 1 << 30  # ``with_zigzag_rules``' word divisor that leaves bandwidth_min at one bit
+CLOSE = 0.015  # the tangents' underestimate (0.41% of a flow, more of a flow less its correction) and the stop
+
+
+@pytest.mark.parametrize(("seed", "word_divisor"),
+                         [(s, ONE_BIT_WORDS) for s in CLOSE_SEEDS] + [(s, d) for s in SEEDS for d in (2, 4, 8)])
+def test_energy_gap_closes_under_zigzag_rules(seed: int, word_divisor: int) -> None:
+    """With one-bit ``bandwidth_min`` words nothing is rounded, and ZigZag's energy differs from imcmap's own
+    only in its partial sums (every write read back while an output-irrelevant loop remains above the cut,
+    at psum width; the array's outputs written every iteration), which the model encodes: its bound is
+    then within the tangents' spacing of the brute-force optimum, never above it. Without that encoding
+    the bound was 4-12% below on three of these cases (seeds 1, 5 and 8 of ``random_case``). With words a
+    half, a quarter or an eighth of the port, the rounding of every tile, which the model encodes
+    (``objective._tile_words``), closes it too: with the rounding of spatial tiles alone and a one-word
+    floor elsewhere, 5 of these 24 cases were further than that below."""
+    layer, accel = random_case(seed)
+    zz = with_zigzag_rules(cheap_dram(accel, 0.01), word_divisor=word_divisor)
+    best, _, legal = brute_force(layer, zz, lambda r: r.energy_pj)
+    if legal == 0:
+        return
+    solution = solve_layer(
+        layer, zz, MappingSpec(diagonal_default=True).resolve(layer), "energy", SolverConfig(seed=0, time_limit_s=20)
+    )
+    assert solution.lower_bound is not None and solution.exact_cost is not None
+    assert best * (1 - CLOSE) <= solution.lower_bound <= best * (1 + 1e-9)
+    assert solution.exact_cost <= best * (1 + CLOSE)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
