@@ -245,6 +245,8 @@ def build_flows(
     for op in OPERANDS:
         levels = [problem.level(op, i) for i in range(problem.chain_length(op))]
         elements = partial(_elements, model, v, problem, op, nonhalo_relevant(v, op))
+        # (cut, level, link, bits, final bits, done, name) -> the flow's whole words on ZigZag's rules
+        words = partial(_tile_words, model, v, problem, op, tables=tables, most_rows=rows)
         bottom = levels[0]
         every_iteration = theirs and op is Operand.O
         parts = elements(PE, bottom, v.temporal_all(v.all_dims()) if every_iteration else v.refill_exps(op, PE))
@@ -258,16 +260,13 @@ def build_flows(
             flows.append(_flow(bottom, op, "read", prec.psum_bits, parts, cr, TO_LOWER, readback=True))
             if theirs:
                 tag = f"w[O/{bottom.name}"
-                flows[-2].words = _tile_words(model, v, problem, op, PE, bottom, FROM_LOWER, prec.psum_bits,
-                                              prec.o_bits, done, tag + "/w]", tables, rows)
-                flows[-1].words = _tile_words(model, v, problem, op, PE, bottom, TO_LOWER, prec.psum_bits, None,
-                                              done, tag + "/r]", tables, rows)
+                flows[-2].words = words(PE, bottom, FROM_LOWER, prec.psum_bits, prec.o_bits, done, tag + "/w]")
+                flows[-1].words = words(PE, bottom, TO_LOWER, prec.psum_bits, None, done, tag + "/r]")
             corrections += [cw, cr]
         else:
             flows.append(_flow(bottom, op, "read", prec.bits(op), parts, None, TO_LOWER))
             if theirs:
-                flows[-1].words = _tile_words(model, v, problem, op, PE, bottom, TO_LOWER, prec.bits(op), None,
-                                              None, f"w[{op.value}/{bottom.name}]", tables, rows)
+                flows[-1].words = words(PE, bottom, TO_LOWER, prec.bits(op), None, None, f"w[{op.value}/{bottom.name}]")
         for i in range(len(levels) - 1):
             child, parent = levels[i], levels[i + 1]
             r = v.refill_exps(op, i)
@@ -288,10 +287,8 @@ def build_flows(
                                        readback=True))
                     if theirs:
                         tag = f"w[O{i}/{lvl.name}"
-                        flows[-2].words = _tile_words(model, v, problem, op, i, lvl, links[0], prec.psum_bits,
-                                                      prec.o_bits, done, tag + "/1]", tables, rows)
-                        flows[-1].words = _tile_words(model, v, problem, op, i, lvl, links[1], prec.psum_bits, None,
-                                                      done, tag + "/2]", tables, rows)
+                        flows[-2].words = words(i, lvl, links[0], prec.psum_bits, prec.o_bits, done, tag + "/1]")
+                        flows[-1].words = words(i, lvl, links[1], prec.psum_bits, None, done, tag + "/2]")
                     corrections += [c1, c2]
             else:
                 child_parts = (c_exps, c_inst, c_halo, c_logs, c_moves)
@@ -300,8 +297,7 @@ def build_flows(
                 flows.append(_flow(parent, op, "read", prec.bits(op), parent_parts, None, TO_LOWER))
                 if theirs:
                     for flow, lvl, link in ((flows[-2], child, FROM_HIGHER), (flows[-1], parent, TO_LOWER)):
-                        flow.words = _tile_words(model, v, problem, op, i, lvl, link, prec.bits(op), None, None,
-                                                 f"w[{op.value}{i}/{lvl.name}]", tables, rows)
+                        flow.words = words(i, lvl, link, prec.bits(op), None, None, f"w[{op.value}{i}/{lvl.name}]")
     return flows, corrections
 
 
