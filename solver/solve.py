@@ -318,7 +318,8 @@ def applicable_constraints(layer: Layer, rule: ResolvedRule,
     return tuple(out)
 
 
-def _bypasses(constraints: tuple[UserConstraint, ...]) -> list[Bypass]:
+def bypasses_of(constraints: tuple[UserConstraint, ...]) -> list[Bypass]:
+    """The bypass bodies among ``constraints`` (``models.constraints.apply_bypasses`` applies them)."""
     return [c.parsed.body for c in constraints if c.parsed is not None and isinstance(c.parsed.body, Bypass)]
 
 
@@ -374,7 +375,7 @@ def solve_layer(
     start = time.perf_counter()
     user = applicable_constraints(layer, rule, constraints)
     try:
-        solved_accel = apply_bypasses(accel, rule.operand_links, _bypasses(user))
+        solved_accel = apply_bypasses(accel, rule.operand_links, bypasses_of(user))
         problem = build_problem(layer, solved_accel, rule)
     except (ProblemError, BypassError) as exc:
         return _infeasible(layer, accel, rule, objective, config, user, start, str(exc), stop)
@@ -557,7 +558,7 @@ def _feasible(layer: Layer, accel: Accelerator, rule: ResolvedRule, subset: tupl
     """Whether a mapping meets every constraint of ``subset`` (None: undecided within the time limit or
     before ``stop``)."""
     try:
-        problem = build_problem(layer, apply_bypasses(accel, rule.operand_links, _bypasses(subset)), rule)
+        problem = build_problem(layer, apply_bypasses(accel, rule.operand_links, bypasses_of(subset)), rule)
     except (ProblemError, BypassError):
         return False
     model, v = build_feasibility_model(problem)
@@ -578,7 +579,7 @@ def _core_by_assumptions(layer: Layer, accel: Accelerator, rule: ResolvedRule, u
     """The bypasses and the rows in CP-SAT's sufficient assumptions for infeasibility."""
     bypasses = tuple(c for c in user if c.parsed is not None and isinstance(c.parsed.body, Bypass))
     try:
-        problem = build_problem(layer, apply_bypasses(accel, rule.operand_links, _bypasses(bypasses)), rule)
+        problem = build_problem(layer, apply_bypasses(accel, rule.operand_links, bypasses_of(bypasses)), rule)
     except (ProblemError, BypassError):
         return bypasses  # the bypasses alone leave no problem to solve
     model, v = build_feasibility_model(problem)

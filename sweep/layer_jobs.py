@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from imcmap import __version__
-from imcmap.models.constraints import Bypass, apply_bypasses
+from imcmap.models.constraints import apply_bypasses
 from imcmap.models.evaluator import evaluate
 from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import Loop, Mapping
@@ -38,7 +38,7 @@ from imcmap.models.mapping_spec import MappingSpec, UserConstraint
 from imcmap.models.workload import Operand, Workload, operands_exchanged
 from imcmap.solver.network import SOLVE, SOLVE_DEFERRED, JobCall, network_jobs
 from imcmap.solver.policy import policy_of
-from imcmap.solver.solve import LayerSolution, SolverConfig, applicable_constraints, cost_of
+from imcmap.solver.solve import LayerSolution, SolverConfig, applicable_constraints, bypasses_of, cost_of
 from imcmap.solver.status import SolveStatus
 
 from .pareto import can_reach_front
@@ -126,8 +126,7 @@ def solution_of(record: LayerRecord, job: JobCall, objective: str) -> LayerSolut
     user = applicable_constraints(layer, job.rule)
     solved_on = None
     if document["bypassed"]:
-        bypasses = [c.parsed.body for c in user if c.parsed is not None and isinstance(c.parsed.body, Bypass)]
-        solved_on = apply_bypasses(given, job.rule.operand_links, bypasses)
+        solved_on = apply_bypasses(given, job.rule.operand_links, bypasses_of(user))
     mapping = _mapping_from(document["mapping"]) if document["mapping"] is not None else None
     report = evaluate(layer, solved_on or given, mapping) if mapping is not None else None
     return LayerSolution(
