@@ -43,6 +43,7 @@ class LayerRun:
     exact_cost: float | None
     bound: float | None
     gap: float | None
+    searches: int = 1  # 2 where the policy's second search with finer tangents ran (``solve.refine_search``)
 
 
 def workload_path(name: str) -> Path:
@@ -76,24 +77,29 @@ def layer_jobs(workload_name: str, accelerator: str, mapping: str) -> tuple[list
 
 def solve_one(label: str, layer: object, accel: object, rule: object, objective: str, policy: object,
               time_limit_s: float) -> LayerRun:
-    """One layer's model as ``solve_layer`` builds it, searched once; the evaluator prices what it found."""
-    from imcmap.models.evaluator import check, evaluate
+    """One layer's model as ``solve_layer`` builds and searches it (``solve.search_model``), with its
+    second search where the policy refines (``solve.refine_search``); the evaluator prices what they found."""
     from imcmap.solver.problem import build_problem
-    from imcmap.solver.solve import SolverConfig, _Recorder, build_model, cost_of, search_layer
+    from imcmap.solver.solve import SolverConfig, price, refine_search, search_model
 
     problem = build_problem(layer, accel, rule)  # type: ignore[arg-type]
-    model, v, unit = build_model(problem, objective, policy=policy)  # type: ignore[arg-type]
+    config = SolverConfig(time_limit_s=time_limit_s)
     start = time.perf_counter()
-    recorder = _Recorder(problem, v, start)
-    solver, status, deterministic_s = search_layer(model, v, problem, SolverConfig(time_limit_s=time_limit_s),
-                                                   policy, (), recorder)  # type: ignore[arg-type]
+    first = search_model(problem, objective, (), policy, config, start)  # type: ignore[arg-type]
+    priced = price(first.recorder.mappings, layer, accel, (), objective)  # type: ignore[arg-type]
+    searches = [first]
+    second = refine_search(first, priced[0][0] if priced else None, problem, objective, (), policy,  # type: ignore[arg-type]
+                           config, start)
+    if second is not None:
+        searches.append(second)
+        priced += price(second.recorder.mappings, layer, accel, (), objective)  # type: ignore[arg-type]
     wall = time.perf_counter() - start
-    costs = [cost_of(evaluate(layer, accel, m), objective) for m in recorder.mappings  # type: ignore[arg-type]
-             if not check(layer, accel, m)]  # type: ignore[arg-type]
-    cost = min(costs) if costs else None
-    bound = max(0.0, solver.best_objective_bound * unit) if costs else None
+    cost = min(c for c, *_ in priced) if priced else None
+    bound = max(s.bound for s in searches) if priced else None
     gap = None if cost is None or bound is None else (max(0.0, (cost - bound) / cost) if cost > 0 else 0.0)
-    return LayerRun(label, solver.status_name(status), deterministic_s, wall, cost, bound, gap)
+    names = dict.fromkeys(s.solver.status_name(s.status) for s in searches)
+    return LayerRun(label, "/".join(names), sum(s.deterministic_s for s in searches), wall, cost, bound, gap,
+                    len(searches))
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -175,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, policy in variants.items():
             r = solve_one(label, layer, solved_on, rule, args.objective, policy, args.time_limit)
             runs[k].append(r)
-            row.append(f"{k}{' ' if k else ''}{r.status[:4]} det {r.deterministic_s:7.3f} wall {r.wall_s:7.3f} "
+            row.append(f"{k}{' ' if k else ''}{r.status[:4]}{'R' if r.searches > 1 else ' '} det {r.deterministic_s:7.3f} wall {r.wall_s:7.3f} "
                        f"gap {_gap(r.gap):>7s}")
         extra = ""
         if args.compare:

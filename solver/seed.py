@@ -16,7 +16,7 @@ minimum, is one on the whole model's minimum too. Hints never change what is fea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from math import prod
 
 from ortools.sat.python import cp_model
@@ -56,6 +56,21 @@ def seed_incumbent(model: cp_model.CpModel, v: MappingVars, problem: MappingProb
         if status != cp_model.INFEASIBLE:
             break  # out of time or stopped: no incumbent
     return spent
+
+
+def seed_at(model: cp_model.CpModel, v: MappingVars, decisions: Sequence[int], run: Run, budget_s: float) -> float:
+    """The incumbent at a mapping another model of the same layer found (``decisions``, the values of its
+    ``MappingVars.decisions()``): ``model`` with its own decisions fixed to them, searched within
+    ``budget_s``; on an assignment, its hint and cutoff are added to ``model`` as by ``seed_incumbent``.
+    The two models must differ only in rows that every mapping meets (the tangents of ``refine_search``).
+    Returns the seconds spent."""
+    sub = model.clone()
+    for var, value in zip(v.decisions(), decisions, strict=True):
+        sub.add(sub.get_int_var_from_proto_index(var.index) == value)
+    solver, status = run(sub, budget_s)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        add_incumbent(model, solver)
+    return solver.deterministic_time
 
 
 def add_incumbent(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:

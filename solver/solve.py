@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from math import ceil, exp
 from typing import Protocol, cast
@@ -48,6 +48,8 @@ from .policy import (
     SURROGATE_LATENCY,
     ZIGZAG_ENERGY_GAP,
     ZIGZAG_ENERGY_PARAMETERS,
+    ZIGZAG_REFINE_ABOVE_GAP,
+    ZIGZAG_REFINE_TANGENT_STEP,
     ZIGZAG_WORD_TABLE_ROWS,
     SolvePolicy,
     policy_of,
@@ -61,7 +63,7 @@ from .polish import (
     polish,
 )
 from .problem import MappingProblem, ProblemError, build_problem
-from .seed import SEED_TIME_S, SEED_TRIES, seed_incumbent
+from .seed import SEED_TIME_S, SEED_TRIES, seed_at, seed_incumbent
 from .status import SolveStatus
 from .terms import SURROGATE_TANGENT_STEP, TANGENT_STEP, ZIGZAG_ENERGY_TANGENT_STEP
 from .user_constraints import add_user_constraints
@@ -92,6 +94,8 @@ class SolverConfig:
             "zigzag_energy_relative_gap": ZIGZAG_ENERGY_GAP,
             "zigzag_energy_parameters": dict(ZIGZAG_ENERGY_PARAMETERS),
             "zigzag_word_table_rows": ZIGZAG_WORD_TABLE_ROWS,
+            "zigzag_energy_refine": {"above_relative_gap": ZIGZAG_REFINE_ABOVE_GAP,
+                                     "tangent_step": f"ln({exp(ZIGZAG_REFINE_TANGENT_STEP):.4g})"},
             "surrogate_latency": {kind: stop.as_dict() for kind, stop in SURROGATE_LATENCY.items()},
             "polish_evaluations": POLISH_EVALUATIONS,
             "polish_patience": POLISH_PATIENCE,
@@ -331,15 +335,17 @@ def use_seed(policy: SolvePolicy, user: tuple[UserConstraint, ...]) -> bool:
 
 def search_layer(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, config: SolverConfig,
                  policy: SolvePolicy, user: tuple[UserConstraint, ...], recorder: _Recorder,
-                 stop: StopSignal | None = None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus, float]:
-    """``solve_layer``'s search: the seed where ``use_seed``, then the whole model within what is left of
-    the budget. Returns the main solver, its status and the deterministic seconds of every search; the
+                 stop: StopSignal | None = None,
+                 start_at: Sequence[int] | None = None) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus, float]:
+    """``solve_layer``'s search: the seed where ``use_seed`` (or, given ``start_at``, the decisions of a
+    mapping another search found, ``seed.seed_at``), then the whole model within what is left of the
+    budget. Returns the main solver, its status and the deterministic seconds of every search; the
     seed's mappings are in ``recorder.mappings`` first, but not in its trace (their bounds are the
     subproblem's)."""
     solver = cp_model.CpSolver()
     configure_search(solver.parameters, config, policy)
     spent = 0.0
-    if use_seed(policy, user):
+    if start_at is not None or use_seed(policy, user):
         seeds = _Recorder(problem, v, recorder.start)
 
         def run(sub: cp_model.CpModel, seconds: float) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
@@ -348,13 +354,96 @@ def search_layer(model: cp_model.CpModel, v: MappingVars, problem: MappingProble
             return trial, search(trial, sub, seeds, stop)
 
         began = time.perf_counter()
-        spent = seed_incumbent(model, v, problem, run, config.time_limit_s / 2)
+        spent = (seed_at(model, v, start_at, run, config.time_limit_s / 2) if start_at is not None
+                 else seed_incumbent(model, v, problem, run, config.time_limit_s / 2))
         recorder.mappings.extend(seeds.mappings)
         solver.parameters.max_deterministic_time = max(0.0, solver.parameters.max_deterministic_time - spent)
         if config.wall_limit_s is not None:  # the wall cap is the layer's, seed included
             solver.parameters.max_time_in_seconds = max(0.0, config.wall_limit_s - (time.perf_counter() - began))
     status = search(solver, model, recorder, stop)
     return solver, status, spent + solver.deterministic_time
+
+
+@dataclass(slots=True)
+class Search:
+    """One model of a layer, built and searched (``search_model``): the model, the solver after its
+    search and that search's status, the model's unit (pJ, cycles or their product per integer step),
+    what the search found and the deterministic seconds it took, the seed's included."""
+
+    model: cp_model.CpModel
+    solver: cp_model.CpSolver
+    status: cp_model.CpSolverStatus
+    unit: float
+    recorder: _Recorder
+    deterministic_s: float
+
+    @property
+    def bound(self) -> float:
+        """CP-SAT's proven bound on the model's minimum, in the evaluator's units."""
+        return max(0.0, self.solver.best_objective_bound * self.unit)
+
+    @property
+    def model_objective(self) -> float:
+        return self.solver.objective_value * self.unit
+
+    def decisions(self) -> list[int] | None:
+        """The values of ``MappingVars.decisions()`` in the search's best assignment; None without one."""
+        if self.status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        return [self.solver.value(x) for x in self.recorder.v.decisions()]
+
+
+def search_model(problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...], policy: SolvePolicy,
+                 config: SolverConfig, start: float, stop: StopSignal | None = None,
+                 start_at: Sequence[int] | None = None) -> Search:
+    """The layer's model under ``policy`` with ``user``'s rows enforced, searched by ``search_layer``."""
+    model, v, unit = build_model(problem, objective, user, policy=policy)
+    for lit, _ in add_user_constraints(model, v, problem, user):
+        model.add(lit == 1)
+    recorder = _Recorder(problem, v, start)
+    solver, status, deterministic_s = search_layer(model, v, problem, config, policy, user, recorder, stop, start_at)
+    return Search(model, solver, status, unit, recorder, deterministic_s)
+
+
+def refine_search(first: Search, cost: float | None, problem: MappingProblem, objective: str,
+                  user: tuple[UserConstraint, ...], policy: SolvePolicy, config: SolverConfig, start: float,
+                  stop: StopSignal | None = None) -> Search | None:
+    """A second search with tangents at ``policy.refine_tangent_step``, where the policy refines and the
+    first search's certified gap (``cost``, the evaluator's price of its best mapping, against its bound)
+    is above ``policy.refine_above_gap``; None otherwise, once ``stop`` is set, or with no budget left
+    (it gets what the first left of ``config``'s). Finer tangents are still below every cost term, so the
+    second model's bound holds as the first one's does: the layer keeps the larger bound and the cheapest
+    mapping of both. The second search starts from the first one's best mapping (``seed.seed_at``): its
+    hint, and its price in the finer model as the cutoff, in place of the policy's seed."""
+    limit = policy.refine_above_gap
+    if limit is None or cost is None or not policy.reports_bound or _stopped(stop):
+        return None
+    gap = _gap(cost, first.bound)
+    left = config.time_limit_s - first.deterministic_s
+    if gap is None or gap <= limit or left <= 0:
+        return None
+    wall_left = None if config.wall_limit_s is None else config.wall_limit_s - (time.perf_counter() - start)
+    if wall_left is not None and wall_left <= 0:
+        return None
+    finer = replace(policy, tangent_step=policy.refine_tangent_step, refine_above_gap=None)
+    return search_model(problem, objective, user, finer, replace(config, time_limit_s=left, wall_limit_s=wall_left),
+                        start, stop, first.decisions())
+
+
+def price(mappings: list[Mapping], layer: Layer, accel: Accelerator, user: tuple[UserConstraint, ...],
+          objective: str) -> list[tuple[float, int, Mapping, CostReport]]:
+    """(cost, index, mapping, report) of every mapping the evaluator accepts and that meets ``user`` by
+    the judge, cheapest first (ties: in the order found)."""
+    priced: list[tuple[float, int, Mapping, CostReport]] = []
+    for i, mapping in enumerate(mappings):
+        if check(layer, accel, mapping):
+            continue  # never price an illegal mapping; the encoding should make this unreachable
+        if not _meets(user, layer, accel, mapping):
+            continue  # the judge disagrees with the encoding: never return such a mapping
+        report = evaluate(layer, accel, mapping)
+        priced.append((cost_of(report, objective), i, mapping, report))
+    priced.sort(key=lambda item: (item[0], item[1]))
+    return priced
 
 
 def solve_layer(
@@ -380,39 +469,41 @@ def solve_layer(
     except (ProblemError, BypassError) as exc:
         return _infeasible(layer, accel, rule, objective, config, user, start, str(exc), stop)
     policy = policy_of(accel, objective)
-    model, v, unit = build_model(problem, objective, user, policy=policy)
-    for lit, _ in add_user_constraints(model, v, problem, user):
-        model.add(lit == 1)
-    recorder = _Recorder(problem, v, start)
-    solver, status, _ = search_layer(model, v, problem, config, policy, user, recorder, stop)
+    first = search_model(problem, objective, user, policy, config, start, stop)
+    solver, status, recorder = first.solver, first.status, first.recorder
     params = solver.parameters
     # a surrogate's early stop must not leave the layer without a mapping: then the whole budget
     if (policy.surrogate_stop is not None and not recorder.mappings and status == cp_model.UNKNOWN
             and config.time_limit_s > params.max_deterministic_time and not _stopped(stop)):
         params.max_deterministic_time = config.time_limit_s
-        status = search(solver, model, recorder, stop)
-    stopped = _stopped(stop)
-    wall = time.perf_counter() - start
+        status = first.status = search(solver, first.model, recorder, stop)
+        first.deterministic_s += solver.deterministic_time
     shown_accel = solved_accel if solved_accel != accel else None
     if not recorder.mappings:
+        stopped = _stopped(stop)
+        wall = time.perf_counter() - start
         if status == cp_model.INFEASIBLE:
             return _infeasible(layer, accel, rule, objective, config, user, start, "", stop)
         why = "stopped before a mapping was found" if stopped else "time limit before a mapping was found"
         return LayerSolution(layer, objective, SolveStatus(solver.status_name(status)), None, None, None, None, None,
                              None, 0, wall, why, tuple(recorder.trace), user, (), shown_accel, stopped=stopped)
-    priced: list[tuple[float, int, Mapping, CostReport]] = []
-    for i, mapping in enumerate(recorder.mappings):
-        if check(layer, solved_accel, mapping):
-            continue  # never price an illegal mapping; the encoding should make this unreachable
-        if not _meets(user, layer, solved_accel, mapping):
-            continue  # the judge disagrees with the encoding: never return such a mapping
-        report = evaluate(layer, solved_accel, mapping)
-        priced.append((cost_of(report, objective), i, mapping, report))
-    priced.sort(key=lambda item: (item[0], item[1]))
+    priced = price(recorder.mappings, layer, solved_accel, user, objective)
+    searches = [first]
+    second = refine_search(first, priced[0][0] if priced else None, problem, objective, user, policy, config, start,
+                           stop)
+    if second is not None:
+        searches.append(second)
+        offset = len(recorder.mappings)
+        priced = sorted(priced + [(c, offset + i, m, r) for c, i, m, r in
+                                  price(second.recorder.mappings, layer, solved_accel, user, objective)],
+                        key=lambda item: (item[0], item[1]))
+    stopped = _stopped(stop)
+    wall = time.perf_counter() - start
+    candidates = sum(len(s.recorder.mappings) for s in searches)
     best = priced[0] if priced else None
     if best is None:
         return LayerSolution(layer, objective, SolveStatus.MODEL_ERROR, None, None, None, None, None, None,
-                             len(recorder.mappings), wall,
+                             candidates, wall,
                              "every candidate failed the evaluator's legality check or a user constraint",
                              tuple(recorder.trace), user, (), shown_accel)
     cost, _, mapping, report = best
@@ -422,8 +513,8 @@ def solve_layer(
         window = policy.polish.window
         cheapest = priced[:policy.polish.count]
         starts = tuple(distinct([m for c, _, m, _ in cheapest if window is None or c <= cost * (1 + window)]))
-    bound = max(0.0, solver.best_objective_bound * unit) if policy.reports_bound else None
-    proven = policy.proves_optimality and status == cp_model.OPTIMAL
+    bound = max(s.bound for s in searches) if policy.reports_bound else None
+    proven = policy.proves_optimality and all(s.status == cp_model.OPTIMAL for s in searches)
     wall = time.perf_counter() - start
     solution = LayerSolution(
         layer=layer,
@@ -434,8 +525,8 @@ def solve_layer(
         exact_cost=cost,
         lower_bound=bound,
         gap=_gap(cost, bound),
-        model_objective=solver.objective_value * unit,
-        candidates=len(recorder.mappings),
+        model_objective=next(s.model_objective for s in reversed(searches) if s.recorder.mappings),
+        candidates=candidates,
         wall_time_s=wall,
         trace=tuple(recorder.trace),
         constraints=user,

@@ -75,6 +75,12 @@ class MappingVars:
 
     # -- decision variables -------------------------------------------------------------------
 
+    def decisions(self) -> list[cp_model.IntVar]:
+        """The variables a mapping sets, in a fixed order: temporal exponents, spatial choices, stationary
+        operands, level cuts (every other variable is derived from them or bounds a cost term)."""
+        return [*self._temporal.values(), *(b for group in self.choice for b in group), *self.stationary.values(),
+                *self.below.values()]
+
     def temporal(self, segment: int, dim: str, prime: int) -> cp_model.IntVar | int:
         return self._temporal.get((segment, dim, prime), 0)
 

@@ -14,7 +14,7 @@ from imcmap.models.mapping_spec import MappingSpec
 from imcmap.models.workload import Layer
 from imcmap.solver.policy import policy_of
 from imcmap.solver.problem import build_problem
-from imcmap.solver.seed import SEED_TIME_S, SEED_TRIES, by_pes_used, seed_incumbent
+from imcmap.solver.seed import SEED_TIME_S, SEED_TRIES, by_pes_used, seed_at, seed_incumbent
 from imcmap.solver.solve import SolverConfig, _Recorder, build_model, configure_search, search_layer, use_seed
 from imcmap.specs.constraints import parse_constraint
 
@@ -25,6 +25,11 @@ HARDWARE = {
     "oracle_imc": lambda: oracle_imc(d1=2, d2=4, buf_bits=128),
     "oracle_imc_rows": lambda: oracle_imc_rows(d1=4, d2=8, buf_bits=256),
 }
+
+CONV_DIMS = st.fixed_dictionaries({
+    "K": st.sampled_from([1, 2, 4]), "C": st.sampled_from([1, 2, 3]), "OX": st.sampled_from([1, 2, 4]),
+    "OY": st.sampled_from([1, 3]), "FX": st.sampled_from([1, 3]), "FY": st.sampled_from([1, 2]),
+})
 
 
 def _problem(layer: Layer, accel):  # type: ignore[no-untyped-def]
@@ -44,10 +49,7 @@ def _real_run(objective: str, accel):  # type: ignore[no-untyped-def]
 
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    dims=st.fixed_dictionaries({
-        "K": st.sampled_from([1, 2, 4]), "C": st.sampled_from([1, 2, 3]), "OX": st.sampled_from([1, 2, 4]),
-        "OY": st.sampled_from([1, 3]), "FX": st.sampled_from([1, 3]), "FY": st.sampled_from([1, 2]),
-    }),
+    dims=CONV_DIMS,
     hardware=st.sampled_from(sorted(HARDWARE)),
     objective=st.sampled_from(["energy", "latency"]),
 )
@@ -154,3 +156,35 @@ def test_the_seed_shares_the_layers_budgets() -> None:
     seed_seconds = seconds - solver.deterministic_time
     assert solver.parameters.max_deterministic_time == pytest.approx(10.0 - seed_seconds)
     assert 0 < solver.parameters.max_time_in_seconds < 60.0
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dims=CONV_DIMS,
+    hardware=st.sampled_from(sorted(HARDWARE)),
+)
+def test_seed_at_another_models_mapping_keeps_the_optimum(dims, hardware):  # type: ignore[no-untyped-def]
+    """``seed_at`` the best mapping of the model with ln 3 tangents, in the model with ln 1.2 ones (as
+    ``refine_search`` does): a complete hint, one cutoff row, and the finer model's proven optimum as
+    without them."""
+    from dataclasses import replace
+    from math import log
+
+    layer = Layer("c", "Conv", dims)
+    accel = HARDWARE[hardware]()
+    problem = _problem(layer, accel)
+    policy = policy_of(accel, "energy")
+    coarse, coarse_v, _ = build_model(problem, "energy", policy=replace(policy, tangent_step=log(3.0)))
+    solver = cp_model.CpSolver()
+    configure_search(solver.parameters, SolverConfig(), policy)
+    if solver.solve(coarse) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return
+    decisions = [solver.value(x) for x in coarse_v.decisions()]
+    finer = replace(policy, tangent_step=log(1.2))
+    free = proven_optimum(build_model(problem, "energy", policy=finer)[0])
+    model, v, _ = build_model(problem, "energy", policy=finer)
+    rows = len(model.proto.constraints)
+    seed_at(model, v, decisions, _real_run("energy", accel), 5.0)
+    assert len(model.proto.solution_hint.vars) == len(model.proto.variables)
+    assert len(model.proto.constraints) == rows + 1
+    assert proven_optimum(model) == free
