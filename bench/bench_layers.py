@@ -54,24 +54,29 @@ def workload_path(name: str) -> Path:
     return nets.light_model(name) if name in light else resolve("workload", name)
 
 
-def layer_jobs(workload_name: str, accelerator: str, mapping: str) -> tuple[list[tuple], object]:
-    """(the jobs of ``solve_network``'s first phase as (label, layer, accel, rule), the accelerator)."""
+def layer_jobs(workload_name: str, accelerator: str, mapping: str, objective: str = "energy",
+               ) -> tuple[list[tuple], object]:
+    """(the distinct CP-SAT solves of ``solve_network``'s first batch as (label, layer, accel, rule), the
+    accelerator): ``network.network_jobs``' first-batch jobs, one per (layer signature, rule, hierarchy),
+    as the driver solves a signature once; each orientation's hierarchy is the imported one's."""
     from imcmap.solver import network
     from imcmap.specs import load_accelerator, load_mapping_spec, load_workload, resolve
 
     workload = load_workload(workload_path(workload_name))
     accel = load_accelerator(resolve("accelerator", accelerator))
     spec = load_mapping_spec(resolve("mapping", mapping))
-    plain = {layer.name: network.Dataflow() for layer in workload.layers}
-    plan = network.plan_dataflow(workload, accel, spec)
-    jobs, _ = network._jobs(workload, accel, spec, plan)
-    plain_jobs, _ = network._jobs(workload, accel, spec, plain)
-    out = []
-    for key, (layer, solved_on, rule) in {**plain_jobs, **jobs}.items():
-        flow = key[2]  # the job's dataflow (network._jobs keys on it whole)
-        kept, read = flow.output_kept_in, flow.input_read_from
-        tag = "".join(f" {s}" for s in (f"out@{kept}" if kept else "", f"in@{read}" if read else "") if s)
-        out.append((layer.name + tag, layer, solved_on, rule))
+    out, seen = [], set()
+    for listed in network.network_jobs(workload, accel, spec, objective).jobs:
+        job = listed.job
+        key = (job.layer.signature(), repr(job.rule), job.accel)
+        if not listed.first or key in seen:
+            continue
+        seen.add(key)
+        flow = listed.flow
+        tag = "".join(f" {mark}@{level}" for mark, level in (
+            ("out", flow.output_kept_in), ("in", flow.input_read_from), ("W", flow.weight_read_from),
+            ("held", flow.output_held_in), ("room", flow.reserved[0] if flow.reserved else None)) if level)
+        out.append((job.layer.name + tag, job.layer, job.accel, job.rule))
     return out, accel
 
 
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every layer's record and the summaries here")
     args = parser.parse_args(argv)
 
-    jobs, accel = layer_jobs(args.workload, args.accelerator, args.mapping)
+    jobs, accel = layer_jobs(args.workload, args.accelerator, args.mapping, args.objective)
     if args.only:
         keys = args.only.split(",")
         jobs = [j for j in jobs if any(k in j[0] for k in keys)]

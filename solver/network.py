@@ -514,6 +514,7 @@ class NetworkJob:
 
     job: JobCall
     first: bool
+    flow: Dataflow = Dataflow()  # the dataflow ``job.accel`` carries (what a listing shows beside the layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,7 +550,7 @@ def network_jobs(workload: Workload, accel: Accelerator, spec: MappingSpec, obje
                               for kept in (None, flow.output_kept_in) for read in (None, flow.input_read_from))
         for flow in flows:
             for phase in phases:
-                listed.append(NetworkJob(_job_call(accel, layer, rule, flow, phase), flow in firsts))
+                listed.append(NetworkJob(_job_call(accel, layer, rule, flow, phase), flow in firsts, flow))
     return NetworkJobs(tuple(listed), complete)
 
 
