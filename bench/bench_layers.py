@@ -15,6 +15,12 @@ and whether the optima agree (evaluator's costs within 1e-9 where both are prove
     python3 bench/bench_layers.py -w resnet18 -a dimc
     python3 bench/bench_layers.py -w resnet18 -a aimc --compare axis_symmetry --json out.json
     python3 bench/bench_layers.py -w resnet18 -a dimc --compare axis_symmetry,seed_incumbent
+
+``--vary FIELD=VALUE[,FIELD=VALUE...]`` does the same with the policy as it is (A) and with those fields
+set (B), for fields of any type: ``None``, ``true``/``false``, a number, or ``ln(X)`` for a tangent step::
+
+    python3 bench/bench_layers.py -w mobilenetv2.onnx -a tpu_like.yaml -m tpu_like.yaml --vary refine_above_gap=None
+    python3 bench/bench_layers.py -w resnet18 -a dimc --vary "tangent_step=ln(1.1)"
     python3 bench/bench_layers.py -w vgg19 -a dimc       # an onnx light model (bench/nets.py)
 """
 
@@ -151,6 +157,32 @@ def same_optimum(a: LayerRun, b: LayerRun) -> str:
     return "~"  # one of them unproven: not comparable
 
 
+def parse_vary(text: str, field_names: list[str]) -> dict[str, object]:
+    """``FIELD=VALUE[,FIELD=VALUE...]`` as {field: value}: ``None``, ``true``/``false``, ``ln(X)`` (its natural
+    log), an integer or a float; ValueError on an unknown field or value."""
+    out: dict[str, object] = {}
+    for pair in text.split(","):
+        name, sep, raw = pair.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or name not in field_names:
+            raise ValueError(f"{pair!r}: expected FIELD=VALUE with FIELD one of {', '.join(field_names)}")
+        low = raw.lower()
+        value: object
+        if low == "none":
+            value = None
+        elif low in ("true", "false"):
+            value = low == "true"
+        elif low.startswith("ln(") and low.endswith(")"):
+            value = math.log(float(raw[3:-1]))
+        else:
+            try:
+                value = int(raw)
+            except ValueError:
+                value = float(raw)  # raises on anything else
+        out[name] = value
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from imcmap.solver.policy import SolvePolicy, policy_of
 
@@ -163,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     bool_fields = [f.name for f in fields(SolvePolicy) if f.type in ("bool", bool)]
     parser.add_argument("--compare", help="solve each layer with these boolean policy fields (comma-separated) "
                         f"all off and all on: {', '.join(bool_fields)}")
+    parser.add_argument("--vary", help="solve each layer with the policy as it is (A) and with these fields set "
+                        "(B): FIELD=VALUE[,FIELD=VALUE...]; VALUE None, true/false, a number or ln(X)")
     parser.add_argument("--only", help="comma-separated substrings: only jobs whose label contains one")
     parser.add_argument("--json", type=Path, help="write every layer's record and the summaries here")
     args = parser.parse_args(argv)
@@ -176,10 +210,18 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [f for f in compared if f not in bool_fields]
     if unknown:
         parser.error(f"--compare: no boolean policy field {', '.join(unknown)} (fields: {', '.join(bool_fields)})")
-    variants = {"": base} if not compared else {
-        "A": replace(base, **dict.fromkeys(compared, False)), "B": replace(base, **dict.fromkeys(compared, True))}
+    if compared and args.vary:
+        parser.error("--compare and --vary: one at a time")
+    try:
+        varied = parse_vary(args.vary, [f.name for f in fields(SolvePolicy)]) if args.vary else {}
+    except ValueError as exc:
+        parser.error(f"--vary: {exc}")
+    variants = ({"A": replace(base, **dict.fromkeys(compared, False)), "B": replace(base, **dict.fromkeys(compared, True))}
+                if compared else {"A": base, "B": replace(base, **varied)} if varied else {"": base})
+    told = (f"; A: {args.compare}=False, B: {args.compare}=True" if compared
+            else f"; A: the policy, B: {args.vary}" if varied else "")
     print(f"{args.workload} on {args.accelerator}, {args.objective}, {len(jobs)} jobs, limit {args.time_limit} det-s"
-          + (f"; A: {args.compare}=False, B: {args.compare}=True" if args.compare else ""))
+          + told)
     runs: dict[str, list[LayerRun]] = {k: [] for k in variants}
     for label, layer, solved_on, rule in jobs:
         row = []
@@ -189,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             row.append(f"{k}{' ' if k else ''}{r.status[:4]}{'R' if r.searches > 1 else ' '} det {r.deterministic_s:7.3f} wall {r.wall_s:7.3f} "
                        f"gap {_gap(r.gap):>7s}")
         extra = ""
-        if args.compare:
+        if len(variants) == 2:
             a, b = runs["A"][-1], runs["B"][-1]
             ratio = b.deterministic_s / a.deterministic_s if a.deterministic_s else float("nan")
             extra = f"  B/A {ratio:5.2f} {same_optimum(a, b)}"
@@ -197,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = {k: summary(v) for k, v in runs.items()}
     for k, s in summaries.items():
         print_summary(k or "all", s)
-    if args.compare:
+    if len(variants) == 2:
         a_tot, b_tot = summaries["A"]["det_total_s"], summaries["B"]["det_total_s"]
         diffs = sum(same_optimum(a, b) == "DIFF" for a, b in zip(runs["A"], runs["B"], strict=True))
         print(f"det-s total B/A {b_tot / a_tot:.3f}; proven optima that differ: {diffs}")  # type: ignore[operator]

@@ -42,3 +42,35 @@ def test_one_small_layer_compared_under_two_policies(tmp_path: Path) -> None:
     assert a[0]["status"] == b[0]["status"] == "OPTIMAL"
     assert abs(a[0]["exact_cost"] - b[0]["exact_cost"]) <= 1e-9 * a[0]["exact_cost"]
     assert 0 <= a[0]["bound"] <= a[0]["exact_cost"]
+
+
+def test_parse_vary_reads_none_bools_numbers_and_logs() -> None:
+    """ln(1.5) = 0.405465..., the rest as written."""
+    import math
+
+    import pytest
+
+    names = ["refine_above_gap", "seed_incumbent", "tangent_step", "word_table_rows"]
+    got = LAYERS.parse_vary("refine_above_gap=None, seed_incumbent=false,tangent_step=ln(1.5),word_table_rows=500",
+                            names)
+    assert got == {"refine_above_gap": None, "seed_incumbent": False, "tangent_step": pytest.approx(math.log(1.5)),
+                   "word_table_rows": 500}
+    assert LAYERS.parse_vary("refine_above_gap=0.02", names) == {"refine_above_gap": 0.02}
+    for bad in ("no_such_field=1", "tangent_step", "tangent_step=fast"):
+        with pytest.raises(ValueError):
+            LAYERS.parse_vary(bad, names)
+
+
+def test_one_small_layer_with_a_policy_field_varied(tmp_path: Path) -> None:
+    """A: the policy (ln 1.2 tangents), B: ln 2: on the fc layer both prove the same optimum, and each bound is
+    at most the cost."""
+    out = tmp_path / "layers.json"
+    assert LAYERS.main(["-w", "resnet18", "-a", "dimc", "--only", "fc/Gemm", "--vary", "tangent_step=ln(2)",
+                        "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    (a,), (b,) = data["runs"]["A"], data["runs"]["B"]
+    assert a["status"] == b["status"] == "OPTIMAL"
+    assert LAYERS.same_optimum(LAYERS.LayerRun(**a), LAYERS.LayerRun(**b)) == "="
+    assert data["args"]["vary"] == "tangent_step=ln(2)"
+    for run in (a, b):
+        assert 0 <= run["bound"] <= run["exact_cost"] * (1 + 1e-9)
