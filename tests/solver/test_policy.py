@@ -108,7 +108,7 @@ def test_policy_for_each_case(rules: CostRules, objective: str, kind: str) -> No
     assert policy.word_table_rows == ({"imc": 20_000, "digital": 1_000}[kind] if zigzag_energy else 0)
     measured = objective == "energy" and kind == "imc"  # the mirror cut and the seed, on either rules
     assert (policy.axis_symmetry, policy.seed_incumbent) == (measured or zigzag_energy, measured)
-    assert policy.refine_above_gap == (0.01 if zigzag_energy else None)
+    assert policy.refine_above_gap == ({"imc": 0.02, "digital": 0.01}[kind] if zigzag_energy else None)
     assert policy.refine_tangent_step == pytest.approx(log(1.2))
 
 
