@@ -36,7 +36,7 @@ ZIGZAG_WORD_TABLE_ROWS = {"imc": 20_000, "digital": 1_000}
 # energy on ZigZag's rules, per array kind: a second search with finer tangents where the certified gap is
 # above this. On digital arrays (ln 2 tangents) depthwise convs ended at 2.4-4.7%, all proven optima of the
 # model, so the tangents were the gap, and their second searches cost hundredths of a det-second. On IMC
-# arrays (ln 1.5) no layer of the set ended above 1.5%, and a second proof of a large layer cost 18-30%
+# arrays (ln 1.5) no layer of the set ended above 1.9%, and a second proof of a large layer cost 18-30%
 # of a network's time for gaps of 1.0-1.5%; there it is a safety net (bench/README.md, "Refined tangents")
 ZIGZAG_REFINE_ABOVE_GAP = {"imc": 0.02, "digital": 0.01}
 ZIGZAG_REFINE_TANGENT_STEP = TANGENT_STEP
