@@ -513,7 +513,9 @@ def solve_layer(
         window = policy.polish.window
         cheapest = priced[:policy.polish.count]
         starts = tuple(distinct([m for c, _, m, _ in cheapest if window is None or c <= cost * (1 + window)]))
-    bound = max(s.bound for s in searches) if policy.reports_bound else None
+    # an infeasible search (the second can only be one if its model were wrong) proves no bound on this space
+    bounds = [s.bound for s in searches if s.status != cp_model.INFEASIBLE]
+    bound = max(bounds, default=first.bound) if policy.reports_bound else None
     proven = policy.proves_optimality and all(s.status == cp_model.OPTIMAL for s in searches)
     wall = time.perf_counter() - start
     solution = LayerSolution(
