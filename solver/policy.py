@@ -31,8 +31,6 @@ ZIGZAG_ENERGY_GAP = 0.001
 # costs at least one word. Digital arrays' deeper hierarchies made tables of 1,000-3,000 rows cost 3-8x
 # the proof time on MobileNetV2's depthwise layers for no gap (bench/README.md).
 ZIGZAG_WORD_TABLE_ROWS = {"imc": 20_000, "digital": 1_000}
-# energy on ZigZag's rules: the word-rounding tables are many small allowed-assignment tables, on which
-# presolve's probing and at-most-one merging spent most of a layer's time (bench/README.md)
 # energy on ZigZag's rules, per array kind: a second search with finer tangents where the certified gap is
 # above this. On digital arrays (ln 2 tangents) depthwise convs ended at 2.4-4.7%, all proven optima of the
 # model, so the tangents were the gap, and their second searches cost hundredths of a det-second. On IMC
@@ -40,6 +38,8 @@ ZIGZAG_WORD_TABLE_ROWS = {"imc": 20_000, "digital": 1_000}
 # of a network's time for gaps of 1.0-1.5%; there it is a safety net (bench/README.md, "Refined tangents")
 ZIGZAG_REFINE_ABOVE_GAP = {"imc": 0.02, "digital": 0.01}
 ZIGZAG_REFINE_TANGENT_STEP = TANGENT_STEP
+# energy on ZigZag's rules: the word-rounding tables are many small allowed-assignment tables, on which
+# presolve's probing and at-most-one merging spent most of a layer's time (bench/README.md)
 ZIGZAG_ENERGY_PARAMETERS: tuple[tuple[str, object], ...] = (
     ("cp_model_probing_level", 0), ("max_presolve_iterations", 1), ("merge_at_most_one_work_limit", 1e6))
 
