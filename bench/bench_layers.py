@@ -15,13 +15,13 @@ and whether the optima agree (evaluator's costs within 1e-9 where both are prove
     python3 bench/bench_layers.py -w resnet18 -a dimc
     python3 bench/bench_layers.py -w resnet18 -a aimc --compare axis_symmetry --json out.json
     python3 bench/bench_layers.py -w resnet18 -a dimc --compare axis_symmetry,seed_incumbent
+    python3 bench/bench_layers.py -w vgg19 -a dimc       # an onnx light model (bench/nets.py)
 
 ``--vary FIELD=VALUE[,FIELD=VALUE...]`` does the same with the policy as it is (A) and with those fields
 set (B), for fields of any type: ``None``, ``true``/``false``, a number, or ``ln(X)`` for a tangent step::
 
     python3 bench/bench_layers.py -w mobilenetv2.onnx -a tpu_like.yaml -m tpu_like.yaml --vary refine_above_gap=None
     python3 bench/bench_layers.py -w resnet18 -a dimc --vary "tangent_step=ln(1.1)"
-    python3 bench/bench_layers.py -w vgg19 -a dimc       # an onnx light model (bench/nets.py)
 """
 
 from __future__ import annotations
@@ -91,22 +91,16 @@ def solve_one(label: str, layer: object, accel: object, rule: object, objective:
     """One layer's model as ``solve_layer`` builds and searches it (``solve.search_model``), with its
     second search where the policy refines (``solve.refine_search``); the evaluator prices what they found."""
     from imcmap.solver.problem import build_problem
-    from imcmap.solver.solve import SolverConfig, price, refine_search, search_model
+    from imcmap.solver.solve import SolverConfig, refined, search_model, searches_bound
 
     problem = build_problem(layer, accel, rule)  # type: ignore[arg-type]
     config = SolverConfig(time_limit_s=time_limit_s)
     start = time.perf_counter()
     first = search_model(problem, objective, (), policy, config, start)  # type: ignore[arg-type]
-    priced = price(first.recorder.mappings, layer, accel, (), objective)  # type: ignore[arg-type]
-    searches = [first]
-    second = refine_search(first, priced[0][0] if priced else None, problem, objective, (), policy,  # type: ignore[arg-type]
-                           config, start)
-    if second is not None:
-        searches.append(second)
-        priced += price(second.recorder.mappings, layer, accel, (), objective)  # type: ignore[arg-type]
+    searches, priced = refined(first, problem, objective, (), policy, config, start)  # type: ignore[arg-type]
     wall = time.perf_counter() - start
-    cost = min(c for c, *_ in priced) if priced else None
-    bound = max(s.bound for s in searches) if priced else None
+    cost = priced[0][0] if priced else None
+    bound = searches_bound(searches) if priced else None
     gap = None if cost is None or bound is None else (max(0.0, (cost - bound) / cost) if cost > 0 else 0.0)
     names = dict.fromkeys(s.solver.status_name(s.status) for s in searches)
     return LayerRun(label, "/".join(names), sum(s.deterministic_s for s in searches), wall, cost, bound, gap,

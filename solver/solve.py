@@ -430,11 +430,37 @@ def refine_search(first: Search, cost: float | None, problem: MappingProblem, ob
                         start, stop, first.decisions())
 
 
+Priced = tuple[float, int, Mapping, CostReport]  # (cost, index among the mappings found, mapping, report)
+
+
+def refined(first: Search, problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...],
+            policy: SolvePolicy, config: SolverConfig, start: float,
+            stop: StopSignal | None = None) -> tuple[list[Search], list[Priced]]:
+    """``first`` and, where ``refine_search`` runs one, the second search, with every mapping of theirs
+    that ``price`` accepts, cheapest first (ties: in the order found, the first search's before the second's)."""
+    priced = price(first.recorder.mappings, problem.layer, problem.accel, user, objective)
+    second = refine_search(first, priced[0][0] if priced else None, problem, objective, user, policy, config, start,
+                           stop)
+    if second is None:
+        return [first], priced
+    offset = len(first.recorder.mappings)
+    more = [(c, offset + i, m, r) for c, i, m, r in
+            price(second.recorder.mappings, problem.layer, problem.accel, user, objective)]
+    return [first, second], sorted(priced + more, key=lambda item: (item[0], item[1]))
+
+
+def searches_bound(searches: list[Search]) -> float:
+    """The largest of the searches' bounds, each one valid on the layer's whole space; an infeasible search
+    (the second can only be one if its model were wrong) proves nothing about that space and is left out."""
+    bounds = [s.bound for s in searches if s.status != cp_model.INFEASIBLE]
+    return max(bounds, default=searches[0].bound)
+
+
 def price(mappings: list[Mapping], layer: Layer, accel: Accelerator, user: tuple[UserConstraint, ...],
-          objective: str) -> list[tuple[float, int, Mapping, CostReport]]:
+          objective: str) -> list[Priced]:
     """(cost, index, mapping, report) of every mapping the evaluator accepts and that meets ``user`` by
     the judge, cheapest first (ties: in the order found)."""
-    priced: list[tuple[float, int, Mapping, CostReport]] = []
+    priced: list[Priced] = []
     for i, mapping in enumerate(mappings):
         if check(layer, accel, mapping):
             continue  # never price an illegal mapping; the encoding should make this unreachable
@@ -487,16 +513,7 @@ def solve_layer(
         why = "stopped before a mapping was found" if stopped else "time limit before a mapping was found"
         return LayerSolution(layer, objective, SolveStatus(solver.status_name(status)), None, None, None, None, None,
                              None, 0, wall, why, tuple(recorder.trace), user, (), shown_accel, stopped=stopped)
-    priced = price(recorder.mappings, layer, solved_accel, user, objective)
-    searches = [first]
-    second = refine_search(first, priced[0][0] if priced else None, problem, objective, user, policy, config, start,
-                           stop)
-    if second is not None:
-        searches.append(second)
-        offset = len(recorder.mappings)
-        priced = sorted(priced + [(c, offset + i, m, r) for c, i, m, r in
-                                  price(second.recorder.mappings, layer, solved_accel, user, objective)],
-                        key=lambda item: (item[0], item[1]))
+    searches, priced = refined(first, problem, objective, user, policy, config, start, stop)
     stopped = _stopped(stop)
     wall = time.perf_counter() - start
     candidates = sum(len(s.recorder.mappings) for s in searches)
@@ -513,9 +530,7 @@ def solve_layer(
         window = policy.polish.window
         cheapest = priced[:policy.polish.count]
         starts = tuple(distinct([m for c, _, m, _ in cheapest if window is None or c <= cost * (1 + window)]))
-    # an infeasible search (the second can only be one if its model were wrong) proves no bound on this space
-    bounds = [s.bound for s in searches if s.status != cp_model.INFEASIBLE]
-    bound = max(bounds, default=first.bound) if policy.reports_bound else None
+    bound = searches_bound(searches) if policy.reports_bound else None
     proven = policy.proves_optimality and all(s.status == cp_model.OPTIMAL for s in searches)
     wall = time.perf_counter() - start
     solution = LayerSolution(
