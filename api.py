@@ -291,7 +291,7 @@ def _solve_result(network: NetworkResult, notes: tuple[str, ...] = ()) -> SolveR
     accel = network.accelerator
     diagonal = tuple(r.solution.mapping is not None and is_diagonal(r.accelerator, r.solution.mapping)
                      for r in network.layers)
-    return SolveResult(network, bound_source(accel, network.objective), accelerator_area_mm2(accel),
+    return SolveResult(network, bound_source(accel, network.objective, network.config), accelerator_area_mm2(accel),
                        clock_period_ns(accel), diagonal, notes)
 
 
@@ -329,11 +329,14 @@ def solve(
     total_time_limit_s: float | None = None,
     dataflow: bool = True,
     diagonal: bool = False,
+    latency_bound: bool = False,
     progress: ProgressFn | None = None,
 ) -> SolveResult:
     """The optimal mapping of every layer (as ``imcmap solve``). ``constraints`` apply on top of the
     mapping spec's; ``time_limit_s`` is per layer in CP-SAT deterministic seconds; ``diagonal`` also
-    searches diagonal OX/OY unrolling where the mapping spec does not say. ``total_time_limit_s`` ends
+    searches diagonal OX/OY unrolling where the mapping spec does not say; ``latency_bound``, for latency
+    on hardware priced by ZigZag's rules, also proves a lower bound (``SolverConfig.latency_bound``), so the
+    gaps are certified there too. ``total_time_limit_s`` ends
     the run on the wall clock: layers in flight keep their best mapping so far (``FEASIBLE``), layers
     not started are ``NOT_SOLVED`` (``result.timed_out``)."""
     if objective not in OBJECTIVES:
@@ -343,7 +346,7 @@ def solve(
     assert accel is not None and work is not None and spec is not None  # load_inputs loads what it is given
     if diagonal:
         spec = replace(spec, diagonal_default=True)
-    config = SolverConfig(seed=seed, workers=workers, time_limit_s=time_limit_s)
+    config = SolverConfig(seed=seed, workers=workers, time_limit_s=time_limit_s, latency_bound=latency_bound)
     network = solve_network(work, accel, spec, objective, config, processes=processes,
                             total_time_limit_s=total_time_limit_s, dataflow=dataflow,
                             progress=_ticker(progress, "", work, _distinct_layers(work), set()),

@@ -330,6 +330,9 @@ def _solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diagonal", action="store_true",
                         help="also search diagonal OX/OY unrolling over IMC columns where the mapping spec does not "
                              "say")
+    parser.add_argument("--latency-bound", action="store_true",
+                        help="latency on a ZigZag file: also prove a lower bound on ZigZag's latency (compute and "
+                             "port cycles), so the gaps are certified; about 2-3x the solve time")
     parser.add_argument("--detail", action="store_true", help="also print each layer's loop nest and energy breakdown")
     parser.add_argument("-o", "--output", metavar="DIR", help="write result.json, mappings.yaml and report.txt to DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -350,7 +353,7 @@ def _run_solve(args: argparse.Namespace, consoles: Consoles) -> int:
             args.accelerator, args.workload, args.mapping, args.objective, args.constraint,
             time_limit_s=args.time_limit, seed=args.seed, processes=args.processes,
             total_time_limit_s=args.total_time_limit, dataflow=not args.no_dataflow, diagonal=args.diagonal,
-            progress=advance,
+            latency_bound=args.latency_bound, progress=advance,
         )
     with held_interrupt() as held:
         print_notes(consoles.err, result.notes)

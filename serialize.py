@@ -23,7 +23,8 @@ from imcmap.models.workload import LOOP_DIMS, OPERANDS, Layer, Operand, Unmodell
 from imcmap.solver.dynamic import dynamic_operands
 from imcmap.solver.network import LayerResult, NetworkResult
 from imcmap.solver.policy import policy_of
-from imcmap.solver.solve import LayerSolution
+from imcmap.solver.solve import LayerSolution, SolverConfig
+from imcmap.solver.solve import bound_source as solve_bound_source
 from imcmap.solver.status import SolveStatus
 from imcmap.specs.full_mapping import full_mapping_plain, full_mapping_to_yaml
 
@@ -232,9 +233,10 @@ def _dynamic_json(layer: Layer, exchanged: bool, accel: Accelerator) -> dict[str
     return {"dynamic_operands": ["W"], "operands_exchanged": exchanged, "cells_hold": cells}
 
 
-def bound_source(accel: Accelerator, objective: str) -> str:
-    """What the certified gaps rest on, for this accelerator's cost rules and objective (the policy's)."""
-    return policy_of(accel, objective).bound_source
+def bound_source(accel: Accelerator, objective: str, config: SolverConfig) -> str:
+    """What the certified gaps rest on, for this accelerator's cost rules and objective (the policy's) and
+    the solver's settings."""
+    return solve_bound_source(policy_of(accel, objective), config)
 
 
 def network_json(
@@ -250,7 +252,7 @@ def network_json(
         "workload": result.workload.name if workload_name is None else workload_name,
         "objective": result.objective,
         "cost_rules": accel.rules.value,
-        "solver": {**result.config.as_dict(), "bound_source": bound_source(accel, result.objective)},
+        "solver": {**result.config.as_dict(), "bound_source": bound_source(accel, result.objective, result.config)},
         "layers": [layer_result_json(r.solution.layer, r.solution, r.accelerator, r) for r in result.layers],
         "total": {
             "energy_pj": result.energy_pj,

@@ -7,7 +7,7 @@ from functools import partial
 
 from ortools.sat.python import cp_model
 
-from imcmap.models.hardware import ImcArray
+from imcmap.models.hardware import ImcArray, MemoryLevel
 from imcmap.models.workload import OPERANDS, Operand, is_relevant
 
 from .problem import MappingProblem, candidate_rows
@@ -220,11 +220,13 @@ def output_partial(model: cp_model.CpModel, v: MappingVars, level: int, name: st
 
 
 def exact_tile(
-    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str
+    model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, op: Operand, i: int, name: str,
+    held_by: MemoryLevel | None = None,
 ) -> cp_model.IntVar:
-    """An integer variable equal to op's tile at its i-th level, in elements per instance (halo included),
-    as ``models.context.Context.tile`` sizes it."""
-    served = problem.tile_served(op, problem.level(op, i))
+    """An integer variable equal to op's tile at its i-th cut (``PE``: below every loop), in elements per
+    instance (halo included), as ``held_by`` holds it (None: op's i-th level), as
+    ``models.context.Context.tile`` sizes it."""
+    served = problem.tile_served(op, held_by if held_by is not None else problem.level(op, i))
     dims = nonhalo_relevant(v, op)
     mono = exact_value(model, [(v.tile_exps(op, i, served, dims), dims_bounds(problem, dims))], lambda x: x, name)
     if op is not Operand.I:

@@ -25,7 +25,7 @@ from imcmap.models.imc import imc_layer_energy_pj
 from imcmap.models.workload import OPERANDS, Operand
 from imcmap.models.zigzag_rules import FROM_HIGHER, FROM_LOWER, TO_HIGHER, TO_LOWER
 
-from .constraints import HALO_PAIRS, dims_bounds, input_halo, nonhalo_relevant
+from .constraints import HALO_PAIRS, dims_bounds, exact_tile, input_halo, nonhalo_relevant
 from .policy import SolvePolicy
 from .problem import MappingProblem, candidate_rows
 from .terms import (
@@ -71,16 +71,17 @@ class Flow:
     link: str = ""  # the transfer's direction at this level, as ports name it (``zigzag_rules.DIRECTIONS``)
     readback: bool = False  # a partial sum coming back down (exists only while outputs are partial)
     words: tuple[cp_model.IntVar, int] | None = None  # (log, its max) of ZigZag's whole words per transfer
+    cut: int = PE  # the operand's cut whose tile one transfer moves (as ``level`` holds it)
 
 
 def _flow(level: MemoryLevel, operand: Operand, direction: str, bits: int, parts: tuple[Exps, Exps, list, list, Exps],
-          correction: Correction | None, link: str, readback: bool = False) -> Flow:
+          correction: Correction | None, link: str, cut: int, readback: bool = False) -> Flow:
     """A Flow from ``parts``, what ``_elements`` returns: (exps, instance exps, halo, instance logs,
     transfers)."""
     exps, inst_exps, halo, inst_logs, transfers = parts
     return Flow(level=level, operand=operand, direction=direction, bits=bits, exps=exps, inst_exps=inst_exps,
                 halo=halo, correction=correction, inst_logs=inst_logs, transfers=transfers, link=link,
-                readback=readback)
+                readback=readback, cut=cut)
 
 
 def _instances(
@@ -256,15 +257,15 @@ def build_flows(
                              FROM_LOWER, done)
             cr = _correction(model, v, problem, bottom, "read", prec.psum_bits, f"c[O/{bottom.name}/r]", TO_LOWER,
                              done)
-            flows.append(_flow(bottom, op, "write", prec.psum_bits, parts, cw, FROM_LOWER))
-            flows.append(_flow(bottom, op, "read", prec.psum_bits, parts, cr, TO_LOWER, readback=True))
+            flows.append(_flow(bottom, op, "write", prec.psum_bits, parts, cw, FROM_LOWER, PE))
+            flows.append(_flow(bottom, op, "read", prec.psum_bits, parts, cr, TO_LOWER, PE, readback=True))
             if theirs:
                 tag = f"w[O/{bottom.name}"
                 flows[-2].words = words(PE, bottom, FROM_LOWER, prec.psum_bits, prec.o_bits, done, tag + "/w]")
                 flows[-1].words = words(PE, bottom, TO_LOWER, prec.psum_bits, None, done, tag + "/r]")
             corrections += [cw, cr]
         else:
-            flows.append(_flow(bottom, op, "read", prec.bits(op), parts, None, TO_LOWER))
+            flows.append(_flow(bottom, op, "read", prec.bits(op), parts, None, TO_LOWER, PE))
             if theirs:
                 flows[-1].words = words(PE, bottom, TO_LOWER, prec.bits(op), None, None, f"w[{op.value}/{bottom.name}]")
         for i in range(len(levels) - 1):
@@ -282,8 +283,8 @@ def build_flows(
                     c1 = _correction(model, v, problem, lvl, first, prec.psum_bits - prec.o_bits, tag + "/1]", links[0],
                                      done)
                     c2 = _correction(model, v, problem, lvl, second, prec.psum_bits, tag + "/2]", links[1], done)
-                    flows.append(_flow(lvl, op, first, prec.psum_bits, (e, ins, h, lg, mv), c1, links[0]))
-                    flows.append(_flow(lvl, op, second, prec.psum_bits, (e, ins, h, lg, mv), c2, links[1],
+                    flows.append(_flow(lvl, op, first, prec.psum_bits, (e, ins, h, lg, mv), c1, links[0], i))
+                    flows.append(_flow(lvl, op, second, prec.psum_bits, (e, ins, h, lg, mv), c2, links[1], i,
                                        readback=True))
                     if theirs:
                         tag = f"w[O{i}/{lvl.name}"
@@ -293,8 +294,8 @@ def build_flows(
             else:
                 child_parts = (c_exps, c_inst, c_halo, c_logs, c_moves)
                 parent_parts = (p_exps, p_inst, p_halo, p_logs, p_moves)
-                flows.append(_flow(child, op, "write", prec.bits(op), child_parts, None, FROM_HIGHER))
-                flows.append(_flow(parent, op, "read", prec.bits(op), parent_parts, None, TO_LOWER))
+                flows.append(_flow(child, op, "write", prec.bits(op), child_parts, None, FROM_HIGHER, i))
+                flows.append(_flow(parent, op, "read", prec.bits(op), parent_parts, None, TO_LOWER, i))
                 if theirs:
                     for flow, lvl, link in ((flows[-2], child, FROM_HIGHER), (flows[-1], parent, TO_LOWER)):
                         flow.words = words(i, lvl, link, prec.bits(op), None, None, f"w[{op.value}{i}/{lvl.name}]")
@@ -482,6 +483,20 @@ def energy_objective(
     return expr
 
 
+def _peak_over_compute(model: cp_model.CpModel, v: MappingVars, problem: MappingProblem, unit_cycles: float,
+                       step: float, name: str) -> tuple[cp_model.IntVar, cp_model.IntVar]:
+    """(peak, compute): a variable at least the compute cycles, cycles per MAC x the temporal loops (in
+    tangents ``step`` apart), for the other rows of a max() to push up too."""
+    array = problem.accel.array
+    cpm = array.cycles_per_mac if isinstance(array, ImcArray) else 1
+    peak = model.new_int_var(0, 1 << 50, f"{name}.peak")
+    compute = lower_bound(model, Term(cpm, v.temporal_all(v.all_dims()), _bits_all_bounds(problem), [],
+                                      f"{name}.compute"), unit_cycles, step=step)
+    assert compute is not None  # cycles per MAC are positive, so the compute term always has a bound
+    model.add(peak >= compute)
+    return peak, compute
+
+
 def latency_objective(
     model: cp_model.CpModel,
     v: MappingVars,
@@ -495,14 +510,8 @@ def latency_objective(
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
     cells = problem.level(Operand.W, 0) if isinstance(accel.array, ImcArray) else None
-    peak = model.new_int_var(0, 1 << 50, "lat.peak")
-    cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
     step = policy.tangent_step
-    compute = lower_bound(
-        model, Term(cpm, v.temporal_all(v.all_dims()), bounds, [], "lat.compute"), unit_cycles, step=step
-    )
-    assert compute is not None  # cycles per MAC are positive, so the compute term always has a bound
-    model.add(peak >= compute)
+    peak, compute = _peak_over_compute(model, v, problem, unit_cycles, step, "lat")
     weights_parent = problem.level(Operand.W, 1) if cells is not None and problem.chain_length(Operand.W) > 1 else None
     weight_stall: list[cp_model.IntVar] = []
     serial: list[cp_model.IntVar] = []
@@ -557,6 +566,81 @@ def latency_objective(
     if weight_stall:
         model.add(peak >= compute + sum(weight_stall))
     return peak + sum(serial) + fill_drain_lower_bound(model, v, problem, cells, unit_cycles, policy)
+
+
+def zigzag_latency_bound(
+    model: cp_model.CpModel,
+    v: MappingVars,
+    problem: MappingProblem,
+    flows: list[Flow],
+    corrections: list[Correction],
+    unit_cycles: float,
+    policy: SolvePolicy,
+) -> Exp:
+    """A lower bound on ZigZag 3.9.1's latency (``models.zigzag_rules``): at least the compute cycles,
+    and at least every physical port's transfer cycles less one transfer per link.
+
+    Their latency is compute C + stall + loading, stall >= each port's, and a port's is
+    sum(pos s_l) + max(0, sum(neg s_l) + windows - union) >= sum_l s_l + windows - union with
+    s_l = (real_l - allowed_l)(N_l - 1), windows = sum_l allowed_l (N_l - 1) and union <= C (every window
+    lies in the compute time; ``cycles_per_mac`` is an integer), so latency >= sum_l real_l (N_l - 1)
+    >= sum_l (A_l b_l / w)(N_l) - A_l b_l / w, A_l the elements of one transfer. ``flows`` must be
+    built with ``partial_sums_per_write`` (ZigZag's links, one flow each)."""
+    bounds = _bits_all_bounds(problem)
+    accel = problem.accel
+    step = policy.tangent_step
+    peak, _ = _peak_over_compute(model, v, problem, unit_cycles, step, "zlat")
+    cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
+    exact = _exact_compute(v, problem, cpm, unit_cycles)
+    if exact is not None:
+        model.add(peak >= exact)
+    prec = problem.layer.precision
+    busy: dict[str, list[Exp]] = {}
+    for k, f in enumerate(flows):
+        port = accel.port(f.level, problem.rule.operand_links[f.operand], f.link)
+        per_cycle = f.bits / port.bandwidth_bits
+        name = f"zlat[{k}:{f.operand.value}/{f.level.name}/{f.link}]"
+        t = lower_bound(model, Term(per_cycle, sub_exps(f.exps, f.inst_exps), bounds, f.halo, name), unit_cycles,
+                        step=step)
+        if t is None:
+            continue
+        # one transfer less: its elements exactly, at the widest precision the link may carry
+        widest = max(f.bits, prec.o_bits) if f.operand is Operand.O else f.bits
+        first = exact_tile(model, v, problem, f.operand, f.cut, f"{name}.first", held_by=f.level)
+        first_max = problem.layer.operand_size(f.operand)
+        key = f"{f.level.name}/{port.name}"
+        busy.setdefault(key, []).extend(
+            [t, -subtracted(model, widest / port.bandwidth_bits / unit_cycles, first, first_max, f"{name}.first")])
+    for c in corrections:
+        port = accel.port(c.level, problem.rule.operand_links[Operand.O], c.link)
+        coef = c.bits / port.bandwidth_bits / unit_cycles
+        if not coef or (coef < 0 and c.finished is not None):
+            continue  # as in ``energy_objective``: a negative one that applies only when final is left out
+        u = subtracted(model, coef, c.per_instance, c.per_instance_max, f"zlat.{c.level.name}.{c.link}")
+        if c.finished is not None:
+            # subtracted only where the outputs are final at the cut
+            model.add(u <= (ceil(coef * c.per_instance_max) + 1) * c.finished)
+        busy.setdefault(f"{c.level.name}/{port.name}", []).append(-u)
+    for terms in busy.values():
+        model.add(peak >= sum(terms))
+    return peak
+
+
+def _exact_compute(v: MappingVars, problem: MappingProblem, cycles_per_mac: int, unit_cycles: float) -> Exp | None:
+    """The compute cycles, cycles_per_mac x MACs / the unrolled factors, as one linear sum over the one-hot
+    spatial choice (rounded down), where at most one spatial group has a choice; else None. Its LP
+    relaxation is the cheapest candidate's, where the log-domain tangents' is below every candidate's."""
+    chosen = [g for g, group in enumerate(problem.groups) if len(group.candidates) > 1]
+    if len(chosen) > 1:
+        return None
+    fixed = prod(f for group in problem.groups if len(group.candidates) == 1
+                 for dims in group.candidates[0].values() for f in dims.values())
+    cycles = cycles_per_mac * problem.layer.macs / fixed / unit_cycles
+    if not chosen:
+        return floor(cycles)
+    group = problem.groups[chosen[0]]
+    return sum(floor(cycles / prod(f for dims in cand.values() for f in dims.values())) * b
+               for cand, b in zip(group.candidates, v.choice[chosen[0]], strict=True))
 
 
 def _port_key(problem: MappingProblem, policy: SolvePolicy, level: MemoryLevel, operand: Operand, link: str,

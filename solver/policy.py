@@ -80,6 +80,12 @@ ZIGZAG_ENERGY_BOUND_SOURCE = (
     + "; their partial sums as they price them (each write read back while outputs are partial, the array's "
     "written every iteration), their whole bandwidth_min words as at least one word per transfer"
 )
+# latency, where the user asks: a model of its own (``objective.zigzag_latency_bound``), whose bound holds
+ZIGZAG_LATENCY_BOUND_SOURCE = (
+    "CP-SAT's proven bound on a second model, below ZigZag 3.9.1's latency of every mapping: the larger of "
+    "the compute cycles and each physical port's transfer cycles less one transfer per link (their stalls "
+    "and loading beyond that are not bounded)"
+)
 ZIGZAG_NO_BOUND_SOURCE = (
     "none: the hardware comes from a ZigZag file and is priced by ZigZag 3.9.1's rules, whose stall "
     "model the solver does not bound; the search optimises imcmap's own rules"
@@ -126,6 +132,10 @@ class SolvePolicy:
     # above this (``solve.refine_search``); None: one search
     refine_above_gap: float | None = None
     refine_tangent_step: float = TANGENT_STEP
+    # latency on ZigZag's rules: where the user asks (``SolverConfig.latency_bound``), a second model after
+    # the surrogate (``objective.zigzag_latency_bound``), searched for its proven bound alone
+    # (``solve.bound_search``): the certified one, whose source is then ZIGZAG_LATENCY_BOUND_SOURCE
+    latency_bound: bool = False
 
 
 def array_kind(accel: Accelerator) -> str:
@@ -178,6 +188,7 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
             axis_symmetry=energy, seed_incumbent=imc and energy,
             refine_above_gap=ZIGZAG_REFINE_ABOVE_GAP[kind] if energy else None,
             refine_tangent_step=ZIGZAG_REFINE_TANGENT_STEP,
+            latency_bound=objective is Objective.LATENCY,
         )
     raise ValueError(f"no solve policy for cost rules {rules!r}")
 

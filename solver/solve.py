@@ -40,7 +40,7 @@ from imcmap.models.workload import Layer, operands_exchanged
 
 from . import constraints as C
 from .decode import decode
-from .objective import build_flows, energy_objective, latency_objective
+from .objective import build_flows, energy_objective, latency_objective, zigzag_latency_bound
 from .policy import (
     MODEL_BOUND_SOURCE,
     OBJECTIVES,  # noqa: F401 - api, cli and bench import it from here
@@ -48,6 +48,7 @@ from .policy import (
     SURROGATE_LATENCY,
     ZIGZAG_ENERGY_GAP,
     ZIGZAG_ENERGY_PARAMETERS,
+    ZIGZAG_LATENCY_BOUND_SOURCE,
     ZIGZAG_REFINE_ABOVE_GAP,
     ZIGZAG_REFINE_TANGENT_STEP,
     ZIGZAG_WORD_TABLE_ROWS,
@@ -80,6 +81,8 @@ class SolverConfig:
     time_limit_s: float = 10.0  # deterministic time (CP-SAT's own work units, about seconds)
     wall_limit_s: float | None = None  # a safety cap on wall time; when it binds, runs may differ
     log: bool = False
+    # latency on ZigZag's rules: also search for a certified bound (``bound_search``), at 2-3x the time
+    latency_bound: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -87,6 +90,7 @@ class SolverConfig:
             "num_workers": self.workers,
             "max_deterministic_time": self.time_limit_s,
             "max_time_in_seconds": self.wall_limit_s,
+            "zigzag_latency_bound": self.latency_bound,
             "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
             "surrogate_tangent_step": f"ln({exp(SURROGATE_TANGENT_STEP):.4g})",
             "zigzag_energy_tangent_step": f"ln({exp(ZIGZAG_ENERGY_TANGENT_STEP):.4g})",
@@ -292,6 +296,31 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
     return model, v, unit
 
 
+def bound_source(policy: SolvePolicy, config: SolverConfig) -> str:
+    """What the certified gaps of a solve under ``policy`` and ``config`` rest on."""
+    return ZIGZAG_LATENCY_BOUND_SOURCE if policy.latency_bound and config.latency_bound else policy.bound_source
+
+
+def bound_policy(policy: SolvePolicy) -> SolvePolicy:
+    """What the latency bound's model and search take from ``policy``: ZigZag's partial sums (their links),
+    no word tables (words only round up), no cut rules (the bound is over the whole space), no early stop,
+    no seed of its own (``bound_search`` starts at the surrogate's mapping), no second search."""
+    return replace(policy, partial_sums_per_write=True, word_table_rows=0, canonical_cuts=False, axis_symmetry=False,
+                   surrogate_stop=None, relative_gap_limit=None, search_parameters=(), seed_incumbent=False,
+                   refine_above_gap=None, latency_bound=False)
+
+
+def build_latency_bound_model(problem: MappingProblem,
+                              policy: SolvePolicy) -> tuple[cp_model.CpModel, MappingVars, float]:
+    """The layer's legal space with ``objective.zigzag_latency_bound`` to minimise (``policy``: a
+    ``bound_policy``), and its unit (cycles per integer step)."""
+    model, v = build_feasibility_model(problem, canonical_cuts=False)
+    flows, corrections = build_flows(model, v, problem, policy)
+    _, unit_cycles = _scale(problem, "latency")
+    model.minimize(zigzag_latency_bound(model, v, problem, flows, corrections, unit_cycles, policy))
+    return model, v, unit_cycles
+
+
 def configure_search(params: SatParameters, config: SolverConfig, policy: SolvePolicy) -> None:
     """CP-SAT's parameters for a layer: the user's budget and seed, the search parameters, the policy's stop."""
     params.random_seed = config.seed
@@ -430,6 +459,31 @@ def refine_search(first: Search, cost: float | None, problem: MappingProblem, ob
                         start, stop, first.decisions())
 
 
+def bound_search(first: Search, problem: MappingProblem, user: tuple[UserConstraint, ...], policy: SolvePolicy,
+                 config: SolverConfig, start: float, stop: StopSignal | None = None) -> Search | None:
+    """Where ``policy.latency_bound`` and ``config.latency_bound``: the latency bound's model
+    (``build_latency_bound_model``, with ``user``'s rows) searched within what the first search left of
+    the budget, from the first search's best mapping (``seed.seed_at``: its hint, and its value in this
+    model as the cutoff). Only the search's proven bound is used: a lower bound on ZigZag's latency of
+    every mapping meeting ``user``. None where the policy has none or the config does not ask, once
+    ``stop`` is set, without a mapping to start from or budget left."""
+    decisions = first.decisions()
+    left = config.time_limit_s - first.deterministic_s
+    if not (policy.latency_bound and config.latency_bound) or _stopped(stop) or decisions is None or left <= 0:
+        return None
+    wall_left = None if config.wall_limit_s is None else config.wall_limit_s - (time.perf_counter() - start)
+    if wall_left is not None and wall_left <= 0:
+        return None
+    bounding = bound_policy(policy)
+    model, v, unit = build_latency_bound_model(problem, bounding)
+    for lit, _ in add_user_constraints(model, v, problem, user):
+        model.add(lit == 1)
+    recorder = _Recorder(problem, v, start)
+    budget = replace(config, time_limit_s=left, wall_limit_s=wall_left)
+    solver, status, deterministic_s = search_layer(model, v, problem, budget, bounding, user, recorder, stop, decisions)
+    return Search(model, solver, status, unit, recorder, deterministic_s)
+
+
 Priced = tuple[float, int, Mapping, CostReport]  # (cost, index among the mappings found, mapping, report)
 
 
@@ -531,6 +585,9 @@ def solve_layer(
         cheapest = priced[:policy.polish.count]
         starts = tuple(distinct([m for c, _, m, _ in cheapest if window is None or c <= cost * (1 + window)]))
     bound = searches_bound(searches) if policy.reports_bound else None
+    bounding = bound_search(first, problem, user, policy, config, start, stop)
+    if bounding is not None and bounding.status != cp_model.INFEASIBLE:
+        bound = bounding.bound  # infeasible where the surrogate found a mapping: a wrong model, no bound
     proven = policy.proves_optimality and all(s.status == cp_model.OPTIMAL for s in searches)
     wall = time.perf_counter() - start
     solution = LayerSolution(

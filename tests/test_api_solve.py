@@ -22,7 +22,7 @@ def test_solve_result_states_bound_area_clock_and_diagonal(tiny_net: api.SolveRe
     """The result's derived fields agree with the evaluator and the solve document."""
     accel = tiny_net.accelerator
     assert tiny_net.area_mm2 == accelerator_area_mm2(accel) and tiny_net.tclk_ns == clock_period_ns(accel)
-    assert tiny_net.bound_source == serialize.bound_source(accel, "energy")
+    assert tiny_net.bound_source == serialize.bound_source(accel, "energy", tiny_net.network.config)
     assert tiny_net.diagonal == tuple(is_diagonal(r.accelerator, r.solution.mapping) for r in tiny_net.layers)  # type: ignore[arg-type]
     doc = serialize.network_json(tiny_net)
     assert doc == serialize.network_json(tiny_net.network)

@@ -138,7 +138,8 @@ def test_zigzag_hardware_file_says_whose_assumptions_apply():
 
 def test_zigzag_files_are_priced_by_zigzag_rules_and_say_what_is_certified():
     """On ZigZag's files the JSON names the cost rules; latency answers carry no gap (null, '-' in the
-    report, with the reason), energy answers keep a certified one."""
+    report, with the reason) unless ``--latency-bound`` asks for one (the same mappings, gaps certified by
+    a second model), energy answers keep a certified one."""
     zz = Path(__file__).resolve().parent / "data" / "zigzag"
     files = ("-a", str(zz / "dimc.yaml"), "-m", str(zz / "default_imc.yaml"), "-w", "tiny_net", "--processes", "1")
     latency = json.loads(_solve(*files, "--objective", "latency", "--json").stdout)
@@ -153,6 +154,12 @@ def test_zigzag_files_are_priced_by_zigzag_rules_and_say_what_is_certified():
         "-: none certified" in report.stdout and "bound: none: the hardware comes from a ZigZag file" in report.stdout
     )
     assert "ZigZag 3.9.1's memory-traffic and latency rules" in report.stderr
+    bounded = json.loads(_solve(*files, "--objective", "latency", "--latency-bound", "--json").stdout)
+    assert [layer["latency_cycles"] for layer in bounded["layers"]] == [layer["latency_cycles"]
+                                                                          for layer in latency["layers"]]
+    assert all(layer["gap"] is not None and 0 <= layer["gap"] < 1 for layer in bounded["layers"])
+    assert bounded["solver"]["zigzag_latency_bound"] is True and latency["solver"]["zigzag_latency_bound"] is False
+    assert bounded["solver"]["bound_source"].startswith("CP-SAT's proven bound on a second model")
 
 
 def test_zigzag_files_give_the_same_answer_twice():
