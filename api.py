@@ -335,8 +335,8 @@ def solve(
     """The optimal mapping of every layer (as ``imcmap solve``). ``constraints`` apply on top of the
     mapping spec's; ``time_limit_s`` is per layer in CP-SAT deterministic seconds; ``diagonal`` also
     searches diagonal OX/OY unrolling where the mapping spec does not say; ``latency_bound``, for latency
-    on hardware priced by ZigZag's rules, also proves a lower bound (``SolverConfig.latency_bound``), so the
-    gaps are certified there too. ``total_time_limit_s`` ends
+    or EDP on hardware priced by ZigZag's rules, also proves a lower bound (``SolverConfig.latency_bound``),
+    so the gaps are certified there too. ``total_time_limit_s`` ends
     the run on the wall clock: layers in flight keep their best mapping so far (``FEASIBLE``), layers
     not started are ``NOT_SOLVED`` (``result.timed_out``)."""
     if objective not in OBJECTIVES:

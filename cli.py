@@ -331,8 +331,9 @@ def _solve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also search diagonal OX/OY unrolling over IMC columns where the mapping spec does not "
                              "say")
     parser.add_argument("--latency-bound", action="store_true",
-                        help="latency on a ZigZag file: also prove a lower bound on ZigZag's latency (compute and "
-                             "port cycles), so the gaps are certified; about 2-3x the solve time")
+                        help="latency or EDP on a ZigZag file: also prove a lower bound on ZigZag's latency (compute "
+                             "and port cycles; for EDP times the energy bound), so the gaps are certified; about 2-3x "
+                             "the solve time")
     parser.add_argument("--detail", action="store_true", help="also print each layer's loop nest and energy breakdown")
     parser.add_argument("-o", "--output", metavar="DIR", help="write result.json, mappings.yaml and report.txt to DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")

@@ -86,6 +86,11 @@ ZIGZAG_LATENCY_BOUND_SOURCE = (
     "the compute cycles and each physical port's transfer cycles less one transfer per link (their stalls "
     "and loading beyond that are not bounded)"
 )
+ZIGZAG_EDP_BOUND_SOURCE = (
+    "the product of two proven bounds, each below ZigZag 3.9.1's figure of every mapping: energy by the "
+    "energy model (" + ZIGZAG_ENERGY_BOUND_SOURCE + ") and latency by a second model (the larger of the "
+    "compute cycles and each physical port's transfer cycles less one transfer per link)"
+)
 ZIGZAG_NO_BOUND_SOURCE = (
     "none: the hardware comes from a ZigZag file and is priced by ZigZag 3.9.1's rules, whose stall "
     "model the solver does not bound; the search optimises imcmap's own rules"
@@ -132,9 +137,10 @@ class SolvePolicy:
     # above this (``solve.refine_search``); None: one search
     refine_above_gap: float | None = None
     refine_tangent_step: float = TANGENT_STEP
-    # latency on ZigZag's rules: where the user asks (``SolverConfig.latency_bound``), a second model after
-    # the surrogate (``objective.zigzag_latency_bound``), searched for its proven bound alone
-    # (``solve.bound_search``): the certified one, whose source is then ZIGZAG_LATENCY_BOUND_SOURCE
+    # latency and EDP on ZigZag's rules: where the user asks (``SolverConfig.latency_bound``), a second model
+    # after the surrogate (``objective.zigzag_latency_bound``; for EDP the energy model too), searched for its
+    # proven bound alone (``solve.bound_search``): the certified one, whose source is then
+    # ZIGZAG_LATENCY_BOUND_SOURCE (EDP: ZIGZAG_EDP_BOUND_SOURCE)
     latency_bound: bool = False
 
 
@@ -188,7 +194,7 @@ def policy_for(rules: CostRules, objective: Objective | str, kind: str) -> Solve
             axis_symmetry=energy, seed_incumbent=imc and energy,
             refine_above_gap=ZIGZAG_REFINE_ABOVE_GAP[kind] if energy else None,
             refine_tangent_step=ZIGZAG_REFINE_TANGENT_STEP,
-            latency_bound=objective is Objective.LATENCY,
+            latency_bound=not energy,
         )
     raise ValueError(f"no solve policy for cost rules {rules!r}")
 

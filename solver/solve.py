@@ -35,6 +35,7 @@ from imcmap.models.evaluator import check, evaluate
 from imcmap.models.hardware import Accelerator, ImcArray
 from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import ResolvedRule, UserConstraint
+from imcmap.models.objective import Objective
 from imcmap.models.report import CostReport
 from imcmap.models.workload import Layer, operands_exchanged
 
@@ -46,6 +47,7 @@ from .policy import (
     OBJECTIVES,  # noqa: F401 - api, cli and bench import it from here
     SURROGATE_GAP,
     SURROGATE_LATENCY,
+    ZIGZAG_EDP_BOUND_SOURCE,
     ZIGZAG_ENERGY_GAP,
     ZIGZAG_ENERGY_PARAMETERS,
     ZIGZAG_LATENCY_BOUND_SOURCE,
@@ -53,6 +55,7 @@ from .policy import (
     ZIGZAG_REFINE_TANGENT_STEP,
     ZIGZAG_WORD_TABLE_ROWS,
     SolvePolicy,
+    policy_for,
     policy_of,
 )
 from .polish import (
@@ -81,7 +84,7 @@ class SolverConfig:
     time_limit_s: float = 10.0  # deterministic time (CP-SAT's own work units, about seconds)
     wall_limit_s: float | None = None  # a safety cap on wall time; when it binds, runs may differ
     log: bool = False
-    # latency on ZigZag's rules: also search for a certified bound (``bound_search``), at 2-3x the time
+    # latency and EDP on ZigZag's rules: also search for a certified bound (``bound_search``), at 2-3x the time
     latency_bound: bool = False
 
     def as_dict(self) -> dict[str, object]:
@@ -298,7 +301,9 @@ def build_model(problem: MappingProblem, objective: str, user: tuple[UserConstra
 
 def bound_source(policy: SolvePolicy, config: SolverConfig) -> str:
     """What the certified gaps of a solve under ``policy`` and ``config`` rest on."""
-    return ZIGZAG_LATENCY_BOUND_SOURCE if policy.latency_bound and config.latency_bound else policy.bound_source
+    if not (policy.latency_bound and config.latency_bound):
+        return policy.bound_source
+    return ZIGZAG_EDP_BOUND_SOURCE if policy.objective is Objective.EDP else ZIGZAG_LATENCY_BOUND_SOURCE
 
 
 def bound_policy(policy: SolvePolicy) -> SolvePolicy:
@@ -460,27 +465,53 @@ def refine_search(first: Search, cost: float | None, problem: MappingProblem, ob
 
 
 def bound_search(first: Search, problem: MappingProblem, user: tuple[UserConstraint, ...], policy: SolvePolicy,
-                 config: SolverConfig, start: float, stop: StopSignal | None = None) -> Search | None:
-    """Where ``policy.latency_bound`` and ``config.latency_bound``: the latency bound's model
-    (``build_latency_bound_model``, with ``user``'s rows) searched within what the first search left of
-    the budget, from the first search's best mapping (``seed.seed_at``: its hint, and its value in this
-    model as the cutoff). Only the search's proven bound is used: a lower bound on ZigZag's latency of
-    every mapping meeting ``user``. None where the policy has none or the config does not ask, once
-    ``stop`` is set, without a mapping to start from or budget left."""
+                 config: SolverConfig, start: float, stop: StopSignal | None = None) -> float | None:
+    """Where ``policy.latency_bound`` and ``config.latency_bound``, a lower bound on ZigZag's figure of every
+    mapping meeting ``user``: latency, the proven bound of the latency bound's model
+    (``build_latency_bound_model``); EDP, that times the proven bound of the energy model on ZigZag's rules
+    (each below its figure on every mapping, and both figures positive, so the product is below E x L).
+    Each search (with ``user``'s rows) starts from the first search's best mapping (``seed.seed_at``: its
+    hint, and its value in that model as the cutoff) within what the first left of the budget, the energy
+    search half of it. None where the policy has none or the config does not ask, once ``stop`` is set,
+    without a mapping to start from or budget left, or where a model is infeasible although the first
+    search found a mapping (a wrong model proves nothing)."""
     decisions = first.decisions()
-    left = config.time_limit_s - first.deterministic_s
-    if not (policy.latency_bound and config.latency_bound) or _stopped(stop) or decisions is None or left <= 0:
+    if not (policy.latency_bound and config.latency_bound) or decisions is None:
         return None
-    wall_left = None if config.wall_limit_s is None else config.wall_limit_s - (time.perf_counter() - start)
-    if wall_left is not None and wall_left <= 0:
-        return None
+    bound = 1.0
+    if policy.objective is Objective.EDP:
+        energy_policy = policy_for(policy.rules, Objective.ENERGY, policy.array_kind)
+        energy = _bound_model_search(first, problem, user, energy_policy, config, start, stop, 0.5,
+                                     lambda: build_model(problem, "energy", user, policy=energy_policy))
+        if energy is None:
+            return None
+        bound *= energy.bound
+        first = replace(first, deterministic_s=first.deterministic_s + energy.deterministic_s)
     bounding = bound_policy(policy)
-    model, v, unit = build_latency_bound_model(problem, bounding)
+    latency = _bound_model_search(first, problem, user, bounding, config, start, stop, 1.0,
+                                  lambda: build_latency_bound_model(problem, bounding))
+    return None if latency is None else bound * latency.bound
+
+
+def _bound_model_search(first: Search, problem: MappingProblem, user: tuple[UserConstraint, ...],
+                        policy: SolvePolicy, config: SolverConfig, start: float, stop: StopSignal | None,
+                        share: float,
+                        build: Callable[[], tuple[cp_model.CpModel, MappingVars, float]]) -> Search | None:
+    """``build()``'s model with ``user``'s rows, searched by ``search_layer`` from the first search's best
+    mapping within ``share`` of what the first left of the budget; None as ``bound_search`` says."""
+    left = share * (config.time_limit_s - first.deterministic_s)
+    wall_left = None if config.wall_limit_s is None else config.wall_limit_s - (time.perf_counter() - start)
+    decisions = first.decisions()
+    if _stopped(stop) or decisions is None or left <= 0 or (wall_left is not None and wall_left <= 0):
+        return None
+    model, v, unit = build()
     for lit, _ in add_user_constraints(model, v, problem, user):
         model.add(lit == 1)
     recorder = _Recorder(problem, v, start)
     budget = replace(config, time_limit_s=left, wall_limit_s=wall_left)
-    solver, status, deterministic_s = search_layer(model, v, problem, budget, bounding, user, recorder, stop, decisions)
+    solver, status, deterministic_s = search_layer(model, v, problem, budget, policy, user, recorder, stop, decisions)
+    if status == cp_model.INFEASIBLE:
+        return None
     return Search(model, solver, status, unit, recorder, deterministic_s)
 
 
@@ -585,9 +616,9 @@ def solve_layer(
         cheapest = priced[:policy.polish.count]
         starts = tuple(distinct([m for c, _, m, _ in cheapest if window is None or c <= cost * (1 + window)]))
     bound = searches_bound(searches) if policy.reports_bound else None
-    bounding = bound_search(first, problem, user, policy, config, start, stop)
-    if bounding is not None and bounding.status != cp_model.INFEASIBLE:
-        bound = bounding.bound  # infeasible where the surrogate found a mapping: a wrong model, no bound
+    certified = bound_search(first, problem, user, policy, config, start, stop)
+    if certified is not None:
+        bound = certified
     proven = policy.proves_optimality and all(s.status == cp_model.OPTIMAL for s in searches)
     wall = time.perf_counter() - start
     solution = LayerSolution(
