@@ -443,7 +443,7 @@ def energy_objective(
                 per_access = f.level.read_energy_pj if f.direction == "read" else f.level.write_energy_pj
                 term, largest = padded_term(model, coef, port.bandwidth_min_bits / port.bandwidth_bits * per_access,
                                             f.exps, f.transfers, halo, f.inst_logs, bounds, unit_pj, name)
-        t = lower_bound(model, term, unit_pj, value_max=largest, step=policy.tangent_step)
+        t = lower_bound(model, term, unit_pj, value_max=largest, step=policy.tangent_step, snap=policy.snap_tangents)
         if t is not None:
             add_volume_floor(model, problem, f, t, coef / unit_pj)
             parts.append(t)

@@ -95,6 +95,7 @@ class SolverConfig:
             "max_time_in_seconds": self.wall_limit_s,
             "zigzag_latency_bound": self.latency_bound,
             "tangent_step": f"ln({exp(TANGENT_STEP):.4g})",
+            "tangent_points": "reachable logs for energy on IMC arrays by imcmap's rules, else evenly spaced",
             "surrogate_tangent_step": f"ln({exp(SURROGATE_TANGENT_STEP):.4g})",
             "zigzag_energy_tangent_step": f"ln({exp(ZIGZAG_ENERGY_TANGENT_STEP):.4g})",
             "surrogate_relative_gap": SURROGATE_GAP,

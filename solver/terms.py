@@ -140,12 +140,14 @@ def lower_bound(
     enforce: cp_model.IntVar | None = None,
     value_max: float | None = None,
     step: float = TANGENT_STEP,
+    snap: bool = False,
 ) -> cp_model.IntVar | None:
     """An integer variable ``t`` (in ``unit``) that can be no larger than the term's true value
     (when ``enforce`` is a literal, only while it is true; ``t`` may be 0 otherwise). ``value_max``
     (in ``unit``), when given, is a tighter upper bound on the true value than the exponent bounds
     imply; assignments above it are cut off, which only removes non-minimal slack. Tangents are
-    ``step`` apart in natural-log units."""
+    ``step`` apart in natural-log units; with ``snap`` (``snapped_points``) at most ``step`` apart and
+    at logs the term can take, where it lists them."""
     if term.coef <= 0:
         return None
     base = floor_log(term.coef / unit)
@@ -181,19 +183,48 @@ def lower_bound(
     model.add(s_var == s_expr)
     s_expr = s_var
     step = step * LOG_SCALE
-    k = 0
-    while True:
-        s_k = min(s_min + k * step, s_max)
+    snapped = snapped_points(term, base, s_max, step) if snap else None
+    points: list[float] = ([float(p) for p in snapped] if snapped is not None else
+                           [min(s_min + k * step, s_max) for k in range(ceil((s_max - s_min) / step) + 1)])
+    for s_k in points:
         e_k = floor(exp(s_k / LOG_SCALE))
         if e_k > e_cap:
             break  # dropping a tangent only weakens the relaxation; the bound stays valid
         if e_k > 0:
             # LOG_SCALE * t >= e_k * (s - s_k + LOG_SCALE): the tangent of exp at s_k, rounded down
             model.add(LOG_SCALE * t >= e_k * (s_expr - round(s_k) + LOG_SCALE))
-        if s_k >= s_max:
-            break
-        k += 1
     return t
+
+
+SNAP_LATTICE = 20_000  # the most exponent vectors ``snapped_points`` lists; beyond it, tangents evenly spaced
+
+
+def snapped_points(term: Term, base: int, s_max: int, step: float) -> list[int] | None:
+    """Tangent points (scaled logs) at logs the term can take, ``base`` plus floored logs of its primes'
+    powers within their bounds, each the largest such log within ``step`` of the one before (a wider gap
+    between two of them: the next one), up to ``s_max``. Every tangent is below ``exp``, so any points
+    keep the bound; at these a mapping's term is met exactly, where points evenly spaced leave up to
+    ``step**2 / 8`` below it. None for a term with a halo (whose logs come from a table) or a lattice
+    larger than SNAP_LATTICE."""
+    if term.halo or prod(b + 1 for b in term.bounds.values()) > SNAP_LATTICE:
+        return None
+    logs = {base}
+    for p, b in term.bounds.items():
+        logs = {value + floor_log(p) * n for value in logs for n in range(b + 1)}
+    reachable = sorted(value for value in logs if value <= s_max)
+    points = [reachable[0]]
+    within: int | None = None  # the largest log seen within ``step`` of the last point
+    for value in reachable[1:]:
+        if value - points[-1] > step and within is not None:
+            points.append(within)
+            within = None
+        if value - points[-1] > step:
+            points.append(value)
+        else:
+            within = value
+    if within is not None:
+        points.append(within)
+    return points
 
 
 def halo_log_table(

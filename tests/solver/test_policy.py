@@ -110,6 +110,8 @@ def test_policy_for_each_case(rules: CostRules, objective: str, kind: str) -> No
     assert (policy.axis_symmetry, policy.seed_incumbent) == (measured or zigzag_energy, measured)
     assert policy.refine_above_gap == ({"imc": 0.02, "digital": 0.01}[kind] if zigzag_energy else None)
     assert policy.refine_tangent_step == pytest.approx(log(1.2))
+    assert policy.snap_tangents is (measured and not zigzag)
+    assert policy.latency_bound is (zigzag and objective != "energy")
 
 
 @pytest.mark.parametrize(("objective", "kind"), [("area", "imc"), ("energy", "analog")])

@@ -3,7 +3,8 @@ the input-halo table, each checked on fixed exponents."""
 
 from __future__ import annotations
 
-from math import exp, log
+from itertools import pairwise
+from math import ceil, exp, log
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from imcmap.solver.terms import (
     floor_log,
     halo_log_table,
     lower_bound,
+    snapped_points,
     table_value,
 )
 
@@ -94,6 +96,63 @@ def test_lower_bound_never_exceeds_the_term_and_is_within_the_tangent_gap(
     got = _solve(model, minimize=t).value(t)
     assert got <= value
     assert got >= value * exp(-(step**2) / 8) * (1 - 1e-3) - 1
+
+
+@given(st.integers(0, 7), st.integers(0, 3), st.integers(0, 2), st.sampled_from([0.25, 1.0, 3.5, 12.0]),
+       st.sampled_from([TANGENT_STEP, SURROGATE_TANGENT_STEP]))
+@settings(max_examples=60, deadline=None)
+def test_snapped_tangents_meet_the_term_where_they_touch_and_never_exceed_it(
+    e2: int, e3: int, e7: int, coef: float, step: float
+):
+    """With ``snap`` the tangents touch exp at logs the term takes, at most ``step`` apart where such logs
+    are that close: t minimised is at most coef * 2^e2 * 3^e3 * 7^e7 (rounded up: t is an integer) at every
+    exponent vector, at least that times exp(-step^2/8) less rounding, and the term itself (less
+    rounding) at the tangent points. 0.25 * 7 = 1.75 takes t = 2: a tangent at 2 is 1.73 there."""
+    model = cp_model.CpModel()
+    bounds = {2: 7, 3: 3, 7: 2}
+    evars = _fixed(model, {2: e2, 3: e3, 7: e7}, bounds, "e")
+    term = Term(coef, evars, bounds, name="term")
+    t = lower_bound(model, term, unit=1.0, step=step, snap=True)
+    assert t is not None
+    value = coef * 2**e2 * 3**e3 * 7**e7
+    got = _solve(model, minimize=t).value(t)
+    assert got <= ceil(value)  # t is an integer: at most the whole unit the rows' envelope lies in
+    assert got >= value * exp(-(step**2) / 8) * (1 - 1e-3) - 1
+    base = floor_log(coef)
+    log_here = base + floor_log(2) * e2 + floor_log(3) * e3 + floor_log(7) * e7
+    s_max = base + floor_log(2) * 7 + floor_log(3) * 3 + floor_log(7) * 2
+    if log_here in snapped_points(term, base, s_max, step * LOG_SCALE):
+        assert got >= exp(log_here / LOG_SCALE) - 1
+
+
+@given(st.dictionaries(st.sampled_from([2, 3, 5, 7, 11]), st.integers(0, 6), min_size=1, max_size=4),
+       st.integers(-20_000, 20_000), st.sampled_from([TANGENT_STEP, SURROGATE_TANGENT_STEP, 0.05]))
+@settings(max_examples=100, deadline=None)
+def test_snapped_points_are_reachable_logs_at_most_a_step_apart_where_they_can_be(
+    bounds: dict[int, int], base: int, step: float
+):
+    """The points are logs the term can take, rising from ``base`` to the largest one; each is the largest
+    within ``step`` of the one before or, when none is, the next one there is."""
+    term = Term(1.0, {}, bounds, name="t")
+    logs = {base}
+    for p, b in bounds.items():
+        logs = {v + floor_log(p) * n for v in logs for n in range(b + 1)}
+    reachable = sorted(logs)
+    width = step * LOG_SCALE
+    points = snapped_points(term, base, reachable[-1], width)
+    assert points is not None and points[0] == base and points[-1] == reachable[-1]
+    assert set(points) <= logs and points == sorted(set(points))
+    for before, after in pairwise(points):
+        within = [v for v in reachable if before < v <= before + width]
+        assert after == (max(within) if within else min(v for v in reachable if v > before))
+
+
+def test_snapped_points_leave_halo_terms_and_large_lattices_evenly_spaced():
+    """A halo's logs come from a table, and a lattice beyond SNAP_LATTICE costs more to list than it gives."""
+    model = cp_model.CpModel()
+    halo = model.new_int_var(0, 100, "h")
+    assert snapped_points(Term(1.0, {}, {2: 3}, [(halo, 100)]), 0, 10**6, 1823.0) is None
+    assert snapped_points(Term(1.0, {}, {2: 200, 3: 200}), 0, 10**9, 1823.0) is None
 
 
 def test_lower_bound_of_a_zero_coefficient_is_no_term():
