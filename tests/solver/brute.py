@@ -1,6 +1,7 @@
 """A brute-force mapper for tiny layers: every spatial unrolling, every order of the temporal prime
-factors, every per-operand set of level cuts, each priced by the evaluator. It shares nothing with
-the solver but the evaluator, so it is the oracle the solver is judged by."""
+factors, every per-operand set of level cuts between them (also between two factors of one dim), each
+mapping once, priced by the evaluator. It shares nothing with the solver but the evaluator, so it is
+the oracle the solver is judged by."""
 
 from __future__ import annotations
 
@@ -45,39 +46,55 @@ def _spatial_options(layer: Layer, accel: Accelerator) -> list[dict[str, dict[st
     return result
 
 
-def _orders(layer: Layer, spatial: dict[str, dict[str, int]]) -> set[tuple[Loop, ...]]:
+def _orders(layer: Layer, spatial: dict[str, dict[str, int]]) -> set[tuple[tuple[str, int], ...]]:
+    """Every order of the temporal prime factors, one (dim, prime) each: a level cut may fall between two
+    factors of one dim (K 4 as K 2 | K 2), which a loop of their product could not show."""
     factors = []
     for dim in LOOP_DIMS:
         rest = layer.size(dim) // prod(u.get(dim, 1) for u in spatial.values())
         factors += [(dim, p) for p in _factor(rest)]
-    orders = set()
-    for perm in set(permutations(factors)):
-        merged: list[Loop] = []
-        for dim, p in perm:  # adjacent factors of one dim are one loop to the evaluator
-            if merged and merged[-1].dim == dim:
-                merged[-1] = Loop(dim, merged[-1].size * p)
-            else:
-                merged.append(Loop(dim, p))
-        orders.add(tuple(merged))
-    return orders
+    return set(permutations(factors))
 
 
 def _cut_options(n_loops: int, n_levels: int) -> list[tuple[int, ...]]:
     return [(*c, n_loops) for c in combinations_with_replacement(range(n_loops + 1), n_levels - 1)]
 
 
+Cuts = tuple[tuple[int, ...], ...]  # per operand, its level cuts
+
+
+def _merged(order: tuple[tuple[str, int], ...], cuts: Cuts) -> tuple[tuple[Loop, ...], Cuts]:
+    """The loops of a factor order with the cuts placed in it: adjacent factors of one dim that no cut
+    separates are one loop (as the evaluator reads a nest), the cuts renumbered to those loops."""
+    boundaries = {c for per_op in cuts for c in per_op}
+    loops: list[Loop] = []
+    index = [0]  # index[k]: the merged position of factor boundary k
+    for k, (dim, p) in enumerate(order):
+        if loops and loops[-1].dim == dim and k not in boundaries:
+            loops[-1] = Loop(dim, loops[-1].size * p)
+        else:
+            loops.append(Loop(dim, p))
+        index.append(len(loops))
+    return tuple(loops), tuple(tuple(index[c] for c in per_op) for per_op in cuts)
+
+
 def legal_mappings(layer: Layer, accel: Accelerator):
-    """Every mapping of the enumeration that the evaluator's check accepts."""
+    """Every mapping of the enumeration that the evaluator's check accepts, each once."""
     links = dict(DEFAULT_OPERAND_LINKS)
     chains = {op: len(accel.chain(links[op])) for op in OPERANDS}
     for spatial in _spatial_options(layer, accel):
         probe = Mapping(spatial, (), {op: (0,) * chains[op] for op in OPERANDS})
         if any(v.kind in ("array_size", "unroll_dim", "imc_rows") for v in check(layer, accel, probe)):
             continue
-        for loops in _orders(layer, spatial):
-            n = len(loops)
-            for cw, ci, co in product(*(_cut_options(n, chains[op]) for op in OPERANDS)):
-                mapping = Mapping(spatial, loops, dict(zip(OPERANDS, (cw, ci, co), strict=True)), links)
+        seen: set[tuple] = set()
+        for order in _orders(layer, spatial):
+            n = len(order)
+            for cuts in product(*(_cut_options(n, chains[op]) for op in OPERANDS)):
+                loops, placed = _merged(order, cuts)
+                if (loops, placed) in seen:
+                    continue
+                seen.add((loops, placed))
+                mapping = Mapping(spatial, loops, dict(zip(OPERANDS, placed, strict=True)), links)
                 if not check(layer, accel, mapping):
                     yield mapping
 

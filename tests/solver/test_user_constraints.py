@@ -12,11 +12,11 @@ from imcmap.models.constraints import Bypass, apply_bypass, constraint_holds
 from imcmap.models.evaluator import check, evaluate
 from imcmap.models.mapping import DEFAULT_OPERAND_LINKS, Mapping
 from imcmap.models.mapping_spec import MappingSpec
-from imcmap.models.workload import OPERANDS, Layer, Operand
+from imcmap.models.workload import Layer, Operand
 from imcmap.solver.solve import LayerSolution, SolverConfig, solve_layer
 from imcmap.specs.constraints import parse_constraint
 
-from .brute import _cut_options, _orders, _spatial_options
+from .brute import legal_mappings
 from .fixtures import oracle_imc
 
 LAYER = Layer("conv", "Conv", {"K": 4, "C": 2, "OX": 4, "OY": 2, "FX": 3})
@@ -123,21 +123,7 @@ SMALL_ACCEL = oracle_imc(d1=4, d2=4, buf_bits=128)
 
 def _legal_mappings(layer: Layer, accel) -> list[tuple[Mapping, float]]:
     """Every legal mapping of the brute-force oracle's space with its exact energy."""
-    chains = {op: len(accel.chain(DEFAULT_OPERAND_LINKS[op])) for op in OPERANDS}
-    out = []
-    for spatial in _spatial_options(layer, accel):
-        probe = Mapping(spatial, (), {op: (0,) * chains[op] for op in OPERANDS})
-        if any(v.kind in ("array_size", "unroll_dim", "imc_rows") for v in check(layer, accel, probe)):
-            continue
-        for loops in _orders(layer, spatial):
-            cut_sets = [_cut_options(len(loops), chains[op]) for op in OPERANDS]
-            for cw in cut_sets[0]:
-                for ci in cut_sets[1]:
-                    for co in cut_sets[2]:
-                        mapping = Mapping(spatial, loops, dict(zip(OPERANDS, (cw, ci, co), strict=True)))
-                        if not check(layer, accel, mapping):
-                            out.append((mapping, evaluate(layer, accel, mapping).energy_pj))
-    return out
+    return [(mapping, evaluate(layer, accel, mapping).energy_pj) for mapping in legal_mappings(layer, accel)]
 
 
 @pytest.fixture(scope="module")
