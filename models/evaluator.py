@@ -479,9 +479,8 @@ def _own_memory_and_latency(ctx: Context) -> MemoryAndLatency:
             bits[0] += t.read_bits / n
             bits[1] += t.write_bits / n
 
-    array = accel.array
     iterations = prod(loop.size for loop in mapping.loops)
-    compute = float(iterations * (array.cycles_per_mac if isinstance(array, ImcArray) else 1))
+    compute = float(iterations * accel.cycles_per_mac)
     port_bound = 0.0
     for level in accel.memories:
         if level.name not in by_level:

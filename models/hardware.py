@@ -154,6 +154,11 @@ class Accelerator:
     rules: CostRules = CostRules.IMCMAP
 
     @property
+    def cycles_per_mac(self) -> int:
+        """Cycles per temporal iteration: an IMC macro's bit-serial Bi/Bc, 1 on a digital PE array."""
+        return self.array.cycles_per_mac if isinstance(self.array, ImcArray) else 1
+
+    @property
     def array_dims(self) -> tuple[ArrayDim, ...]:
         return self.array.dims
 

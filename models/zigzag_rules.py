@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .context import Context
-from .hardware import ImcArray, MemoryLevel, Port
+from .hardware import MemoryLevel, Port
 from .mapping import Loop
 from .workload import OPERANDS, Operand, is_relevant
 
@@ -388,8 +388,7 @@ def zigzag_costs(ctx: Context, switches: RuleSwitches = RuleSwitches(), *, energ
     the polish prices thousands of nests by one objective. The on-/off-loading is left out (0) too when
     compute + stall cycles exceed ``loading_above``: the latency is above it whatever they add."""
     nest = _Nest(ctx)
-    array = ctx.accel.array
-    ncyc = array.cycles_per_mac if isinstance(array, ImcArray) else 1
+    ncyc = ctx.accel.cycles_per_mac
     links = _links(nest, _double_buffered(nest, switches) if latency else None, ncyc)
     compute = float(nest.period(len(nest.loops)) * ncyc)
     port_stall: dict[str, float] = {}

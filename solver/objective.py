@@ -323,6 +323,19 @@ def subtracted(
     return u
 
 
+def _corrected(model: cp_model.CpModel, coef: float, value: cp_model.IntVar, value_max: int,
+               finished: cp_model.IntVar | None, name: str) -> Exp | None:
+    """What a correction subtracts, ``subtracted``'s u >= coef x value, and where ``finished`` is given only
+    while it is true (outputs final at the cut: partial sums are all priced); None for a zero coefficient,
+    or a negative one (psum narrower than the output) that applies only when final, which is left out."""
+    if not coef or (coef < 0 and finished is not None):
+        return None
+    u = subtracted(model, coef, value, value_max, name)
+    if finished is not None:
+        model.add(u <= (ceil(coef * value_max) + 1) * finished)
+    return u
+
+
 def add_volume_floor(
     model: cp_model.CpModel,
     problem: MappingProblem,
@@ -450,14 +463,9 @@ def energy_objective(
     expr: Exp = sum(parts)
     for c in corrections:
         coef = c.bits * _energy_per_bit(c.level, c.direction) / unit_pj
-        if coef > 0 and c.finished is not None:
-            # subtracted only where the outputs are final at the cut: partial sums are all priced
-            u = subtracted(model, coef, c.total, c.total_max, c.level.name)
-            model.add(u <= (ceil(coef * c.total_max) + 1) * c.finished)
+        u = _corrected(model, coef, c.total, c.total_max, c.finished, c.level.name)
+        if u is not None:
             expr -= u
-        elif coef and c.finished is None:
-            expr -= subtracted(model, coef, c.total, c.total_max, c.level.name)
-        # a negative coefficient (psum narrower than the output) that applies only when final is left out
     array = problem.accel.array
     if isinstance(array, DigitalArray):
         expr += floor(problem.layer.macs * array.mac_energy_pj / unit_pj)
@@ -487,11 +495,10 @@ def _peak_over_compute(model: cp_model.CpModel, v: MappingVars, problem: Mapping
                        step: float, name: str) -> tuple[cp_model.IntVar, cp_model.IntVar]:
     """(peak, compute): a variable at least the compute cycles, cycles per MAC x the temporal loops (in
     tangents ``step`` apart), for the other rows of a max() to push up too."""
-    array = problem.accel.array
-    cpm = array.cycles_per_mac if isinstance(array, ImcArray) else 1
     peak = model.new_int_var(0, 1 << 50, f"{name}.peak")
-    compute = lower_bound(model, Term(cpm, v.temporal_all(v.all_dims()), _bits_all_bounds(problem), [],
-                                      f"{name}.compute"), unit_cycles, step=step)
+    cycles = Term(problem.accel.cycles_per_mac, v.temporal_all(v.all_dims()), _bits_all_bounds(problem), [],
+                  f"{name}.compute")
+    compute = lower_bound(model, cycles, unit_cycles, step=step)
     assert compute is not None  # cycles per MAC are positive, so the compute term always has a bound
     model.add(peak >= compute)
     return peak, compute
@@ -575,7 +582,7 @@ def zigzag_latency_bound(
     flows: list[Flow],
     corrections: list[Correction],
     unit_cycles: float,
-    policy: SolvePolicy,
+    step: float,
 ) -> Exp:
     """A lower bound on ZigZag 3.9.1's latency (``models.zigzag_rules``): at least the compute cycles,
     and at least every physical port's transfer cycles less one transfer per link.
@@ -585,17 +592,16 @@ def zigzag_latency_bound(
     s_l = (real_l - allowed_l)(N_l - 1), windows = sum_l allowed_l (N_l - 1) and union <= C (every window
     lies in the compute time; ``cycles_per_mac`` is an integer), so latency >= sum_l real_l (N_l - 1)
     >= sum_l (A_l b_l / w)(N_l) - A_l b_l / w, A_l the elements of one transfer. ``flows`` must be
-    built with ``partial_sums_per_write`` (ZigZag's links, one flow each)."""
+    built with ``partial_sums_per_write`` (ZigZag's links, one flow each); tangents ``step`` apart."""
     bounds = _bits_all_bounds(problem)
     accel = problem.accel
-    step = policy.tangent_step
     peak, _ = _peak_over_compute(model, v, problem, unit_cycles, step, "zlat")
-    cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
-    exact = _exact_compute(v, problem, cpm, unit_cycles)
+    exact = _exact_compute(v, problem, unit_cycles)
     if exact is not None:
         model.add(peak >= exact)
     prec = problem.layer.precision
     busy: dict[str, list[Exp]] = {}
+    tiles: dict[tuple[Operand, int, str], cp_model.IntVar] = {}  # a partial sum's write and read-back share one
     for k, f in enumerate(flows):
         port = accel.port(f.level, problem.rule.operand_links[f.operand], f.link)
         per_cycle = f.bits / port.bandwidth_bits
@@ -606,7 +612,10 @@ def zigzag_latency_bound(
             continue
         # one transfer less: its elements exactly, at the widest precision the link may carry
         widest = max(f.bits, prec.o_bits) if f.operand is Operand.O else f.bits
-        first = exact_tile(model, v, problem, f.operand, f.cut, f"{name}.first", held_by=f.level)
+        held = (f.operand, f.cut, f.level.name)
+        if held not in tiles:
+            tiles[held] = exact_tile(model, v, problem, f.operand, f.cut, f"{name}.first", held_by=f.level)
+        first = tiles[held]
         first_max = problem.layer.operand_size(f.operand)
         key = f"{f.level.name}/{port.name}"
         busy.setdefault(key, []).extend(
@@ -614,20 +623,16 @@ def zigzag_latency_bound(
     for c in corrections:
         port = accel.port(c.level, problem.rule.operand_links[Operand.O], c.link)
         coef = c.bits / port.bandwidth_bits / unit_cycles
-        if not coef or (coef < 0 and c.finished is not None):
-            continue  # as in ``energy_objective``: a negative one that applies only when final is left out
-        u = subtracted(model, coef, c.per_instance, c.per_instance_max, f"zlat.{c.level.name}.{c.link}")
-        if c.finished is not None:
-            # subtracted only where the outputs are final at the cut
-            model.add(u <= (ceil(coef * c.per_instance_max) + 1) * c.finished)
-        busy.setdefault(f"{c.level.name}/{port.name}", []).append(-u)
+        u = _corrected(model, coef, c.per_instance, c.per_instance_max, c.finished, f"zlat.{c.level.name}.{c.link}")
+        if u is not None:
+            busy.setdefault(f"{c.level.name}/{port.name}", []).append(-u)
     for terms in busy.values():
         model.add(peak >= sum(terms))
     return peak
 
 
-def _exact_compute(v: MappingVars, problem: MappingProblem, cycles_per_mac: int, unit_cycles: float) -> Exp | None:
-    """The compute cycles, cycles_per_mac x MACs / the unrolled factors, as one linear sum over the one-hot
+def _exact_compute(v: MappingVars, problem: MappingProblem, unit_cycles: float) -> Exp | None:
+    """The compute cycles, cycles per MAC x MACs / the unrolled factors, as one linear sum over the one-hot
     spatial choice (rounded down), where at most one spatial group has a choice; else None. Its LP
     relaxation is the cheapest candidate's, where the log-domain tangents' is below every candidate's."""
     chosen = [g for g, group in enumerate(problem.groups) if len(group.candidates) > 1]
@@ -635,7 +640,7 @@ def _exact_compute(v: MappingVars, problem: MappingProblem, cycles_per_mac: int,
         return None
     fixed = prod(f for group in problem.groups if len(group.candidates) == 1
                  for dims in group.candidates[0].values() for f in dims.values())
-    cycles = cycles_per_mac * problem.layer.macs / fixed / unit_cycles
+    cycles = problem.accel.cycles_per_mac * problem.layer.macs / fixed / unit_cycles
     if not chosen:
         return floor(cycles)
     group = problem.groups[chosen[0]]

@@ -32,7 +32,7 @@ from imcmap.models.constraints import (
     constraint_holds,
 )
 from imcmap.models.evaluator import check, evaluate
-from imcmap.models.hardware import Accelerator, ImcArray
+from imcmap.models.hardware import Accelerator
 from imcmap.models.mapping import Mapping
 from imcmap.models.mapping_spec import ResolvedRule, UserConstraint
 from imcmap.models.objective import Objective
@@ -221,9 +221,8 @@ def _scale(problem: MappingProblem, objective: str) -> tuple[float, float]:
     worst_elems = layer.macs * halo * 4
     per_bit = max(max(m.read_energy_pj / m.read_bw_bits, m.write_energy_pj / m.write_bw_bits) for m in accel.memories)
     per_bit_cycles = max(max(1 / m.read_bw_bits, 1 / m.write_bw_bits) for m in accel.memories)
-    cpm = accel.array.cycles_per_mac if isinstance(accel.array, ImcArray) else 1
     unit_pj = max(worst_elems * bits * per_bit, 1e-9) / TARGET_RANGE
-    unit_cycles = max(worst_elems * bits * per_bit_cycles, layer.macs * cpm) / TARGET_RANGE
+    unit_cycles = max(worst_elems * bits * per_bit_cycles, layer.macs * accel.cycles_per_mac) / TARGET_RANGE
     return unit_pj, unit_cycles
 
 
@@ -323,7 +322,7 @@ def build_latency_bound_model(problem: MappingProblem,
     model, v = build_feasibility_model(problem, canonical_cuts=False)
     flows, corrections = build_flows(model, v, problem, policy)
     _, unit_cycles = _scale(problem, "latency")
-    model.minimize(zigzag_latency_bound(model, v, problem, flows, corrections, unit_cycles, policy))
+    model.minimize(zigzag_latency_bound(model, v, problem, flows, corrections, unit_cycles, policy.tangent_step))
     return model, v, unit_cycles
 
 
@@ -428,11 +427,15 @@ class Search:
         return [self.solver.value(x) for x in self.recorder.v.decisions()]
 
 
+Built = tuple[cp_model.CpModel, MappingVars, float]  # a model, its variables and its unit
+
+
 def search_model(problem: MappingProblem, objective: str, user: tuple[UserConstraint, ...], policy: SolvePolicy,
                  config: SolverConfig, start: float, stop: StopSignal | None = None,
-                 start_at: Sequence[int] | None = None) -> Search:
-    """The layer's model under ``policy`` with ``user``'s rows enforced, searched by ``search_layer``."""
-    model, v, unit = build_model(problem, objective, user, policy=policy)
+                 start_at: Sequence[int] | None = None, build: Callable[[], Built] | None = None) -> Search:
+    """The layer's model under ``policy`` (``build()``'s, where given) with ``user``'s rows enforced,
+    searched by ``search_layer``."""
+    model, v, unit = build() if build is not None else build_model(problem, objective, user, policy=policy)
     for lit, _ in add_user_constraints(model, v, problem, user):
         model.add(lit == 1)
     recorder = _Recorder(problem, v, start)
@@ -454,15 +457,21 @@ def refine_search(first: Search, cost: float | None, problem: MappingProblem, ob
     if limit is None or cost is None or not policy.reports_bound or _stopped(stop):
         return None
     gap = _gap(cost, first.bound)
-    left = config.time_limit_s - first.deterministic_s
-    if gap is None or gap <= limit or left <= 0:
-        return None
-    wall_left = None if config.wall_limit_s is None else config.wall_limit_s - (time.perf_counter() - start)
-    if wall_left is not None and wall_left <= 0:
+    budget = _rest_of_budget(config, first.deterministic_s, start)
+    if gap is None or gap <= limit or budget is None:
         return None
     finer = replace(policy, tangent_step=policy.refine_tangent_step, refine_above_gap=None)
-    return search_model(problem, objective, user, finer, replace(config, time_limit_s=left, wall_limit_s=wall_left),
-                        start, stop, first.decisions())
+    return search_model(problem, objective, user, finer, budget, start, stop, first.decisions())
+
+
+def _rest_of_budget(config: SolverConfig, spent_s: float, start: float, share: float = 1.0) -> SolverConfig | None:
+    """``config`` with ``share`` of what ``spent_s`` deterministic seconds left of its budget, and what is left
+    of its wall cap since ``start``; None where either is used up."""
+    left = share * (config.time_limit_s - spent_s)
+    wall_left = None if config.wall_limit_s is None else config.wall_limit_s - (time.perf_counter() - start)
+    if left <= 0 or (wall_left is not None and wall_left <= 0):
+        return None
+    return replace(config, time_limit_s=left, wall_limit_s=wall_left)
 
 
 def bound_search(first: Search, problem: MappingProblem, user: tuple[UserConstraint, ...], policy: SolvePolicy,
@@ -471,49 +480,32 @@ def bound_search(first: Search, problem: MappingProblem, user: tuple[UserConstra
     mapping meeting ``user``: latency, the proven bound of the latency bound's model
     (``build_latency_bound_model``); EDP, that times the proven bound of the energy model on ZigZag's rules
     (each below its figure on every mapping, and both figures positive, so the product is below E x L).
-    Each search (with ``user``'s rows) starts from the first search's best mapping (``seed.seed_at``: its
-    hint, and its value in that model as the cutoff) within what the first left of the budget, the energy
-    search half of it. None where the policy has none or the config does not ask, once ``stop`` is set,
-    without a mapping to start from or budget left, or where a model is infeasible although the first
-    search found a mapping (a wrong model proves nothing)."""
+    Each search (``search_model``, with ``user``'s rows) starts from the first search's best mapping
+    (``seed.seed_at``: its hint, and its value in that model as the cutoff) within what the first left of
+    the budget, the energy search half of it. None where the policy has none or the config does not ask,
+    once ``stop`` is set, without a mapping to start from or budget left, or where a model is infeasible
+    although the first search found a mapping (a wrong model proves nothing)."""
     decisions = first.decisions()
     if not (policy.latency_bound and config.latency_bound) or decisions is None:
         return None
-    bound = 1.0
+
+    def proven(objective: str, searched: SolvePolicy, spent_s: float, share: float,
+               build: Callable[[], Built] | None = None) -> Search | None:
+        budget = _rest_of_budget(config, spent_s, start, share)
+        if _stopped(stop) or budget is None:
+            return None
+        found = search_model(problem, objective, user, searched, budget, start, stop, decisions, build)
+        return None if found.status == cp_model.INFEASIBLE else found
+
+    bound, spent = 1.0, first.deterministic_s
     if policy.objective is Objective.EDP:
-        energy_policy = policy_for(policy.rules, Objective.ENERGY, policy.array_kind)
-        energy = _bound_model_search(first, problem, user, energy_policy, config, start, stop, 0.5,
-                                     lambda: build_model(problem, "energy", user, policy=energy_policy))
+        energy = proven("energy", policy_for(policy.rules, Objective.ENERGY, policy.array_kind), spent, 0.5)
         if energy is None:
             return None
-        bound *= energy.bound
-        first = replace(first, deterministic_s=first.deterministic_s + energy.deterministic_s)
+        bound, spent = energy.bound, spent + energy.deterministic_s
     bounding = bound_policy(policy)
-    latency = _bound_model_search(first, problem, user, bounding, config, start, stop, 1.0,
-                                  lambda: build_latency_bound_model(problem, bounding))
+    latency = proven("latency", bounding, spent, 1.0, lambda: build_latency_bound_model(problem, bounding))
     return None if latency is None else bound * latency.bound
-
-
-def _bound_model_search(first: Search, problem: MappingProblem, user: tuple[UserConstraint, ...],
-                        policy: SolvePolicy, config: SolverConfig, start: float, stop: StopSignal | None,
-                        share: float,
-                        build: Callable[[], tuple[cp_model.CpModel, MappingVars, float]]) -> Search | None:
-    """``build()``'s model with ``user``'s rows, searched by ``search_layer`` from the first search's best
-    mapping within ``share`` of what the first left of the budget; None as ``bound_search`` says."""
-    left = share * (config.time_limit_s - first.deterministic_s)
-    wall_left = None if config.wall_limit_s is None else config.wall_limit_s - (time.perf_counter() - start)
-    decisions = first.decisions()
-    if _stopped(stop) or decisions is None or left <= 0 or (wall_left is not None and wall_left <= 0):
-        return None
-    model, v, unit = build()
-    for lit, _ in add_user_constraints(model, v, problem, user):
-        model.add(lit == 1)
-    recorder = _Recorder(problem, v, start)
-    budget = replace(config, time_limit_s=left, wall_limit_s=wall_left)
-    solver, status, deterministic_s = search_layer(model, v, problem, budget, policy, user, recorder, stop, decisions)
-    if status == cp_model.INFEASIBLE:
-        return None
-    return Search(model, solver, status, unit, recorder, deterministic_s)
 
 
 Priced = tuple[float, int, Mapping, CostReport]  # (cost, index among the mappings found, mapping, report)
